@@ -1,0 +1,2 @@
+//! The pulse-monitor command.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Monitor Mozilla CI builds and tests on Pulse: one call starts it
+#![deny(missing_docs)]

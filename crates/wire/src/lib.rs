@@ -1,0 +1,2 @@
+//! AMQP wire client for Pulse over amiquip: connection, queue, bindings, acks, reconnect
+#![deny(missing_docs)]

@@ -136,6 +136,10 @@ pub struct JobInfo {
     /// The Taskcluster worker type (Taskcluster messages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_type: Option<String>,
+    /// The Treeherder tier, 1 (sheriffed) to 3, when the task definition
+    /// says (Taskcluster messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
 }
 
 /// A finished build: what the seed's `buildCallback` receives.

@@ -1,2 +1,70 @@
-//! Filter rules of pulsebuildmonitor over translated build and test records
+//! Filter rules of pulsebuildmonitor over translated build and test records.
+//!
+//! The original `start_pulse_monitor(trees=…, platforms=…, products=…,
+//! buildtypes=…, tests=…, buildtags=…, talos=…)` decided which messages
+//! reach `buildCallback` and `testCallback`. A [`Filter`] holds those rules
+//! and answers [`Filter::matches`] for each [`Record`](pulse_translator::Record)
+//! from the translator (`pulse-translator`); the monitor
+//! (`pulse-build-monitor`) then hands matching records to the dispatcher
+//! (`pulse-dispatch`). Buildbot and Taskcluster records are filtered alike.
+//!
+//! - Build a filter with [`Filter::builder`], or read a [`FilterSpec`] from
+//!   JSON ([`FilterSpec::from_json_str`]) or fill one from command-line
+//!   flags (`add_*_str`), then [`Filter::from_spec`].
+//! - Bad rules (empty lists or strings, empty build tag groups, unknown
+//!   build types) are an [`Error`] when the filter is built, never a
+//!   surprise when matching.
+//! - [`Filter::explain`] says which rule rejected a record, as a [`Rejection`].
+//!
+//! The rules, as documented by the original:
+//!
+//! | rule | applies to | unset means |
+//! |---|---|---|
+//! | `trees` | builds, tests | mozilla-central only (`any_tree` for all) |
+//! | `platforms`, `products`, `buildtypes` | builds, tests | everything |
+//! | `tests` | tests | every test |
+//! | `talos` | tests | `false`: talos runs are dropped |
+//! | `buildtags` | builds | every build |
+//!
+//! `products` may contain `"none"` to keep records without a product.
+//! `buildtags` is a list of tags that must all be present, or a list of
+//! groups of which one must be fully present.
+//!
+//! ```
+//! use pulse_filter::{Filter, Rule};
+//! use pulse_translator::{BuildRecord, BuildType, JobInfo, Record};
+//!
+//! let filter = Filter::builder()
+//!     .trees(["mozilla-central", "mozilla-aurora"])
+//!     .buildtypes(["opt"])
+//!     .buildtag_groups([vec!["nightly", "l10n"], vec!["release"]])
+//!     .build()?;
+//!
+//! // Fields the test leaves out are `None`.
+//! let job: JobInfo = serde_json::from_value(serde_json::json!({
+//!     "key": "build.try-linux.1.finished", "tree": "try",
+//!     "platform": "linux", "buildtype": "opt", "product": "firefox"
+//! }))?;
+//! let mut record = Record::Build(BuildRecord { job, tags: vec!["nightly".into()] });
+//!
+//! let why = filter.explain(&record).unwrap_err();
+//! assert_eq!(why.rule(), Rule::Trees);
+//! assert_eq!(why.to_string(), r#"tree "try" is not one of mozilla-aurora, mozilla-central"#);
+//!
+//! record.job_mut().tree = "mozilla-aurora".into();
+//! assert!(!filter.matches(&record)); // nightly alone is not a full group
+//! if let Record::Build(build) = &mut record {
+//!     build.tags.push("l10n".into());
+//! }
+//! assert!(filter.matches(&record));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
+
+mod error;
+mod filter;
+mod spec;
+
+pub use error::{Error, ErrorKind};
+pub use filter::{Filter, FilterBuilder, Rejection, Rule, DEFAULT_TREE};
+pub use spec::{BuildTags, FilterSpec, NO_PRODUCT};

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod record;
+pub mod taskcluster;
 
 pub use error::{Error, ErrorKind};
 pub use record::{BuildRecord, BuildType, JobInfo, NormalizedMessage, Record, TestRecord};

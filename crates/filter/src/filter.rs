@@ -365,10 +365,14 @@ impl BuildTypeSet {
 
 fn checked_values(rule: Rule, values: &[String]) -> Result<impl Iterator<Item = &str>, Error> {
     if values.is_empty() {
-        return Err(Error::new(ErrorKind::EmptyList { field: rule.field() }));
+        return Err(Error::new(ErrorKind::EmptyList {
+            field: rule.field(),
+        }));
     }
     if values.iter().any(String::is_empty) {
-        return Err(Error::new(ErrorKind::EmptyValue { field: rule.field() }));
+        return Err(Error::new(ErrorKind::EmptyValue {
+            field: rule.field(),
+        }));
     }
     Ok(values.iter().map(String::as_str))
 }
@@ -504,9 +508,7 @@ impl FilterBuilder {
         G: IntoIterator,
         G::Item: Into<String>,
     {
-        self.spec.buildtags = Some(BuildTags::AnyGroup(
-            groups.into_iter().map(owned).collect(),
-        ));
+        self.spec.buildtags = Some(BuildTags::AnyGroup(groups.into_iter().map(owned).collect()));
         self
     }
 

@@ -180,7 +180,10 @@ mod tests {
     #[test]
     fn buildtags_read_in_both_shapes() {
         let flat = FilterSpec::from_json_str(r#"{"buildtags": ["a", "b"]}"#).unwrap();
-        assert_eq!(flat.buildtags, Some(BuildTags::AllOf(vec!["a".into(), "b".into()])));
+        assert_eq!(
+            flat.buildtags,
+            Some(BuildTags::AllOf(vec!["a".into(), "b".into()]))
+        );
         let nested = FilterSpec::from_json_str(r#"{"buildtags": [["a", "b"], ["c"]]}"#).unwrap();
         assert_eq!(
             nested.buildtags.unwrap().groups(),
@@ -210,9 +213,18 @@ mod tests {
         spec.add_products_str("firefox,none");
         assert_eq!(
             spec.trees.as_deref(),
-            Some(&["mozilla-central".to_owned(), "try".into(), "mozilla-beta".into()][..])
+            Some(
+                &[
+                    "mozilla-central".to_owned(),
+                    "try".into(),
+                    "mozilla-beta".into()
+                ][..]
+            )
         );
-        assert_eq!(spec.products.as_deref(), Some(&["firefox".to_owned(), "none".into()][..]));
+        assert_eq!(
+            spec.products.as_deref(),
+            Some(&["firefox".to_owned(), "none".into()][..])
+        );
     }
 
     #[test]
@@ -252,7 +264,10 @@ mod tests {
         assert_eq!(spec.platforms, Some(vec!["linux".into(), String::new()]));
         assert_eq!(
             spec.buildtags,
-            Some(BuildTags::AnyGroup(vec![vec!["a".into(), String::new()], vec![]]))
+            Some(BuildTags::AnyGroup(vec![
+                vec!["a".into(), String::new()],
+                vec![]
+            ]))
         );
     }
 

@@ -1,0 +1,362 @@
+//! The worker pool.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+
+use crate::{Completion, Error, ErrorKind};
+
+/// How many workers and how deep a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Jobs that may wait in the queue before [`Pool::submit`] blocks.
+    /// 0 makes every submit wait for an idle worker.
+    pub queue_bound: usize,
+}
+
+impl Default for Config {
+    /// One worker per core, 1024 queued jobs.
+    fn default() -> Config {
+        Config {
+            workers: 0,
+            queue_bound: 1024,
+        }
+    }
+}
+
+/// A callback to run on a worker: a key for logs and reports, the closure
+/// (owning whatever it needs), and optionally a [`Completion`] to tell.
+pub struct Job {
+    key: String,
+    run: Option<Box<dyn FnOnce() + Send>>,
+    completion: Option<Completion>,
+}
+
+impl Job {
+    /// A job named `key` (e.g. the routing key and callback) running `run`.
+    pub fn new(key: impl Into<String>, run: impl FnOnce() + Send + 'static) -> Job {
+        Job {
+            key: key.into(),
+            run: Some(Box::new(run)),
+            completion: None,
+        }
+    }
+
+    /// Reports this job's end to `completion` (usually a clone shared with
+    /// the other jobs of the same message).
+    #[must_use]
+    pub fn with_completion(mut self, completion: Completion) -> Job {
+        self.completion = Some(completion);
+        self
+    }
+
+    /// The job's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for Job {
+    /// A job dropped before running tells its completion it was abandoned.
+    fn drop(&mut self) {
+        if let Some(completion) = self.completion.take() {
+            completion.record_abandoned();
+        }
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("key", &self.key)
+            .field("completion", &self.completion.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The queue was full; the job is handed back untouched.
+#[derive(Debug)]
+pub struct QueueFull(Job);
+
+impl QueueFull {
+    /// The job that was not queued.
+    pub fn into_job(self) -> Job {
+        self.0
+    }
+}
+
+impl fmt::Display for QueueFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dispatch queue is full: job {:?} not queued", self.0.key)
+    }
+}
+
+impl std::error::Error for QueueFull {}
+
+/// The pool's counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Jobs waiting in the queue.
+    pub queued: usize,
+    /// Jobs running now.
+    pub running: usize,
+    /// Jobs finished, including those that panicked.
+    pub done: u64,
+    /// Jobs whose callback panicked.
+    pub panicked: u64,
+}
+
+/// What a shutdown left behind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// The counters once the pool stopped (or the deadline passed).
+    pub stats: Stats,
+    /// Keys of jobs dropped unrun from the queue because the deadline passed.
+    pub abandoned: Vec<String>,
+    /// Keys of jobs still running at the deadline; their workers were
+    /// detached and exit after finishing them.
+    pub still_running: Vec<String>,
+}
+
+impl ShutdownReport {
+    /// Every queued job ran and every worker exited.
+    pub fn is_complete(&self) -> bool {
+        self.abandoned.is_empty() && self.still_running.is_empty()
+    }
+}
+
+struct Shared {
+    running: AtomicUsize,
+    done: AtomicU64,
+    panicked: AtomicU64,
+    /// The key of the job each worker is running, for shutdown reports.
+    /// Uncontended: only its worker and a timed-out shutdown lock a slot.
+    current: Vec<Mutex<Option<String>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while a slot is held, but a poisoned slot is still usable.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A fixed set of worker threads fed by one bounded queue.
+///
+/// Jobs run in no promised order, each exactly once. Dropping the pool is
+/// [`Pool::shutdown`]: the queue is drained and the workers joined.
+pub struct Pool {
+    sender: Option<Sender<Job>>,
+    /// Kept to count queued jobs and to empty the queue at a deadline.
+    receiver: Receiver<Job>,
+    /// Disconnects when every worker has exited.
+    exited: Receiver<()>,
+    workers: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl Pool {
+    /// Starts the workers.
+    pub fn new(config: Config) -> Result<Pool, Error> {
+        let workers = match config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            n => n,
+        };
+        let (sender, receiver) = crossbeam_channel::bounded(config.queue_bound);
+        let (exit_signal, exited) = crossbeam_channel::bounded::<()>(0);
+        let shared = Arc::new(Shared {
+            running: AtomicUsize::new(0),
+            done: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
+            current: (0..workers).map(|_| Mutex::new(None)).collect(),
+        });
+        let mut pool = Pool {
+            sender: Some(sender),
+            receiver,
+            exited,
+            workers: Vec::with_capacity(workers),
+            shared,
+        };
+        for index in 0..workers {
+            let thread = format!("pulse-dispatch-{index}");
+            let jobs = pool.receiver.clone();
+            let shared = Arc::clone(&pool.shared);
+            let exit_signal = exit_signal.clone();
+            let spawned = std::thread::Builder::new()
+                .name(thread.clone())
+                .spawn(move || {
+                    work(index, &jobs, &shared);
+                    drop(exit_signal);
+                });
+            match spawned {
+                Ok(handle) => pool.workers.push(handle),
+                // Dropping `pool` shuts down the workers already started.
+                Err(source) => return Err(Error::new(ErrorKind::Spawn { thread, source })),
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Queues a job, blocking while the queue is full: back-pressure
+    /// instead of unbounded memory. Never drops the job.
+    pub fn submit(&self, job: Job) {
+        self.sender()
+            .send(job)
+            .unwrap_or_else(|_| unreachable!("the pool holds a receiver"));
+    }
+
+    /// Queues a job if there is room now, else hands it back.
+    pub fn try_submit(&self, job: Job) -> Result<(), QueueFull> {
+        match self.sender().try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job)) => Err(QueueFull(job)),
+            Err(TrySendError::Disconnected(_)) => unreachable!("the pool holds a receiver"),
+        }
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats(self.receiver.len())
+    }
+
+    /// How many worker threads the pool started.
+    pub fn workers(&self) -> usize {
+        self.shared.current.len()
+    }
+
+    /// Stops taking jobs, runs every queued job, then joins the workers.
+    /// Waits as long as the slowest callback takes.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        self.stop_and_join();
+        ShutdownReport {
+            stats: self.stats(),
+            abandoned: Vec::new(),
+            still_running: Vec::new(),
+        }
+    }
+
+    /// Like [`Pool::shutdown`], but gives up at `timeout`: jobs still queued
+    /// are dropped unrun (their completions count them as abandoned) and
+    /// workers still running a job are detached.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> ShutdownReport {
+        let deadline = Instant::now() + timeout;
+        self.sender = None;
+        loop {
+            match self.exited.recv_deadline(deadline) {
+                Ok(()) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.join_workers();
+                    return ShutdownReport {
+                        stats: self.stats(),
+                        abandoned: Vec::new(),
+                        still_running: Vec::new(),
+                    };
+                }
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        let abandoned: Vec<String> = self.receiver.try_iter().map(|job| job.key.clone()).collect();
+        let still_running: Vec<String> = self
+            .shared
+            .current
+            .iter()
+            .filter_map(|slot| lock(slot).clone())
+            .collect();
+        let stats = self.stats();
+        log::warn!(
+            "dispatch shutdown deadline passed: {} queued jobs dropped, {} still running: {:?}",
+            abandoned.len(),
+            still_running.len(),
+            still_running
+        );
+        // Detached: each exits once its current job returns.
+        self.workers.clear();
+        ShutdownReport {
+            stats,
+            abandoned,
+            still_running,
+        }
+    }
+
+    fn sender(&self) -> &Sender<Job> {
+        self.sender
+            .as_ref()
+            .expect("the sender lives until shutdown consumes the pool")
+    }
+
+    fn stop_and_join(&mut self) {
+        self.sender = None;
+        self.join_workers();
+    }
+
+    fn join_workers(&mut self) {
+        for worker in self.workers.drain(..) {
+            // Callbacks' panics are caught, so a worker only fails on a bug here.
+            if worker.join().is_err() {
+                log::error!("a dispatch worker thread panicked outside a job");
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("workers", &self.workers())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Shared {
+    fn stats(&self, queued: usize) -> Stats {
+        Stats {
+            queued,
+            running: self.running.load(Ordering::Relaxed),
+            done: self.done.load(Ordering::Relaxed),
+            panicked: self.panicked.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn work(index: usize, jobs: &Receiver<Job>, shared: &Shared) {
+    let slot = &shared.current[index];
+    // Ends when the sender is dropped and the queue is empty.
+    for mut job in jobs.iter() {
+        let run = job.run.take().expect("a queued job has not run");
+        let completion = job.completion.take();
+        *lock(slot) = Some(std::mem::take(&mut job.key));
+        shared.running.fetch_add(1, Ordering::Relaxed);
+
+        let result = catch_unwind(AssertUnwindSafe(run));
+
+        let key = lock(slot).take().unwrap_or_default();
+        let panicked = result.is_err();
+        if let Err(payload) = result {
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("non-string panic payload");
+            log::error!("callback job {key:?} panicked: {message}");
+            shared.panicked.fetch_add(1, Ordering::Relaxed);
+        }
+        shared.running.fetch_sub(1, Ordering::Relaxed);
+        shared.done.fetch_add(1, Ordering::Relaxed);
+        if let Some(completion) = completion {
+            completion.record_run(panicked);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Pulse naming conventions: exchanges and `queue/<user>/<label>` queues.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+/// Raw buildbot messages (the routing key names the build step).
+pub const EXCHANGE_BUILD: &str = "exchange/build/";
+/// Messages already normalized by pulsetranslator.
+pub const EXCHANGE_BUILD_NORMALIZED: &str = "exchange/build/normalized";
+/// Taskcluster: a task finished successfully.
+pub const EXCHANGE_TASK_COMPLETED: &str = "exchange/taskcluster-queue/v1/task-completed";
+/// Taskcluster: a task finished unsuccessfully.
+pub const EXCHANGE_TASK_FAILED: &str = "exchange/taskcluster-queue/v1/task-failed";
+/// Taskcluster: a task could not run (infrastructure problem, cancellation, ...).
+pub const EXCHANGE_TASK_EXCEPTION: &str = "exchange/taskcluster-queue/v1/task-exception";
+/// Taskcluster: a task started running.
+pub const EXCHANGE_TASK_RUNNING: &str = "exchange/taskcluster-queue/v1/task-running";
+/// Taskcluster: a task became ready to run.
+pub const EXCHANGE_TASK_PENDING: &str = "exchange/taskcluster-queue/v1/task-pending";
+
+/// All Taskcluster queue exchanges, in lifecycle order.
+pub const TASKCLUSTER_QUEUE_EXCHANGES: [&str; 5] = [
+    EXCHANGE_TASK_PENDING,
+    EXCHANGE_TASK_RUNNING,
+    EXCHANGE_TASK_COMPLETED,
+    EXCHANGE_TASK_FAILED,
+    EXCHANGE_TASK_EXCEPTION,
+];
+
+/// The queue name Pulse allows `user` to create: `queue/<user>/<label>`.
+/// Without a label a random one is made up (a fresh queue each run).
+///
+/// ```
+/// assert_eq!(pulse_wire::queue_name("me", Some("builds")), "queue/me/builds");
+/// assert!(pulse_wire::queue_name("me", None).starts_with("queue/me/"));
+/// ```
+pub fn queue_name(user: &str, label: Option<&str>) -> String {
+    match label {
+        Some(label) => format!("queue/{user}/{label}"),
+        None => format!("queue/{user}/{}", random_label()),
+    }
+}
+
+/// 16 random hex digits. std's `RandomState` is seeded from the OS's random
+/// source, which is plenty for names that only need to be unique.
+pub fn random_label() -> String {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_labels_differ() {
+        let a = random_label();
+        let b = random_label();
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, b);
+        assert_ne!(queue_name("u", None), queue_name("u", None));
+    }
+}

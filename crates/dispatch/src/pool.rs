@@ -51,8 +51,18 @@ impl Job {
 
     /// Reports this job's end to `completion` (usually a clone shared with
     /// the other jobs of the same message).
+    ///
+    /// # Panics
+    ///
+    /// If the job already has a completion: a job reports to one token, and
+    /// quietly replacing it would leave the first one miscounting.
     #[must_use]
     pub fn with_completion(mut self, completion: Completion) -> Job {
+        assert!(
+            self.completion.is_none(),
+            "job {:?} already has a completion",
+            self.key
+        );
         self.completion = Some(completion);
         self
     }

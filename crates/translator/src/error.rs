@@ -9,6 +9,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
+    routing_key: Option<String>,
 }
 
 /// What went wrong.
@@ -19,6 +20,92 @@ pub enum ErrorKind {
     BadBuildType {
         /// The rejected value.
         buildtype: String,
+    },
+    // Buildbot: the reference translator's exception classes
+    /// `BadPulseMessageError`: no `branch`, no platform, an unknown message
+    /// type, or a release repack without `locales`.
+    BadPulseMessage {
+        /// Why, in the reference's words.
+        reason: String,
+    },
+    /// `NoLogUrlError`: a test message without `log_url`.
+    NoLogUrl,
+    /// `NoBuildUrlError`: a build that is not a repack and has no build URL.
+    NoBuildUrl,
+    /// `BadTagError`: a build tag outside the known vocabulary.
+    BadTag {
+        /// The rejected tag.
+        tag: String,
+        /// The build's platform.
+        platform: String,
+        /// The build's product.
+        product: Option<String>,
+    },
+    /// `BadPlatformError`: a platform outside the known vocabulary.
+    BadPlatform {
+        /// The rejected platform; `None` when the message names none.
+        platform: Option<String>,
+    },
+    /// `BadOSError`: an OS the platform does not run.
+    BadOs {
+        /// The platform.
+        platform: String,
+        /// The rejected OS.
+        os: String,
+        /// The buildername, for context.
+        buildername: Option<String>,
+    },
+    /// `BadLocalesError`: an empty entry in a release repack's `locales`.
+    BadLocales {
+        /// The whole `locales` property.
+        locales: String,
+    },
+    // Buildbot: malformed input the reference would have crashed on
+    /// A body that is not JSON.
+    NotJson {
+        /// What the parser said.
+        reason: String,
+    },
+    /// A body (or a part of it) that is JSON but not an object.
+    NotAnObject {
+        /// Where: `body`, `_meta`, `payload`, `payload.build`.
+        field: &'static str,
+    },
+    /// A field the message must carry is missing.
+    MissingField {
+        /// The missing field, e.g. `payload.build.properties`.
+        field: &'static str,
+    },
+    /// A field of the wrong JSON type.
+    WrongFieldType {
+        /// The field, e.g. `property buildnumber`.
+        field: String,
+        /// What was expected, e.g. `an integer`.
+        expected: &'static str,
+        /// The JSON type found, e.g. `a string`.
+        found: &'static str,
+    },
+    /// A `buildid` that is neither a date nor an integer.
+    BadBuildId {
+        /// The rejected buildid.
+        buildid: String,
+    },
+    /// A nightly repack whose `locales` is not a JSON object.
+    BadLocalesJson {
+        /// The rejected `locales` property.
+        locales: String,
+    },
+    /// A routing key that does not have the expected shape.
+    BadRoutingKey {
+        /// The rejected key.
+        routing_key: String,
+        /// What shape was expected.
+        expected: &'static str,
+    },
+    /// A normalized payload that does not read as a build or test record.
+    BadPayload {
+        /// What the parser said.
+        reason: String,
     },
     // Taskcluster
     /// An exchange other than `exchange/taskcluster-queue/v1/task-*`.
@@ -73,7 +160,24 @@ pub enum ErrorKind {
 impl Error {
     /// An error of the given kind.
     pub fn new(kind: ErrorKind) -> Error {
-        Error { kind }
+        Error { kind, routing_key: None }
+    }
+
+    /// The same error, for the message with this routing key.
+    pub fn with_routing_key(mut self, routing_key: impl Into<String>) -> Error {
+        self.routing_key = Some(routing_key.into());
+        self
+    }
+
+    /// The routing key of the message, when known.
+    pub fn routing_key(&self) -> Option<&str> {
+        self.routing_key.as_deref()
+    }
+
+    /// The reference translator's exception class for this error, e.g.
+    /// `"NoBuildUrlError"`; `None` for errors the reference had no class for.
+    pub fn reference_class(&self) -> Option<&'static str> {
+        self.kind.reference_class()
     }
 
     /// What went wrong.
@@ -84,10 +188,50 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
+        fmt::Display::fmt(&self.kind, f)?;
+        match &self.routing_key {
+            Some(key) => write!(f, " (routing key {key:?})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             ErrorKind::BadBuildType { buildtype } => {
                 write!(f, "unknown build type {buildtype:?}: expected opt, debug or pgo")
             }
+            // Buildbot
+            ErrorKind::BadPulseMessage { reason } => write!(f, "bad pulse message: {reason}"),
+            ErrorKind::NoLogUrl => f.write_str("test message has no \"log_url\" property"),
+            ErrorKind::NoBuildUrl => f.write_str("build message has no build url and is no repack"),
+            ErrorKind::BadTag { tag, platform, product } => write!(
+                f,
+                "unknown build tag {tag:?} (platform {platform:?}, product {product:?})"
+            ),
+            ErrorKind::BadPlatform { platform } => write!(f, "unknown platform {platform:?}"),
+            ErrorKind::BadOs { platform, os, buildername } => write!(
+                f,
+                "unknown os {os:?} for platform {platform:?} (builder {buildername:?})"
+            ),
+            ErrorKind::BadLocales { locales } => write!(f, "empty locale in locales {locales:?}"),
+            ErrorKind::NotJson { reason } => write!(f, "body is not json: {reason}"),
+            ErrorKind::NotAnObject { field } => write!(f, "{field:?} is not a json object"),
+            ErrorKind::MissingField { field } => write!(f, "message has no {field:?}"),
+            ErrorKind::WrongFieldType { field, expected, found } => {
+                write!(f, "{field:?} should be {expected} but is {found}")
+            }
+            ErrorKind::BadBuildId { buildid } => {
+                write!(f, "buildid {buildid:?} is neither a date nor an integer")
+            }
+            ErrorKind::BadLocalesJson { locales } => {
+                write!(f, "nightly repack locales {locales:?} is not a json object")
+            }
+            ErrorKind::BadRoutingKey { routing_key, expected } => {
+                write!(f, "bad routing key {routing_key:?}: expected {expected}")
+            }
+            ErrorKind::BadPayload { reason } => write!(f, "bad normalized payload: {reason}"),
             // Taskcluster
             ErrorKind::UnknownTaskExchange { exchange } => write!(
                 f,
@@ -124,3 +268,20 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl ErrorKind {
+    /// The reference translator's exception class for this kind, e.g.
+    /// `"NoBuildUrlError"`; `None` for kinds the reference had no class for.
+    pub fn reference_class(&self) -> Option<&'static str> {
+        match self {
+            ErrorKind::BadPulseMessage { .. } => Some("BadPulseMessageError"),
+            ErrorKind::NoLogUrl => Some("NoLogUrlError"),
+            ErrorKind::NoBuildUrl => Some("NoBuildUrlError"),
+            ErrorKind::BadTag { .. } => Some("BadTagError"),
+            ErrorKind::BadPlatform { .. } => Some("BadPlatformError"),
+            ErrorKind::BadOs { .. } => Some("BadOSError"),
+            ErrorKind::BadLocales { .. } => Some("BadLocalesError"),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,799 @@
+//! Raw buildbot messages from `exchange/build/` into normalized messages.
+//!
+//! [`translate`] follows the reference translator (pulsetranslator's
+//! `on_pulse_message`, `process_build`, `process_unittest` and the routing
+//! keys of its `loghandler`), with these differences, all deliberate:
+//!
+//! - Nothing is fetched: the reference looked up the revision of release
+//!   builds on archive.mozilla.org and kept the message's own value when
+//!   that failed, which is what happens here, always.
+//! - A build without `log_url` is returned: the reference's log handler
+//!   would wait for the log before publishing, and the corpus of its
+//!   published messages has them with `logurl: null`.
+//! - Input the reference crashed on (not JSON, missing parts, values of the
+//!   wrong type, a buildid that is no date) is a typed [`Error`] whose
+//!   [`Error::reference_class`] is `None`.
+//! - A fan-out over locales is checked before any record is made, so a bad
+//!   locale list yields an error and no partial list of messages.
+//! - The tree and platform are matched literally in the routing key where
+//!   the reference pasted them into a regular expression.
+//! - A malformed `blobber_files` property is left out, as the reference
+//!   did (it logged it); this crate does not log.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use regex::Regex;
+
+use crate::raw::{self, Property, Scalar, Slot};
+use crate::record::{BuildRecord, BuildType, JobInfo, NormalizedMessage, Record, TestRecord};
+use crate::tables::{self, OsConversion};
+use crate::{Error, ErrorKind};
+
+/// Where [`translate`] reads the time it stamps on each message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// Always this time: for tests and replays.
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The current time by this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(time) => *time,
+        }
+    }
+}
+
+/// Settings for [`translate`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The clock for the `timestamp` field.
+    pub clock: Clock,
+}
+
+impl Options {
+    /// The same options with another clock.
+    pub fn with_clock(mut self, clock: Clock) -> Options {
+        self.clock = clock;
+        self
+    }
+}
+
+/// Translates a raw buildbot message, reading its routing key from
+/// `_meta.routing_key` as the reference did.
+///
+/// Returns the normalized messages, in the reference's order; an empty list
+/// for the messages the reference ignores (`finished` messages, `source`
+/// and internal release jobs, jetpack, ignored platforms); or an error.
+pub fn translate(body: &[u8], options: &Options) -> Result<Vec<NormalizedMessage>, Error> {
+    translate_message(None, body, options)
+}
+
+/// Like [`translate`], with the routing key of the delivery for bodies
+/// without `_meta.routing_key`; the body's own key wins when it has one.
+pub fn translate_with_key(
+    routing_key: &str,
+    body: &[u8],
+    options: &Options,
+) -> Result<Vec<NormalizedMessage>, Error> {
+    translate_message(Some(routing_key), body, options)
+}
+
+fn translate_message(
+    delivery_key: Option<&str>,
+    body: &[u8],
+    options: &Options,
+) -> Result<Vec<NormalizedMessage>, Error> {
+    let with_key = |kind: ErrorKind| match delivery_key {
+        Some(key) => Error::new(kind).with_routing_key(key),
+        None => Error::new(kind),
+    };
+    let message = match raw::read(body) {
+        Ok(Slot::Present(message)) => message,
+        Ok(_) => return Err(with_key(ErrorKind::NotAnObject { field: "body" })),
+        Err(error) => return Err(with_key(ErrorKind::NotJson { reason: error.to_string() })),
+    };
+    let key = match message.meta {
+        Slot::Present(raw::Meta { routing_key: Some(Scalar::Str(key)) }) => key.into_owned(),
+        Slot::Present(raw::Meta { routing_key: Some(other) }) => {
+            return Err(with_key(ErrorKind::WrongFieldType {
+                field: "_meta.routing_key".into(),
+                expected: "a string",
+                found: other.json_type(),
+            }))
+        }
+        Slot::Wrong(_) => return Err(with_key(ErrorKind::NotAnObject { field: "_meta" })),
+        Slot::Present(raw::Meta { routing_key: None }) => match delivery_key {
+            Some(key) => key.to_owned(),
+            None => return Err(Error::new(ErrorKind::MissingField { field: "_meta.routing_key" })),
+        },
+        Slot::Missing => match delivery_key {
+            Some(key) => key.to_owned(),
+            None => return Err(Error::new(ErrorKind::MissingField { field: "_meta" })),
+        },
+    };
+    Translation { key: &key, options }
+        .run(message.payload)
+        .map_err(|kind| Error::new(kind).with_routing_key(key.as_str()))
+}
+
+/// The properties the translator reads, as the reference's `builddata`.
+#[derive(Debug, Default)]
+struct Properties {
+    job_number: Option<i64>,
+    revision: Option<String>,
+    product: Option<String>,
+    version: Option<String>,
+    tree: Option<String>,
+    buildid: Option<String>,
+    builddate: Option<i64>,
+    build_number: Option<i64>,
+    previous_buildid: Option<String>,
+    platform: Option<String>,
+    locale: Option<String>,
+    locales: Option<String>,
+    buildurl: Option<String>,
+    logurl: Option<String>,
+    release: Option<String>,
+    symbols_url: Option<String>,
+    testsurl: Option<String>,
+    test_packages_url: Option<String>,
+    buildername: Option<String>,
+    slave: Option<String>,
+    blobber_files: Option<serde_json::Value>,
+    stage_platform: Option<String>,
+    completemarurl: Option<String>,
+    completemarhash: Option<String>,
+}
+
+struct Translation<'k> {
+    key: &'k str,
+    options: &'k Options,
+}
+
+impl Translation<'_> {
+    fn run(&self, payload: Slot<raw::Payload<'_>>) -> Result<Vec<NormalizedMessage>, ErrorKind> {
+        let build = match payload {
+            Slot::Present(raw::Payload { build: Slot::Present(build) }) => build,
+            Slot::Present(raw::Payload { build: Slot::Missing }) => {
+                return Err(ErrorKind::MissingField { field: "payload.build" })
+            }
+            Slot::Present(raw::Payload { build: Slot::Wrong(_) }) => {
+                return Err(ErrorKind::NotAnObject { field: "payload.build" })
+            }
+            Slot::Missing => return Err(ErrorKind::MissingField { field: "payload" }),
+            Slot::Wrong(_) => return Err(ErrorKind::NotAnObject { field: "payload" }),
+        };
+        let properties = match build.properties {
+            Slot::Present(properties) => properties,
+            Slot::Missing => return Err(ErrorKind::MissingField { field: "payload.build.properties" }),
+            Slot::Wrong(found) => {
+                return Err(ErrorKind::WrongFieldType {
+                    field: "payload.build.properties".into(),
+                    expected: "an array",
+                    found,
+                })
+            }
+        };
+        let mut props = read_properties(properties)?;
+
+        let tree = match props.tree.take() {
+            Some(tree) if !tree.is_empty() => tree,
+            _ => return Err(ErrorKind::BadPulseMessage { reason: "no 'branch' property".into() }),
+        };
+        if props.locale.as_deref().map_or(true, str::is_empty) {
+            props.locale = Some("en-US".into());
+        }
+        let status = match build.results {
+            Some(Scalar::Int(status)) => Some(status),
+            Some(Scalar::Null) => None,
+            Some(other) => {
+                return Err(ErrorKind::WrongFieldType {
+                    field: "payload.build.results".into(),
+                    expected: "an integer or null",
+                    found: other.json_type(),
+                })
+            }
+            None => return Err(ErrorKind::MissingField { field: "payload.build.results" }),
+        };
+        let buildtype = if self.key.contains("debug") {
+            BuildType::Debug
+        } else if self.key.contains("pgo") {
+            BuildType::Pgo
+        } else {
+            BuildType::Opt
+        };
+        let job = Job { props, tree, status, buildtype };
+
+        if let Some(unittest) = match_unittest(self.key, &job.tree) {
+            if unittest.finished {
+                return Ok(Vec::new());
+            }
+            return self.unittest(job, unittest.os, unittest.test);
+        }
+        const INTERNAL_JOBS: [&str; 5] = ["schedulers", "tag", "submitter", "final_verification", "fuzzer"];
+        if self.key.contains("source")
+            || INTERNAL_JOBS.iter().any(|job| self.key.contains(job))
+            || self.key.contains("jetpack")
+        {
+            return Ok(Vec::new());
+        }
+        self.build(job)
+    }
+
+    fn unittest(&self, mut job: Job, os: &str, test: &str) -> Result<Vec<NormalizedMessage>, ErrorKind> {
+        let os = match tables::os_conversion(os) {
+            Some(OsConversion::Fixed(os)) => os.to_owned(),
+            Some(OsConversion::FromBuildername) => os_from_buildername(required_buildername(&job)?).to_owned(),
+            None => os.to_owned(),
+        };
+        let talos = required_buildername(&job)?.contains("talos");
+        if let Some(stage_platform) = job.props.stage_platform.take().filter(|p| !p.is_empty()) {
+            job.props.platform = Some(stage_platform);
+        }
+        let platform = job.props.platform.take();
+        if platform.as_deref().is_some_and(tables::is_ignored_platform) {
+            return Ok(Vec::new());
+        }
+        if job.props.logurl.as_deref().map_or(true, str::is_empty) {
+            return Err(ErrorKind::NoLogUrl);
+        }
+        let oses = match platform.as_deref().and_then(tables::platform_oses) {
+            Some(oses) => oses,
+            None => return Err(ErrorKind::BadPlatform { platform }),
+        };
+        let platform = platform.unwrap_or_default();
+        if !oses.contains(&os.as_str()) {
+            return Err(ErrorKind::BadOs { platform, os, buildername: job.props.buildername });
+        }
+        let record = TestRecord {
+            job: self.job_info(job, platform, Some(None), None),
+            os,
+            test: test.to_owned(),
+            talos,
+        };
+        let routing_key = test_routing_key(&record, short_key(self.key));
+        Ok(vec![NormalizedMessage { routing_key, payload: Record::Test(record) }])
+    }
+
+    fn build(&self, mut job: Job) -> Result<Vec<NormalizedMessage>, ErrorKind> {
+        let platform = match job.props.platform.take().filter(|p| !p.is_empty()) {
+            Some(platform) => platform,
+            None => match job.props.stage_platform.take().filter(|p| !p.is_empty()) {
+                Some(stage_platform) => stage_platform,
+                None => match guess_platform(self.key) {
+                    Some(guess) => guess.to_owned(),
+                    None => {
+                        return Err(ErrorKind::BadPulseMessage { reason: "no \"platform\" property".into() })
+                    }
+                },
+            },
+        };
+        let Some(matched) = match_build(self.key, &job.tree, &platform) else {
+            return Err(ErrorKind::BadPulseMessage {
+                reason: format!("unknown message type, platform: {platform}"),
+            });
+        };
+        if matched.finished {
+            return Ok(Vec::new());
+        }
+        let mut tags: Vec<String> = matched
+            .tags
+            .split(['_', '-'])
+            .filter(|tag| !tables::REDUNDANT_TAGS.contains(tag))
+            .filter(|tag| tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+            .collect();
+        if let Some(prefix) = matched.prefix {
+            if prefix.contains("release") {
+                tags.push("release".into());
+            }
+            if prefix.contains("jetpack") {
+                tags.push("jetpack".into());
+            }
+        }
+        if matched.xulrunner || tags.iter().any(|tag| tag == "xulrunner") {
+            job.props.product = Some("xulrunner".into());
+        }
+        if platform.contains("emulator") && !self.key.contains("try") {
+            if let Some(buildid) = job.props.buildid.as_deref().filter(|id| !id.is_empty()) {
+                job.props.buildurl = Some(format!(
+                    "https://pvtbuilds.mozilla.org/pub/mozilla.org/b2g/tinderbox-builds/{}-{}/{}/emulator.tar.gz",
+                    job.tree, platform, buildid
+                ));
+            }
+        }
+
+        let short_key = short_key(self.key);
+        if self.key.contains("repack") {
+            // A release repack: one message per comma-separated locale.
+            let locales = match job.props.locales.take().filter(|l| !l.is_empty()) {
+                Some(locales) => locales,
+                None => return Err(ErrorKind::BadPulseMessage { reason: "no \"locales\" property".into() }),
+            };
+            let list: Vec<&str> = locales.split(',').collect();
+            if list[0].is_empty() {
+                return Err(ErrorKind::BadLocales { locales });
+            }
+            if !check_build(&platform, &tags, &job, true)? {
+                return Ok(Vec::new());
+            }
+            if list.contains(&"") {
+                return Err(ErrorKind::BadLocales { locales });
+            }
+            let template = self.job_info(job, platform, Some(Some(locales.clone())), Some(true));
+            Ok(list
+                .iter()
+                .map(|locale| {
+                    let mut job = template.clone();
+                    job.locale = Some((*locale).to_owned());
+                    build_message(job, tags.clone(), short_key)
+                })
+                .collect())
+        } else if let Some(locales) = job.props.locales.take().filter(|l| !l.is_empty()) {
+            // A nightly repack: `locales` maps each locale to its result.
+            let Some(results) = raw::read_locale_results(&locales) else {
+                return Err(ErrorKind::BadLocalesJson { locales });
+            };
+            if results.is_empty() || !check_build(&platform, &tags, &job, true)? {
+                return Ok(Vec::new());
+            }
+            let template = self.job_info(job, platform, None, Some(true));
+            Ok(results
+                .into_iter()
+                .map(|(locale, result)| {
+                    let mut job = template.clone();
+                    job.status = Some(if locale_succeeded(&result) { 0 } else { 2 });
+                    job.locale = Some(locale);
+                    build_message(job, tags.clone(), short_key)
+                })
+                .collect())
+        } else {
+            if !check_build(&platform, &tags, &job, false)? {
+                return Ok(Vec::new());
+            }
+            let locales = job.props.locales.take();
+            let job = self.job_info(job, platform, Some(locales), None);
+            Ok(vec![build_message(job, tags, short_key)])
+        }
+    }
+
+    fn job_info(&self, job: Job, platform: String, locales: Option<Option<String>>, repack: Option<bool>) -> JobInfo {
+        let props = job.props;
+        JobInfo {
+            key: self.key.to_owned(),
+            tree: job.tree,
+            platform,
+            buildtype: job.buildtype,
+            product: props.product,
+            revision: props.revision,
+            builddate: props.builddate,
+            buildername: props.buildername,
+            buildid: props.buildid,
+            job_number: props.job_number,
+            build_number: props.build_number,
+            previous_buildid: props.previous_buildid,
+            status: job.status,
+            locale: props.locale,
+            locales,
+            buildurl: props.buildurl,
+            testsurl: props.testsurl,
+            test_packages_url: props.test_packages_url,
+            symbols_url: props.symbols_url,
+            logurl: props.logurl,
+            release: props.release,
+            slave: props.slave,
+            repack,
+            version: props.version,
+            timestamp: Some(self.options.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            blobber_files: props.blobber_files,
+            completemarurl: props.completemarurl,
+            completemarhash: props.completemarhash,
+            task_id: None,
+            run_id: None,
+            worker_type: None,
+            tier: None,
+        }
+    }
+}
+
+/// What every message has once its properties are read.
+struct Job {
+    props: Properties,
+    tree: String,
+    status: Option<i64>,
+    buildtype: BuildType,
+}
+
+fn required_buildername(job: &Job) -> Result<&str, ErrorKind> {
+    job.props.buildername.as_deref().ok_or(ErrorKind::MissingField { field: "property buildername" })
+}
+
+/// The reference's `process_build` checks: `Ok(false)` for an ignored
+/// platform, an error for an unknown platform or tag or a missing build URL.
+fn check_build(platform: &str, tags: &[String], job: &Job, repack: bool) -> Result<bool, ErrorKind> {
+    if tables::is_ignored_platform(platform) {
+        return Ok(false);
+    }
+    if !tables::is_known_platform(platform) {
+        return Err(ErrorKind::BadPlatform { platform: Some(platform.to_owned()) });
+    }
+    if let Some(tag) = tags.iter().find(|tag| !tables::is_known_tag(tag)) {
+        return Err(ErrorKind::BadTag {
+            tag: tag.clone(),
+            platform: platform.to_owned(),
+            product: job.props.product.clone(),
+        });
+    }
+    if job.props.buildurl.as_deref().map_or(true, str::is_empty) && !repack {
+        return Err(ErrorKind::NoBuildUrl);
+    }
+    Ok(true)
+}
+
+fn build_message(job: JobInfo, tags: Vec<String>, short_key: &str) -> NormalizedMessage {
+    let record = BuildRecord { job, tags };
+    let routing_key = build_routing_key(&record, short_key);
+    NormalizedMessage { routing_key, payload: Record::Build(record) }
+}
+
+/// `build.<tree>.<platform>.<buildtype>[.<tag>[.<locale> after l10n]…].<short key>`.
+pub(crate) fn build_routing_key(record: &BuildRecord, short_key: &str) -> String {
+    let job = &record.job;
+    let mut key = format!("build.{}.{}.{}", job.tree, job.platform, job.buildtype);
+    for tag in &record.tags {
+        if !tag.is_empty() {
+            key.push('.');
+            key.push_str(tag);
+        }
+        if tag == "l10n" {
+            key.push('.');
+            key.push_str(job.locale.as_deref().unwrap_or("None"));
+        }
+    }
+    key.push('.');
+    key.push_str(short_key);
+    key
+}
+
+/// `talos|unittest.<tree>.<platform>.<os>.<buildtype>.<test>.<product>.<short key>`.
+pub(crate) fn test_routing_key(record: &TestRecord, short_key: &str) -> String {
+    let job = &record.job;
+    format!(
+        "{}.{}.{}.{}.{}.{}.{}.{}",
+        if record.talos { "talos" } else { "unittest" },
+        job.tree,
+        job.platform,
+        record.os,
+        job.buildtype,
+        record.test,
+        job.product.as_deref().filter(|p| !p.is_empty()).unwrap_or("unknown"),
+        short_key
+    )
+}
+
+/// The second dot-separated part of the original key: `build.<this>.12.log_uploaded`.
+pub(crate) fn short_key(key: &str) -> &str {
+    key.split('.').nth(1).unwrap_or("")
+}
+
+fn locale_succeeded(result: &Scalar<'_>) -> bool {
+    match result {
+        Scalar::Str(text) => text.eq_ignore_ascii_case("success") || text == "0",
+        Scalar::Int(number) => *number == 0,
+        _ => false,
+    }
+}
+
+fn read_properties(properties: Vec<Property<'_>>) -> Result<Properties, ErrorKind> {
+    let mut props = Properties::default();
+    for (index, property) in properties.into_iter().enumerate() {
+        let (name, value) = match property {
+            Property::Used { name, value } => (name, value),
+            Property::Skipped => continue,
+            Property::Malformed(found) => {
+                return Err(ErrorKind::WrongFieldType {
+                    field: format!("payload.build.properties[{index}]"),
+                    expected: "a [name, value, source] array",
+                    found,
+                })
+            }
+        };
+        let name = name.as_ref();
+        match name {
+            "buildnumber" => props.job_number = int_or_null(name, value)?,
+            "revision" => props.revision = string_or_null(name, value)?,
+            "product" => props.product = Some(string(name, value)?.to_lowercase()),
+            "version" => props.version = string_or_null(name, value)?,
+            "branch" => {
+                props.tree = string_or_null(name, value)?.map(|branch| match branch.rsplit_once('/') {
+                    Some((_, base)) => base.to_owned(),
+                    None => branch,
+                })
+            }
+            "buildid" => {
+                let buildid = string(name, value)?;
+                props.builddate = Some(buildid_to_date(&buildid)?);
+                props.buildid = Some(buildid);
+            }
+            "build_number" => props.build_number = int_or_null(name, value)?,
+            "previous_buildid" => props.previous_buildid = string_or_null(name, value)?,
+            "platform" => {
+                props.platform = string_or_null(name, value)?.map(|mut platform| {
+                    if let Some(at) = platform.find("-debug") {
+                        platform.truncate(at);
+                    }
+                    platform
+                })
+            }
+            "locale" => props.locale = string_or_null(name, value)?,
+            "locales" => props.locales = string_or_null(name, value)?,
+            "packageUrl" | "build_url" | "fileURL" => props.buildurl = url(name, value)?,
+            "log_url" => props.logurl = url(name, value)?,
+            "en_revision" | "script_repo_revision" => props.release = string_or_null(name, value)?,
+            "symbolsUrl" => props.symbols_url = url(name, value)?,
+            "testsUrl" => props.testsurl = url(name, value)?,
+            "testPackagesUrl" => props.test_packages_url = url(name, value)?,
+            "buildername" => props.buildername = string_or_null(name, value)?,
+            "slavename" => props.slave = string_or_null(name, value)?,
+            "blobber_files" => {
+                if let Ok(files) = serde_json::from_str(&string(name, value)?) {
+                    props.blobber_files = Some(files);
+                }
+            }
+            "stage_platform" => props.stage_platform = Some(strip_buildtypes(string(name, value)?)),
+            "completeMarUrl" => props.completemarurl = string_or_null(name, value)?,
+            "completeMarHash" => props.completemarhash = string_or_null(name, value)?,
+            _ => {}
+        }
+    }
+    Ok(props)
+}
+
+fn wrong_type(name: &str, expected: &'static str, value: &Scalar<'_>) -> ErrorKind {
+    ErrorKind::WrongFieldType { field: format!("property {name}"), expected, found: value.json_type() }
+}
+
+fn string(name: &str, value: Scalar<'_>) -> Result<String, ErrorKind> {
+    match value {
+        Scalar::Str(text) => Ok(text.into_owned()),
+        other => Err(wrong_type(name, "a string", &other)),
+    }
+}
+
+fn string_or_null(name: &str, value: Scalar<'_>) -> Result<Option<String>, ErrorKind> {
+    match value {
+        Scalar::Str(text) => Ok(Some(text.into_owned())),
+        Scalar::Null => Ok(None),
+        other => Err(wrong_type(name, "a string or null", &other)),
+    }
+}
+
+fn int_or_null(name: &str, value: Scalar<'_>) -> Result<Option<i64>, ErrorKind> {
+    match value {
+        Scalar::Int(number) => Ok(Some(number)),
+        Scalar::Null => Ok(None),
+        other => Err(wrong_type(name, "an integer or null", &other)),
+    }
+}
+
+fn url(name: &str, value: Scalar<'_>) -> Result<Option<String>, ErrorKind> {
+    match value {
+        Scalar::Str(text) => Ok(Some(quote_url(&text))),
+        Scalar::Null => Ok(None),
+        other => Err(wrong_type(name, "a string or null", &other)),
+    }
+}
+
+/// Percent-encodes a URL as the reference did (Python's `quote` with
+/// `%/:=&?~#+!$,;'@()*[]|` safe): every other byte outside ASCII letters,
+/// digits and `_.-` becomes `%XX`.
+pub fn quote_url(url: &str) -> String {
+    fn is_safe(byte: u8) -> bool {
+        byte.is_ascii_alphanumeric() || b"_.-%/:=&?~#+!$,;'@()*[]|".contains(&byte)
+    }
+    if url.bytes().all(is_safe) {
+        return url.to_owned();
+    }
+    let mut quoted = String::with_capacity(url.len() + 8);
+    for byte in url.bytes() {
+        if is_safe(byte) {
+            quoted.push(char::from(byte));
+        } else {
+            quoted.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    quoted
+}
+
+/// Cuts `stage_platform` before each build type it names, as the
+/// reference did, including its slice of `[0:-1]` when the build type
+/// starts the string.
+fn strip_buildtypes(mut stage_platform: String) -> String {
+    for buildtype in tables::BUILDTYPES {
+        if let Some(at) = stage_platform.find(buildtype) {
+            // Python slices characters: drop the one before the build type,
+            // or, for `[0:-1]`, the last one.
+            let before = if at == 0 { &stage_platform[..] } else { &stage_platform[..at] };
+            let end = before.char_indices().last().map_or(0, |(last, _)| last);
+            stage_platform.truncate(end);
+        }
+    }
+    stage_platform
+}
+
+/// The buildid read as a UTC date in seconds since the epoch; a buildid
+/// that is no date, read as an integer.
+pub fn buildid_to_date(buildid: &str) -> Result<i64, ErrorKind> {
+    let digits = buildid.bytes().all(|b| b.is_ascii_digit());
+    let date = match buildid.len() {
+        14 if digits => NaiveDateTime::parse_from_str(buildid, "%Y%m%d%H%M%S").ok(),
+        8 if digits => NaiveDate::parse_from_str(buildid, "%Y%m%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)),
+        _ => None,
+    };
+    match date {
+        Some(date) => Ok(date.and_utc().timestamp()),
+        None => buildid.trim().parse().map_err(|_| ErrorKind::BadBuildId { buildid: buildid.to_owned() }),
+    }
+}
+
+fn os_from_buildername(buildername: &str) -> &'static str {
+    static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        tables::OS_BY_BUILDERNAME
+            .iter()
+            .map(|(pattern, os)| (Regex::new(&format!("(?i){pattern}")).expect("valid os pattern"), *os))
+            .collect()
+    });
+    patterns
+        .iter()
+        .find(|(pattern, _)| pattern.is_match(buildername))
+        .map_or("unknown", |(_, os)| os)
+}
+
+/// The reference's guess of a platform from a routing key: the greatest
+/// platform name in it, else the first OS name in it.
+fn guess_platform(key: &str) -> Option<&'static str> {
+    let platform = tables::PLATFORMS.iter().map(|(name, _)| *name).filter(|name| key.contains(name)).max();
+    platform.or_else(|| {
+        tables::PLATFORMS.iter().flat_map(|(_, oses)| oses.iter()).copied().find(|os| key.contains(os))
+    })
+}
+
+struct UnittestMatch<'k> {
+    os: &'k str,
+    test: &'k str,
+    finished: bool,
+}
+
+/// The reference's unittest key pattern,
+/// `build.<tree>[-|_]<os>[-debug…][-|_](test|unittest|pgo)-<test>.<n>.<event>`.
+fn match_unittest<'k>(key: &'k str, tree: &str) -> Option<UnittestMatch<'k>> {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        Regex::new(
+            r"^[-|_](.*?)(?:-debug|-o-debug|-pgo|_pgo|_test)?[-|_](?:test|unittest|pgo)-(.*?)\.[0-9]+\.(log_uploaded|finished)",
+        )
+        .expect("valid unittest pattern")
+    });
+    let rest = key.strip_prefix("build.")?.strip_prefix(tree)?;
+    let captures = pattern.captures(rest)?;
+    Some(UnittestMatch {
+        os: captures.get(1)?.as_str(),
+        test: captures.get(2)?.as_str(),
+        finished: &captures[3] == "finished",
+    })
+}
+
+struct BuildMatch<'k> {
+    prefix: Option<&'static str>,
+    xulrunner: bool,
+    tags: &'k str,
+    finished: bool,
+}
+
+/// The reference's build key pattern,
+/// `build.[release-|jetpack-|b2g_]<tree>[-|_][xulrunner[-|_]]<platform>[-|_]<tags>.<n>.<event>`,
+/// trying the optional parts present first, as its regular expression did.
+fn match_build<'k>(key: &'k str, tree: &str, platform: &str) -> Option<BuildMatch<'k>> {
+    static TAIL: OnceLock<Regex> = OnceLock::new();
+    let tail = TAIL.get_or_init(|| {
+        Regex::new(r"^[-|_]?(.*?)\.[0-9]+\.(log_uploaded|finished)").expect("valid build pattern")
+    });
+    fn separator(text: &str) -> Option<&str> {
+        text.strip_prefix(['-', '|', '_'])
+    }
+    let rest = key.strip_prefix("build.")?;
+    let prefix = ["release-", "jetpack-", "b2g_"].into_iter().find(|prefix| rest.starts_with(prefix));
+    let prefixes = prefix.map(Some).into_iter().chain([None]);
+    for prefix in prefixes {
+        let after_prefix = &rest[prefix.map_or(0, str::len)..];
+        let Some(after_tree) = after_prefix.strip_prefix(tree).and_then(separator) else {
+            continue;
+        };
+        let with_xulrunner = after_tree.strip_prefix("xulrunner").and_then(separator);
+        for (xulrunner, before_platform) in [(true, with_xulrunner), (false, Some(after_tree))] {
+            let Some(after_platform) = before_platform.and_then(|text| text.strip_prefix(platform)) else {
+                continue;
+            };
+            if let Some(captures) = tail.captures(after_platform) {
+                return Some(BuildMatch {
+                    prefix,
+                    xulrunner,
+                    tags: captures.get(1)?.as_str(),
+                    finished: &captures[2] == "finished",
+                });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_like_python() {
+        assert_eq!(quote_url("http://x/a b?c=d&e=~f#g"), "http://x/a%20b?c=d&e=~f#g");
+        assert_eq!(quote_url("http://x/é\"<>{}^`\\"), "http://x/%C3%A9%22%3C%3E%7B%7D%5E%60%5C");
+        assert_eq!(quote_url("a%20b"), "a%20b");
+    }
+
+    #[test]
+    fn strips_buildtypes_from_stage_platform() {
+        assert_eq!(strip_buildtypes("win32-pgo".into()), "win32");
+        assert_eq!(strip_buildtypes("linux64-debug".into()), "linux64");
+        assert_eq!(strip_buildtypes("macosx64".into()), "macosx64");
+        // The reference's slice [0:find - 1] drops the last character when
+        // the build type starts the string.
+        assert_eq!(strip_buildtypes("optimus".into()), "optimu");
+    }
+
+    #[test]
+    fn buildids_read_as_utc() {
+        assert_eq!(buildid_to_date("20150813004005"), Ok(1_439_426_405));
+        assert_eq!(buildid_to_date("20130411"), Ok(1_365_638_400));
+        assert_eq!(buildid_to_date("1234"), Ok(1234));
+        assert_eq!(buildid_to_date("20131341000000"), Ok(20_131_341_000_000));
+        assert!(matches!(buildid_to_date("soon"), Err(ErrorKind::BadBuildId { .. })));
+    }
+
+    #[test]
+    fn guesses_platform_from_key() {
+        assert_eq!(guess_platform("build.mozilla-central-linux64-asan.1.finished"), Some("linux64-asan"));
+        assert_eq!(guess_platform("build.try-win64.1.finished"), Some("win64"));
+        assert_eq!(guess_platform("build.try-fedora.1.finished"), Some("fedora"));
+        assert_eq!(guess_platform("build.try-solaris.1.finished"), None);
+    }
+
+    #[test]
+    fn matches_build_keys_like_the_reference() {
+        let m = match_build("build.release-mozilla-beta-win32_repack_2.16.log_uploaded", "release-mozilla-beta", "win32")
+            .unwrap();
+        assert_eq!((m.prefix, m.xulrunner, m.tags, m.finished), (None, false, "repack_2", false));
+        let m = match_build("build.release-mozilla-beta-xulrunner_linux_build.3.finished", "mozilla-beta", "linux")
+            .unwrap();
+        assert_eq!((m.prefix, m.xulrunner, m.tags, m.finished), (Some("release-"), true, "build", true));
+        let m = match_build("build.mozilla-central-linux.98.log_uploaded", "mozilla-central", "linux").unwrap();
+        assert_eq!(m.tags, "");
+        assert!(match_build("build.mozilla-central-linux.98.log_uploaded", "mozilla-central", "win32").is_none());
+    }
+
+    #[test]
+    fn matches_unittest_keys_like_the_reference() {
+        let m = match_unittest("build.mozilla-beta_xp_test_pgo-xpcshell.0.log_uploaded", "mozilla-beta").unwrap();
+        assert_eq!((m.os, m.test), ("xp", "xpcshell"));
+        let m = match_unittest("build.comm-release-macosx64-debug-unittest-mochitests-4.89.finished", "comm-release")
+            .unwrap();
+        assert_eq!((m.os, m.test, m.finished), ("macosx64", "mochitests-4", true));
+        assert!(match_unittest("build.mozilla-central-linux.98.log_uploaded", "mozilla-central").is_none());
+    }
+}

@@ -1,0 +1,412 @@
+//! Just enough of a raw buildbot message, read without building a tree.
+//!
+//! The visitors below read `_meta.routing_key`, `payload.build.results` and
+//! the properties the translator uses, and skip everything else (the
+//! `steps` array is most of a 20 KB body) with [`IgnoredAny`]. A part of
+//! the wrong JSON type is recorded as [`Slot::Wrong`] rather than failing
+//! the parse, so the translator can say exactly which part was wrong.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+/// A JSON scalar, or the kind of a compound value that was skipped.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Integers beyond `i64` and floats, kept for messages only.
+    Number(f64),
+    Str(Cow<'a, str>),
+    Array,
+    Object,
+}
+
+impl Scalar<'_> {
+    /// The JSON type, for error messages.
+    pub(crate) fn json_type(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Bool(_) => "a boolean",
+            Scalar::Int(_) | Scalar::Number(_) => "a number",
+            Scalar::Str(_) => "a string",
+            Scalar::Array => "an array",
+            Scalar::Object => "an object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any json value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(v).map(Scalar::Int).unwrap_or(Scalar::Number(v as f64)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Number(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Array)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Object)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A part of the message that should be an object or an array.
+#[derive(Debug, Default)]
+pub(crate) enum Slot<T> {
+    #[default]
+    Missing,
+    /// Present with the wrong JSON type (the type found).
+    Wrong(&'static str),
+    Present(T),
+}
+
+/// Reads a `T` from a JSON object, or records the type found instead.
+struct ObjectOf<T>(std::marker::PhantomData<T>);
+
+trait FromObject<'de>: Sized {
+    fn from_object<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
+
+impl<'de, T: FromObject<'de>> Visitor<'de> for ObjectOf<T> {
+    type Value = Slot<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a json object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::from_object(map).map(Slot::Present)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Slot::Wrong("an array"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a string"))
+    }
+}
+
+impl<'de, T: FromObject<'de>> DeserializeSeed<'de> for ObjectOf<T> {
+    type Value = Slot<T>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+fn object<'de, T: FromObject<'de>>() -> ObjectOf<T> {
+    ObjectOf(std::marker::PhantomData)
+}
+
+/// The top level of a raw buildbot message.
+#[derive(Debug, Default)]
+pub(crate) struct RawMessage<'a> {
+    pub(crate) meta: Slot<Meta<'a>>,
+    pub(crate) payload: Slot<Payload<'a>>,
+}
+
+/// `_meta`.
+#[derive(Debug, Default)]
+pub(crate) struct Meta<'a> {
+    pub(crate) routing_key: Option<Scalar<'a>>,
+}
+
+/// `payload`.
+#[derive(Debug, Default)]
+pub(crate) struct Payload<'a> {
+    pub(crate) build: Slot<Build<'a>>,
+}
+
+/// `payload.build`.
+#[derive(Debug, Default)]
+pub(crate) struct Build<'a> {
+    pub(crate) results: Option<Scalar<'a>>,
+    pub(crate) properties: Slot<Vec<Property<'a>>>,
+}
+
+/// One `[name, value, source]` triple, with the value only for the
+/// properties the translator reads.
+#[derive(Debug)]
+pub(crate) enum Property<'a> {
+    Used { name: Cow<'a, str>, value: Scalar<'a> },
+    Skipped,
+    /// Not an array of a string name and a value (the type found).
+    Malformed(&'static str),
+}
+
+/// The property names the translator reads; all others are skipped unread.
+pub(crate) const USED_PROPERTIES: &[&str] = &[
+    "buildnumber",
+    "revision",
+    "product",
+    "version",
+    "branch",
+    "buildid",
+    "build_number",
+    "previous_buildid",
+    "platform",
+    "locale",
+    "locales",
+    "packageUrl",
+    "build_url",
+    "fileURL",
+    "log_url",
+    "en_revision",
+    "script_repo_revision",
+    "symbolsUrl",
+    "testsUrl",
+    "testPackagesUrl",
+    "buildername",
+    "slavename",
+    "blobber_files",
+    "stage_platform",
+    "completeMarUrl",
+    "completeMarHash",
+];
+
+impl<'de> FromObject<'de> for RawMessage<'de> {
+    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut message = RawMessage::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "_meta" => message.meta = map.next_value_seed(object())?,
+                "payload" => message.payload = map.next_value_seed(object())?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(message)
+    }
+}
+
+impl<'de> FromObject<'de> for Meta<'de> {
+    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut meta = Meta::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "routing_key" {
+                meta.routing_key = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(meta)
+    }
+}
+
+impl<'de> FromObject<'de> for Payload<'de> {
+    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut payload = Payload::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "build" {
+                payload.build = map.next_value_seed(object())?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(payload)
+    }
+}
+
+impl<'de> FromObject<'de> for Build<'de> {
+    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut build = Build::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "results" => build.results = Some(map.next_value()?),
+                "properties" => build.properties = map.next_value_seed(PropertiesSeed)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(build)
+    }
+}
+
+/// Reads the properties array, or records the type found instead.
+struct PropertiesSeed;
+
+impl<'de> Visitor<'de> for PropertiesSeed {
+    type Value = Slot<Vec<Property<'de>>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of properties")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut properties = Vec::with_capacity(seq.size_hint().unwrap_or(48));
+        while let Some(property) = seq.next_element_seed(PropertySeed)? {
+            properties.push(property);
+        }
+        Ok(Slot::Present(properties))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Slot::Wrong("an object"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Slot::Wrong("a string"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PropertiesSeed {
+    type Value = Slot<Vec<Property<'de>>>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+struct PropertySeed;
+
+impl<'de> Visitor<'de> for PropertySeed {
+    type Value = Property<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a [name, value, source] property")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let property = match seq.next_element::<Scalar<'de>>()? {
+            Some(Scalar::Str(name)) if USED_PROPERTIES.contains(&name.as_ref()) => {
+                match seq.next_element::<Scalar<'de>>()? {
+                    Some(value) => Property::Used { name, value },
+                    None => return Ok(Property::Malformed("an array without a value")),
+                }
+            }
+            Some(Scalar::Str(_)) => match seq.next_element::<IgnoredAny>()? {
+                Some(_) => Property::Skipped,
+                None => return Ok(Property::Malformed("an array without a value")),
+            },
+            Some(_) => Property::Malformed("an array without a string name"),
+            None => return Ok(Property::Malformed("an empty array")),
+        };
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(property)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Property::Malformed("an object"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Property::Malformed("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Property::Malformed("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Property::Malformed("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Property::Malformed("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Property::Malformed("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Property::Malformed("a string"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PropertySeed {
+    type Value = Property<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Reads a whole body: `Err` only for bytes that are not one JSON value.
+pub(crate) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let message = object::<RawMessage<'_>>().deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(message)
+}
+
+/// The entries of a nightly repack's `locales` object, in document order;
+/// a repeated locale keeps its first place and takes its last value, as a
+/// Python dict does.
+pub(crate) fn read_locale_results(locales: &str) -> Option<Vec<(String, Scalar<'_>)>> {
+    let mut deserializer = serde_json::Deserializer::from_str(locales);
+    let entries = object::<LocaleResults<'_>>().deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    match entries {
+        Slot::Present(LocaleResults(entries)) => Some(entries),
+        Slot::Missing | Slot::Wrong(_) => None,
+    }
+}
+
+struct LocaleResults<'a>(Vec<(String, Scalar<'a>)>);
+
+impl<'de> FromObject<'de> for LocaleResults<'de> {
+    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut entries: Vec<(String, Scalar<'de>)> = Vec::new();
+        while let Some((locale, result)) = map.next_entry::<String, Scalar<'de>>()? {
+            match entries.iter_mut().find(|(seen, _)| *seen == locale) {
+                Some(entry) => entry.1 = result,
+                None => entries.push((locale, result)),
+            }
+        }
+        Ok(LocaleResults(entries))
+    }
+}

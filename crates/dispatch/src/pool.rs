@@ -154,7 +154,9 @@ struct Shared {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while a slot is held, but a poisoned slot is still usable.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A fixed set of worker threads fed by one bounded queue.
@@ -271,7 +273,11 @@ impl Pool {
                 Err(RecvTimeoutError::Timeout) => break,
             }
         }
-        let abandoned: Vec<String> = self.receiver.try_iter().map(|job| job.key.clone()).collect();
+        let abandoned: Vec<String> = self
+            .receiver
+            .try_iter()
+            .map(|job| job.key.clone())
+            .collect();
         let still_running: Vec<String> = self
             .shared
             .current

@@ -37,7 +37,10 @@ fn wait_started(started: &Receiver<()>, count: usize) {
 
 fn completion_channel() -> (Completion, Receiver<Outcome>) {
     let (sender, receiver) = crossbeam_channel::unbounded();
-    (Completion::new(move |outcome| sender.send(outcome).unwrap()), receiver)
+    (
+        Completion::new(move |outcome| sender.send(outcome).unwrap()),
+        receiver,
+    )
 }
 
 #[test]
@@ -59,7 +62,10 @@ fn nothing_is_lost_or_run_twice_across_100_000_jobs_on_4_workers() {
         .filter(|&(_, count)| count != 1)
         .take(10)
         .collect();
-    assert!(wrong.is_empty(), "jobs not run exactly once (id, runs): {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "jobs not run exactly once (id, runs): {wrong:?}"
+    );
     assert!(report.is_complete());
     assert_eq!(report.stats.done, JOBS as u64);
     assert_eq!(report.stats.panicked, 0);
@@ -106,7 +112,15 @@ fn a_callback_panicking_every_tenth_job_loses_only_those() {
     for (id, outcome) in reported.iter() {
         reports += 1;
         let panicked = usize::from(id % 10 == 0);
-        assert_eq!(outcome, Outcome { ran: 1, panicked, abandoned: 0 }, "job {id}");
+        assert_eq!(
+            outcome,
+            Outcome {
+                ran: 1,
+                panicked,
+                abandoned: 0
+            },
+            "job {id}"
+        );
     }
     assert_eq!(reports, 10_000);
 }
@@ -115,10 +129,21 @@ fn a_callback_panicking_every_tenth_job_loses_only_those() {
 fn a_shared_token_counts_every_panic_of_its_group() {
     let (group, outcome) = completion_channel();
     run_panicking_every_tenth(|_| group.clone());
-    assert_eq!(outcome.try_recv(), Err(TryRecvError::Empty), "the caller still holds a clone");
+    assert_eq!(
+        outcome.try_recv(),
+        Err(TryRecvError::Empty),
+        "the caller still holds a clone"
+    );
     drop(group);
     let outcome = outcome.try_recv().unwrap();
-    assert_eq!(outcome, Outcome { ran: 10_000, panicked: 1_000, abandoned: 0 });
+    assert_eq!(
+        outcome,
+        Outcome {
+            ran: 10_000,
+            panicked: 1_000,
+            abandoned: 0
+        }
+    );
     assert!(!outcome.is_clean());
 }
 
@@ -127,7 +152,9 @@ fn a_shared_token_counts_every_panic_of_its_group() {
 fn a_job_reports_to_one_completion_only() {
     let (first, _) = completion_channel();
     let (second, _) = completion_channel();
-    let _ = Job::new("twice", || {}).with_completion(first).with_completion(second);
+    let _ = Job::new("twice", || {})
+        .with_completion(first)
+        .with_completion(second);
 }
 
 #[test]
@@ -150,7 +177,8 @@ fn a_full_queue_blocks_submitters_instead_of_growing() {
     }
     wait_started(&started_rx, WORKERS);
     for n in 0..BOUND {
-        pool.try_submit(counted(format!("fill-{n}"))).expect("room in the queue");
+        pool.try_submit(counted(format!("fill-{n}")))
+            .expect("room in the queue");
     }
     let refused = pool.try_submit(counted("one too many".into())).unwrap_err();
     assert_eq!(refused.into_job().key(), "one too many");
@@ -171,7 +199,10 @@ fn a_full_queue_blocks_submitters_instead_of_growing() {
             let stats = pool.stats();
             assert_eq!(stats.queued, BOUND, "the queue never grows past its bound");
             assert_eq!(stats.running, WORKERS);
-            assert!(!submitted.load(Ordering::SeqCst), "submit returned with the queue full");
+            assert!(
+                !submitted.load(Ordering::SeqCst),
+                "submit returned with the queue full"
+            );
             let refused = pool.try_submit(counted("probe".into())).unwrap_err();
             drop(refused.into_job());
         }
@@ -182,7 +213,11 @@ fn a_full_queue_blocks_submitters_instead_of_growing() {
     });
     assert!(submitted.load(Ordering::SeqCst));
     let report = pool.shutdown();
-    assert_eq!(ran.load(Ordering::Relaxed), BOUND + 1, "fillers and the blocked job ran");
+    assert_eq!(
+        ran.load(Ordering::Relaxed),
+        BOUND + 1,
+        "fillers and the blocked job ran"
+    );
     assert_eq!(report.stats.done, (WORKERS + BOUND + 1) as u64);
 }
 
@@ -254,15 +289,27 @@ fn shutdown_with_a_deadline_reports_the_stuck_job_and_the_queue() {
     assert_eq!(report.stats.done, 0);
     assert_eq!(
         queued_outcome.recv_timeout(PATIENCE).unwrap(),
-        Outcome { ran: 0, panicked: 0, abandoned: 3 }
+        Outcome {
+            ran: 0,
+            panicked: 0,
+            abandoned: 3
+        }
     );
-    assert_eq!(stuck_outcome.try_recv(), Err(TryRecvError::Empty), "the stuck job has not finished");
+    assert_eq!(
+        stuck_outcome.try_recv(),
+        Err(TryRecvError::Empty),
+        "the stuck job has not finished"
+    );
 
     // The detached worker finishes its job, reports it, and runs nothing more.
     release.send(()).unwrap();
     assert_eq!(
         stuck_outcome.recv_timeout(PATIENCE).unwrap(),
-        Outcome { ran: 1, panicked: 0, abandoned: 0 }
+        Outcome {
+            ran: 1,
+            panicked: 0,
+            abandoned: 0
+        }
     );
     assert_eq!(ran.load(Ordering::Relaxed), 0);
 }
@@ -300,10 +347,18 @@ fn a_completion_fires_once_after_its_last_job() {
     open_gate.send(()).unwrap();
     assert_eq!(
         outcome.recv_timeout(PATIENCE).unwrap(),
-        Outcome { ran: 3, panicked: 0, abandoned: 0 }
+        Outcome {
+            ran: 3,
+            panicked: 0,
+            abandoned: 0
+        }
     );
     pool.shutdown();
-    assert_eq!(outcome.try_recv(), Err(TryRecvError::Disconnected), "fired exactly once");
+    assert_eq!(
+        outcome.try_recv(),
+        Err(TryRecvError::Disconnected),
+        "fired exactly once"
+    );
 }
 
 #[test]
@@ -327,9 +382,20 @@ fn a_job_handed_back_and_dropped_counts_as_abandoned() {
     let refused = pool
         .try_submit(Job::new("refused", || {}).with_completion(completion))
         .unwrap_err();
-    assert_eq!(outcome.try_recv(), Err(TryRecvError::Empty), "the job is still alive");
+    assert_eq!(
+        outcome.try_recv(),
+        Err(TryRecvError::Empty),
+        "the job is still alive"
+    );
     drop(refused);
-    assert_eq!(outcome.try_recv().unwrap(), Outcome { ran: 0, panicked: 0, abandoned: 1 });
+    assert_eq!(
+        outcome.try_recv().unwrap(),
+        Outcome {
+            ran: 0,
+            panicked: 0,
+            abandoned: 1
+        }
+    );
     open_gate.send(()).unwrap();
     pool.shutdown();
 }
@@ -359,7 +425,10 @@ fn stats_count_running_jobs_while_they_run() {
     assert_eq!((stats.queued, stats.running, stats.done), (1, 3, 0));
     drop(open_gate);
     let stats = pool.shutdown().stats;
-    assert_eq!((stats.queued, stats.running, stats.done, stats.panicked), (0, 0, 4, 1));
+    assert_eq!(
+        (stats.queued, stats.running, stats.done, stats.panicked),
+        (0, 0, 4, 1)
+    );
 }
 
 #[test]

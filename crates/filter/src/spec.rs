@@ -24,6 +24,9 @@ pub const NO_PRODUCT: &str = "none";
 ///  "talos": true}
 /// ```
 ///
+/// `FilterSpec` is plain serde data, so other formats (TOML, YAML) need
+/// only their own serde crate in the program that reads them.
+///
 /// For a command line, the `add_*` methods take one flag value each: items
 /// separated by commas, whitespace around items ignored. Build tags use
 /// `+` inside a group: `--buildtags nightly+l10n,release --buildtags pgo`

@@ -952,3 +952,29 @@ fn matches_agrees_with_explain_over_many_records() {
         "kept {kept}, dropped {dropped}"
     );
 }
+
+#[test]
+fn taskcluster_records_are_filtered_like_buildbot_ones() {
+    let mut record = test(
+        "autoland",
+        "linux64",
+        "opt",
+        Some("firefox"),
+        "mochitest-1",
+        false,
+    );
+    let job = record.job_mut();
+    job.task_id = Some("bmfRQgNBSHqzp3U9D8xUNg".into());
+    job.run_id = Some(0);
+    let filter = builder()
+        .trees(["autoland"])
+        .tests(["mochitest-1"])
+        .build()
+        .unwrap();
+    assert!(filter.matches(&record));
+    let why = Filter::default().explain(&record).unwrap_err();
+    assert_eq!(
+        why.to_string(),
+        r#"tree "autoland" is not one of mozilla-central"#
+    );
+}

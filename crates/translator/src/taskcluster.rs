@@ -523,7 +523,11 @@ fn label_from_treeherder(definition: &TaskDefinition) -> Option<TaskLabel> {
         Some(serde_json::Value::String(name)) => Some(name.clone()),
         Some(serde_json::Value::Object(suite)) => {
             let name = suite.get("name").and_then(|n| n.as_str());
-            let flavor = suite.get("flavor").and_then(|f| f.as_str());
+            // "browser-chrome-chunked" is how chunked flavors were spelled.
+            let flavor = suite
+                .get("flavor")
+                .and_then(|f| f.as_str())
+                .map(|f| f.trim_end_matches("-chunked"));
             match (name, flavor) {
                 (Some(name), Some(flavor)) if !flavor.starts_with(name) => {
                     Some(format!("{name}-{flavor}"))

@@ -85,9 +85,9 @@ fn tls_connector(settings: &ConnectionSettings) -> Result<native_tls::TlsConnect
         })?;
         builder.add_root_certificate(certificate);
     }
-    builder.build().map_err(|e| {
-        Error::new(ErrorKind::Tls, format!("setting up tls: {e}")).with_source(e)
-    })
+    builder
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Tls, format!("setting up tls: {e}")).with_source(e))
 }
 
 #[cfg(test)]

@@ -465,7 +465,10 @@ impl Worker {
                     drop(connection);
                     if started.elapsed() >= STABLE_SESSION {
                         delay = self.options.reconnect.initial;
-                        warn!("lost connection to {}: {reason}; reconnecting", self.settings);
+                        warn!(
+                            "lost connection to {}: {reason}; reconnecting",
+                            self.settings
+                        );
                     } else {
                         warn!(
                             "lost connection to {}: {reason}; reconnecting in {delay:?}",
@@ -590,7 +593,10 @@ impl Worker {
                 }
                 stop_deadline = Some(Instant::now() + self.options.stop_timeout);
             } else if index == hand_out {
-                let delivery = state.pending.pop_front().expect("selected only when pending");
+                let delivery = state
+                    .pending
+                    .pop_front()
+                    .expect("selected only when pending");
                 // We hold a receiver ourselves, so the channel cannot be disconnected.
                 let _ = operation.send(&self.deliveries_tx, delivery);
             } else if index == Some(decisions) {

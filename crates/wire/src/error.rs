@@ -194,10 +194,7 @@ mod tests {
         assert_eq!(e.amqp_code(), Some(530));
         assert!(!e.is_recoverable());
         assert!(Error::amqp("x", closed(320)).is_recoverable());
-        assert_eq!(
-            Error::amqp("x", closed(404)).kind(),
-            ErrorKind::NotFound
-        );
+        assert_eq!(Error::amqp("x", closed(404)).kind(), ErrorKind::NotFound);
         assert_eq!(
             Error::amqp("x", amiquip::Error::InvalidCredentials).kind(),
             ErrorKind::AccessRefused

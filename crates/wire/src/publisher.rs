@@ -197,7 +197,13 @@ impl Publisher {
         Ok(self.publishing.as_mut().expect("just opened"))
     }
 
-    fn send(&mut self, exchange: &str, routing_key: &str, body: &[u8], cc: &[String]) -> Result<()> {
+    fn send(
+        &mut self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        cc: &[String],
+    ) -> Result<()> {
         let mut properties = AmqpProperties::default().with_delivery_mode(2);
         if !cc.is_empty() {
             let routes = cc.iter().cloned().map(AmqpValue::LongString).collect();
@@ -259,7 +265,9 @@ impl Publisher {
                 Confirm::Nack(payload) => (payload, true),
             };
             let settled = if payload.multiple {
-                let rest = publishing.unconfirmed.split_off(&(payload.delivery_tag + 1));
+                let rest = publishing
+                    .unconfirmed
+                    .split_off(&(payload.delivery_tag + 1));
                 std::mem::replace(&mut publishing.unconfirmed, rest).len()
             } else {
                 usize::from(publishing.unconfirmed.remove(&payload.delivery_tag))

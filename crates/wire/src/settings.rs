@@ -239,12 +239,8 @@ impl ConnectionSettings {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("reading config file {}", path.display()), e))?;
-        from_json(&text).map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!("config file {}: {}", path.display(), e),
-            )
-        })
+        from_json(&text)
+            .map_err(|e| Error::new(e.kind(), format!("config file {}: {}", path.display(), e)))
     }
 
     /// Checks combinations that can never work, before any connection attempt.
@@ -461,7 +457,8 @@ mod tests {
 
     #[test]
     fn percent_decoding_of_credentials_and_vhost() {
-        let s = ConnectionSettings::from_url("amqp://a%40b:p%3Aw%2Fd%25@h:1234/%2fstaging").unwrap();
+        let s =
+            ConnectionSettings::from_url("amqp://a%40b:p%3Aw%2Fd%25@h:1234/%2fstaging").unwrap();
         assert_eq!(s.user, "a@b");
         assert_eq!(s.password.expose(), "p:w/d%");
         assert_eq!(s.port, 1234);

@@ -64,7 +64,8 @@ impl QueueSpec {
 
     fn arguments(&self) -> FieldTable {
         let mut args = FieldTable::new();
-        let millis = |d: Duration| AmqpValue::LongLongInt(d.as_millis().min(i64::MAX as u128) as i64);
+        let millis =
+            |d: Duration| AmqpValue::LongLongInt(d.as_millis().min(i64::MAX as u128) as i64);
         if let Some(max) = self.max_length {
             args.insert("x-max-length".into(), AmqpValue::LongLongInt(max.into()));
         }

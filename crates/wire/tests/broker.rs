@@ -1,0 +1,428 @@
+//! Against the real RabbitMQ at 127.0.0.1:5672 (guest/guest).
+
+mod common;
+
+use common::{broker_or_skip, publisher, receive, unique, wait_until, Cleanup};
+use pulse_wire::{
+    ConnectionSettings, ConsumeOptions, Consumer, ErrorKind, ExchangeDeclaration, OutgoingMessage,
+    Password, QueueSpec, Topology,
+};
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn options(prefetch: u16) -> ConsumeOptions {
+    ConsumeOptions {
+        prefetch,
+        stop_timeout: Duration::from_millis(500),
+        ..ConsumeOptions::default()
+    }
+}
+
+/// A durable queue bound with `#` to a fresh topic exchange, both cleaned up.
+fn fresh_topology(cleanup: &mut Cleanup) -> (String, Topology) {
+    let exchange = cleanup.exchange(&unique("exchange"));
+    let queue = cleanup.queue(&unique("queue"));
+    let topology = Topology::new(QueueSpec::durable(&queue))
+        .bind(&exchange, "#")
+        .exchange_declaration(ExchangeDeclaration::Declare);
+    (exchange, topology)
+}
+
+#[test]
+fn published_messages_arrive_with_keys_cc_and_bodies() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let handle = Consumer::start(settings.clone(), topology, options(50)).unwrap();
+    assert!(handle.stats().connected);
+
+    let messages: Vec<OutgoingMessage> = (0..300)
+        .map(|i| OutgoingMessage {
+            exchange: exchange.clone(),
+            routing_key: format!("build.tree-{}.{i}", i % 3),
+            body: format!("{{\"n\": {i}}}").into_bytes(),
+            cc: if i % 2 == 0 {
+                vec![format!("route.index.{i}"), "route.even".to_string()]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let mut publisher = publisher(&settings);
+    // One by one with a confirm each, then in a batch.
+    for m in &messages[..50] {
+        let cc = (!m.cc.is_empty()).then_some(m.cc.as_slice());
+        publisher
+            .publish(&m.exchange, &m.routing_key, &m.body, cc)
+            .unwrap();
+    }
+    assert_eq!(publisher.publish_batch(&messages[50..]).unwrap(), 250);
+
+    // Prefetch 50 < 300: acking as we go is what lets the rest come.
+    let mut seen = BTreeSet::new();
+    for _ in 0..messages.len() {
+        let delivery = handle.deliveries().recv_timeout(WAIT).unwrap();
+        let body = String::from_utf8(delivery.body.clone()).unwrap();
+        let i: usize = body
+            .trim_start_matches("{\"n\": ")
+            .trim_end_matches('}')
+            .parse()
+            .unwrap();
+        let expected = &messages[i];
+        assert_eq!(delivery.exchange, exchange);
+        assert_eq!(delivery.routing_key, expected.routing_key);
+        assert_eq!(delivery.body, expected.body);
+        assert_eq!(delivery.cc, expected.cc);
+        assert!(!delivery.redelivered);
+        assert!(seen.insert(i), "message {i} delivered twice");
+        delivery.ack();
+    }
+    wait_until(WAIT, "all acks", || handle.stats().acked == 300);
+    let stats = handle.stop();
+    assert_eq!(stats.received, 300);
+    assert_eq!(stats.rejected, 0);
+    assert!(!handle.is_alive());
+    assert!(
+        handle.deliveries().recv().is_err(),
+        "deliveries end after stop"
+    );
+    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 0);
+}
+
+#[test]
+fn unacked_messages_go_to_the_next_consumer() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let first = Consumer::start(settings.clone(), topology.clone(), options(20)).unwrap();
+    let mut publisher = publisher(&settings);
+    for i in 0..10 {
+        publisher
+            .publish(
+                &exchange,
+                &format!("k.{i}"),
+                format!("{i}").as_bytes(),
+                None,
+            )
+            .unwrap();
+    }
+    let mut held = Vec::new();
+    for delivery in receive(first.deliveries(), 10, WAIT) {
+        let i: u32 = String::from_utf8_lossy(&delivery.body).parse().unwrap();
+        if i < 4 {
+            delivery.ack();
+        } else {
+            held.push((i, delivery.acker));
+        }
+    }
+    wait_until(WAIT, "4 acks", || first.stats().acked == 4);
+    // Work "crashes": the consumer goes away before acknowledging the rest.
+    first.stop();
+
+    let second = Consumer::start(settings.clone(), topology, options(20)).unwrap();
+    let mut again: Vec<u32> = receive(second.deliveries(), 6, WAIT)
+        .into_iter()
+        .map(|d| {
+            assert!(d.redelivered);
+            let i = String::from_utf8_lossy(&d.body).parse().unwrap();
+            d.ack();
+            i
+        })
+        .collect();
+    again.sort_unstable();
+    assert_eq!(again, [4, 5, 6, 7, 8, 9]);
+    assert!(second
+        .deliveries()
+        .recv_timeout(Duration::from_millis(300))
+        .is_err());
+    wait_until(WAIT, "6 acks", || second.stats().acked == 6);
+    // Decisions on the first consumer's deliveries have nowhere to go.
+    for (_, acker) in held {
+        acker.ack();
+    }
+    assert_eq!(first.stats().acked, 4);
+    second.stop();
+    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 0);
+}
+
+#[test]
+fn rejected_and_dropped_deliveries_come_back() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let handle = Consumer::start(settings.clone(), topology, options(10)).unwrap();
+    let mut publisher = publisher(&settings);
+    for body in ["requeue", "drop", "discard"] {
+        publisher
+            .publish(&exchange, "k", body.as_bytes(), None)
+            .unwrap();
+    }
+    for delivery in receive(handle.deliveries(), 3, WAIT) {
+        match delivery.body.as_slice() {
+            b"requeue" => delivery.reject(true),
+            b"drop" => drop(delivery),
+            b"discard" => delivery.reject(false),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut back: Vec<Vec<u8>> = receive(handle.deliveries(), 2, WAIT)
+        .into_iter()
+        .map(|d| {
+            assert!(d.redelivered);
+            let body = d.body.clone();
+            d.ack();
+            body
+        })
+        .collect();
+    back.sort();
+    assert_eq!(back, [b"drop".to_vec(), b"requeue".to_vec()]);
+    wait_until(WAIT, "2 acks", || handle.stats().acked == 2);
+    let stats = handle.stop();
+    assert_eq!((stats.received, stats.rejected), (5, 3));
+    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 0);
+}
+
+#[test]
+fn out_of_order_acks_never_ack_an_undecided_message() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let handle = Consumer::start(settings.clone(), topology, options(100)).unwrap();
+    let mut publisher = publisher(&settings);
+    let batch: Vec<_> = (0..60)
+        .map(|i| OutgoingMessage {
+            exchange: exchange.clone(),
+            routing_key: "k".into(),
+            body: format!("{i}").into_bytes(),
+            cc: Vec::new(),
+        })
+        .collect();
+    publisher.publish_batch(&batch).unwrap();
+    let mut deliveries = receive(handle.deliveries(), 60, WAIT);
+    // Hold the first and one in the middle; ack the rest from the back, in
+    // one burst so the connection thread sees many decisions at once.
+    let first = deliveries.remove(0);
+    let middle = deliveries.remove(29);
+    for delivery in deliveries.into_iter().rev() {
+        delivery.ack();
+    }
+    wait_until(WAIT, "58 acks", || handle.stats().acked == 58);
+    // Both held messages are still unacknowledged on the broker.
+    let stats = handle.stop();
+    assert_eq!(stats.acked, 58);
+    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 2);
+    drop((first, middle));
+}
+
+#[test]
+fn consumer_reconnects_after_its_connection_is_closed() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let consumer_settings = settings.clone();
+    let handle = Consumer::start(consumer_settings.clone(), topology, options(20)).unwrap();
+
+    const TOTAL: u32 = 400;
+    let publisher_settings = settings.clone();
+    let publishing = std::thread::spawn(move || {
+        let mut publisher = publisher(&publisher_settings);
+        for i in 0..TOTAL {
+            publisher
+                .publish(&exchange, "stream", i.to_string().as_bytes(), None)
+                .unwrap();
+            if i % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    });
+
+    let mut seen = BTreeSet::new();
+    let mut closed = false;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < TOTAL as usize {
+        let delivery = handle
+            .deliveries()
+            .recv_deadline(deadline)
+            .unwrap_or_else(|e| panic!("{} of {TOTAL} seen: {e}", seen.len()));
+        seen.insert(
+            String::from_utf8_lossy(&delivery.body)
+                .parse::<u32>()
+                .unwrap(),
+        );
+        delivery.ack();
+        if !closed && seen.len() >= 50 {
+            close_connection_named(&consumer_settings.connection_name);
+            closed = true;
+        }
+    }
+    publishing.join().unwrap();
+    wait_until(WAIT, "reconnected", || handle.stats().connected);
+    let stats = handle.stop();
+    assert!(stats.reconnects >= 1, "{stats:?}");
+    assert!(stats.received >= u64::from(TOTAL), "{stats:?}");
+    assert_eq!(seen.len(), TOTAL as usize);
+}
+
+/// Closes only the broker connection whose client properties carry `name`.
+fn close_connection_named(name: &str) {
+    let pid = (0..100)
+        .find_map(|_| {
+            let out = rabbitmqctl(&["list_connections", "pid", "client_properties"]);
+            let pid = out
+                .lines()
+                .find(|line| line.contains(name))
+                .and_then(|line| line.split_whitespace().next())
+                .map(str::to_string);
+            if pid.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            pid
+        })
+        .unwrap_or_else(|| panic!("no broker connection named {name}"));
+    rabbitmqctl(&["close_connection", &pid, "pulse-wire reconnect test"]);
+}
+
+fn rabbitmqctl(args: &[&str]) -> String {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs (needed to close a connection)");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn bad_credentials_fail_fast_without_the_password() {
+    let Some(mut settings) = broker_or_skip() else {
+        return;
+    };
+    settings.password = Password::new("wrong-pw-7Hq2");
+    let started = Instant::now();
+    let topology = Topology::new(QueueSpec::transient(unique("queue")));
+    let err = Consumer::start(settings.clone(), topology, options(1)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(err.kind(), ErrorKind::AccessRefused, "{err}");
+    assert!(!err.is_recoverable());
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("wrong-pw-7Hq2"), "{shown}");
+    assert!(err.to_string().contains("guest:***@127.0.0.1"), "{err}");
+
+    let err = pulse_wire::Publisher::connect(&settings).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AccessRefused);
+}
+
+#[test]
+fn unknown_vhost_is_access_refused() {
+    let Some(mut settings) = broker_or_skip() else {
+        return;
+    };
+    settings.vhost = "no-such-vhost".into();
+    let err = pulse_wire::Publisher::connect(&settings).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AccessRefused, "{err}");
+    assert!(!err.is_recoverable());
+}
+
+#[test]
+fn missing_exchange_with_passive_declaration_is_not_found() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let queue = cleanup.queue(&unique("queue"));
+    let topology = Topology::new(QueueSpec::durable(queue)).bind(unique("exchange"), "#");
+    let err = Consumer::start(settings, topology, options(1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(err.amqp_code(), Some(404));
+}
+
+#[test]
+fn refused_first_connection_keeps_retrying_until_stopped() {
+    // Port 1 on loopback refuses at once; no broker needed.
+    let settings = ConnectionSettings::from_url("amqp://guest:guest@127.0.0.1:1/").unwrap();
+    let topology = Topology::new(QueueSpec::transient(unique("queue")));
+    let mut opts = options(1);
+    opts.reconnect.initial = Duration::from_millis(10);
+    opts.reconnect.cap = Duration::from_millis(40);
+    let handle = Consumer::start(settings, topology, opts).unwrap();
+    wait_until(WAIT, "several attempts", || {
+        handle.stats().connect_failures >= 3
+    });
+    assert!(handle.is_alive());
+    assert!(!handle.stats().connected);
+    let started = Instant::now();
+    handle.stop();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(!handle.is_alive());
+}
+
+#[test]
+fn queue_depth_is_reported_and_housekeeping_works() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let queue = topology.queue.name.clone();
+    let mut publisher = publisher(&settings);
+    publisher.declare(&topology).unwrap();
+    for _ in 0..5 {
+        publisher.publish(&exchange, "k", b"x", None).unwrap();
+    }
+    assert_eq!(publisher.queue_depth(&queue).unwrap(), 5);
+
+    let mut opts = options(1);
+    opts.depth_warning_threshold = 2;
+    let handle = Consumer::start(settings.clone(), topology, opts).unwrap();
+    // prefetch 1 and no acks: 4 or 5 messages stay ready.
+    wait_until(WAIT, "a depth reading", || {
+        handle.stats().queue_depth.is_some()
+    });
+    let depth = handle.stats().queue_depth.unwrap();
+    assert!((4..=5).contains(&depth), "depth {depth}");
+    handle.stop();
+
+    assert_eq!(publisher.purge_queue(&queue).unwrap(), 5);
+    assert_eq!(publisher.queue_depth(&queue).unwrap(), 0);
+    publisher.delete_queue(&queue).unwrap();
+    let err = publisher.queue_depth(&queue).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    // The publisher survives a failed operation.
+    publisher.publish(&exchange, "k", b"x", None).unwrap();
+}
+
+#[test]
+fn publishing_to_a_missing_exchange_fails_and_the_publisher_recovers() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let exchange = cleanup.exchange(&unique("exchange"));
+    let mut publisher = publisher(&settings);
+    let err = publisher
+        .publish(&unique("exchange"), "k", b"x", None)
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::NotFound | ErrorKind::Closed),
+        "{err}"
+    );
+    publisher.declare_exchange(&exchange).unwrap();
+    publisher.publish(&exchange, "k", b"x", None).unwrap();
+    publisher.close().unwrap();
+}

@@ -356,7 +356,10 @@ fn translate_inner(
         .iter()
         .find(|run| run.run_id == Some(run_id))
         .ok_or_else(|| missing("status.runs[runId]"))?;
-    let state = run.state.as_deref().ok_or_else(|| missing("status.runs[].state"))?;
+    let state = run
+        .state
+        .as_deref()
+        .ok_or_else(|| missing("status.runs[].state"))?;
     let status_code = run_status(state, run.reason_resolved.as_deref())?;
     let builddate = match run.resolved.as_deref().or(run.scheduled.as_deref()) {
         Some(time) => Some(
@@ -387,7 +390,12 @@ fn translate_inner(
     let kind_name = treeherder
         .and_then(|th| th.job_kind.clone())
         .or_else(|| tags.get("kind").cloned())
-        .or_else(|| label.as_deref().and_then(|l| l.split('-').next()).map(str::to_string));
+        .or_else(|| {
+            label
+                .as_deref()
+                .and_then(|l| l.split('-').next())
+                .map(str::to_string)
+        });
     let Some(label) = label else {
         return Err(match kind_name {
             Some(kind) if kind != "build" && kind != "test" => unsupported(&task_id, kind),
@@ -581,7 +589,14 @@ fn product(parsed: &TaskLabel, test: &str, performance: bool, tree: &str) -> Opt
         // fennec, geckoview, fenix and the reference browser all test here.
         return None;
     }
-    Some(if tree.starts_with("comm-") { "thunderbird" } else { "firefox" }.to_string())
+    Some(
+        if tree.starts_with("comm-") {
+            "thunderbird"
+        } else {
+            "firefox"
+        }
+        .to_string(),
+    )
 }
 
 fn looks_like_locale(qualifier: &str) -> bool {
@@ -589,9 +604,7 @@ fn looks_like_locale(qualifier: &str) -> bool {
     let language = parts.next().unwrap_or_default();
     (2..=3).contains(&language.len())
         && language.bytes().all(|b| b.is_ascii_lowercase())
-        && parts.all(|p| {
-            (p.len() == 2 && p.bytes().all(|b| b.is_ascii_uppercase())) || p == "mac"
-        })
+        && parts.all(|p| (p.len() == 2 && p.bytes().all(|b| b.is_ascii_uppercase())) || p == "mac")
 }
 
 fn malformed(reason: String) -> Error {
@@ -673,7 +686,11 @@ mod tests {
             ("unscheduled", None, None),
         ];
         for (state, reason, code) in cases {
-            assert_eq!(run_status(state, reason).unwrap(), code, "{state} {reason:?}");
+            assert_eq!(
+                run_status(state, reason).unwrap(),
+                code,
+                "{state} {reason:?}"
+            );
         }
         assert!(matches!(
             run_status("exploded", None).unwrap_err().kind(),

@@ -15,7 +15,10 @@ use pulse_translator::taskcluster::{
 use pulse_translator::{BuildType, ErrorKind, Record};
 use serde_json::Value;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/taskcluster");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/taskcluster"
+);
 
 fn corpus_dir(name: &str) -> Option<PathBuf> {
     let dir = Path::new(CORPUS).join(name);
@@ -25,7 +28,10 @@ fn corpus_dir(name: &str) -> Option<PathBuf> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("corpus {} is missing and CI=true", dir.display());
     }
-    eprintln!("SKIPPING: corpus {} is missing (set CI=true to fail instead)", dir.display());
+    eprintln!(
+        "SKIPPING: corpus {} is missing (set CI=true to fail instead)",
+        dir.display()
+    );
     None
 }
 
@@ -194,12 +200,24 @@ fn tagged_2020_messages_agree_with_their_task_definitions() {
         let record = with_definition.unwrap_or_else(|e| panic!("{name}: {e}"));
         let job = record.job();
         assert_eq!(job.tree, route.project, "{name}");
-        assert_eq!(job.revision.as_deref(), Some(route.revision.as_str()), "{name}");
-        assert_eq!(Some(job.buildtype), buildtype_of(&treeherder["collection"]), "{name}");
+        assert_eq!(
+            job.revision.as_deref(),
+            Some(route.revision.as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            Some(job.buildtype),
+            buildtype_of(&treeherder["collection"]),
+            "{name}"
+        );
         assert_eq!(Some(kind_of(&record)), job_kind, "{name}");
         let machine = treeherder["machine"]["platform"].as_str().unwrap();
         assert_eq!(job.platform, generic_family(machine), "{name}");
-        assert_eq!(job.tier.map(u64::from), treeherder["tier"].as_u64(), "{name}");
+        assert_eq!(
+            job.tier.map(u64::from),
+            treeherder["tier"].as_u64(),
+            "{name}"
+        );
         assert_eq!(job.status, Some(0), "{name}: every run here completed");
         let run_id = tagged.body_json["runId"].as_u64().unwrap();
         let task_id = tagged.body_json["status"]["taskId"].as_str().unwrap();
@@ -320,27 +338,44 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
         }
         let record = result.unwrap_or_else(|e| panic!("{task_id}: {e}"));
         let job = record.job();
-        assert_eq!(job.revision.as_ref(), expected["revision"].as_str().map(String::from).as_ref(), "{task_id}");
-        let machine = job_expected["machine_platform"]["platform"].as_str().unwrap();
+        assert_eq!(
+            job.revision.as_ref(),
+            expected["revision"].as_str().map(String::from).as_ref(),
+            "{task_id}"
+        );
+        let machine = job_expected["machine_platform"]["platform"]
+            .as_str()
+            .unwrap();
         assert_eq!(job.platform, generic_family(machine), "{task_id}");
         assert_eq!(
             Some(job.buildtype),
             buildtype_of(&job_expected["option_collection"]),
             "{task_id}"
         );
-        assert_eq!(job.tier.map(u64::from), job_expected["tier"].as_u64(), "{task_id}");
+        assert_eq!(
+            job.tier.map(u64::from),
+            job_expected["tier"].as_u64(),
+            "{task_id}"
+        );
         assert_eq!(
             Some(kind_of(&record)),
             definition_json["extra"]["treeherder"]["jobKind"].as_str(),
             "{task_id}"
         );
-        assert_eq!(job.task_id.as_deref(), job_expected["taskcluster_task_id"].as_str());
+        assert_eq!(
+            job.task_id.as_deref(),
+            job_expected["taskcluster_task_id"].as_str()
+        );
         assert_eq!(
             job.run_id.map(u64::from),
             job_expected["taskcluster_retry_id"].as_u64(),
             "{task_id}"
         );
-        assert_eq!(job.buildername.as_deref(), job_expected["name"].as_str(), "{task_id}");
+        assert_eq!(
+            job.buildername.as_deref(),
+            job_expected["name"].as_str(),
+            "{task_id}"
+        );
 
         let treeherder_result = job_expected["result"].as_str().unwrap();
         assert_eq!(job.status, result_code(treeherder_result), "{task_id}");
@@ -361,8 +396,13 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
         }
         *counts.entry(kind_of(&record)).or_default() += 1;
     }
-    let expected: BTreeMap<&str, usize> =
-        [("action", 8), ("build", 1), ("test", 82), ("with result", 13)].into();
+    let expected: BTreeMap<&str, usize> = [
+        ("action", 8),
+        ("build", 1),
+        ("test", 82),
+        ("with result", 13),
+    ]
+    .into();
     assert_eq!(counts, expected);
 }
 
@@ -492,7 +532,10 @@ fn truncated_and_mutated_messages_never_panic() {
         let definition: TaskDefinition = serde_json::from_value(definition_json.clone()).unwrap();
         let bytes = serde_json::to_vec(body).unwrap();
         // Truncations, at every 7th byte and the last 16.
-        for end in (0..bytes.len()).step_by(7).chain(bytes.len().saturating_sub(16)..bytes.len()) {
+        for end in (0..bytes.len())
+            .step_by(7)
+            .chain(bytes.len().saturating_sub(16)..bytes.len())
+        {
             exercise(exchange, key, cc, &bytes[..end], &definition);
             inputs += 1;
         }
@@ -510,7 +553,13 @@ fn truncated_and_mutated_messages_never_panic() {
         }
         // Structural mutations of the body, each against the real definition.
         for mutated in mutations(body) {
-            exercise(exchange, key, cc, &serde_json::to_vec(&mutated).unwrap(), &definition);
+            exercise(
+                exchange,
+                key,
+                cc,
+                &serde_json::to_vec(&mutated).unwrap(),
+                &definition,
+            );
             inputs += 1;
         }
         // Mutated definitions (those that still deserialize) against the real body.
@@ -525,12 +574,24 @@ fn truncated_and_mutated_messages_never_panic() {
             for end in 0..route.len() {
                 if route.is_char_boundary(end) {
                     let cut = vec![route[..end].to_string()];
-                    exercise(exchange, &route[..end], &cut, &bytes, &TaskDefinition::default());
+                    exercise(
+                        exchange,
+                        &route[..end],
+                        &cut,
+                        &bytes,
+                        &TaskDefinition::default(),
+                    );
                     inputs += 1;
                 }
             }
         }
-        exercise("exchange/taskcluster-queue/v1/task-defined", key, cc, &bytes, &definition);
+        exercise(
+            "exchange/taskcluster-queue/v1/task-defined",
+            key,
+            cc,
+            &bytes,
+            &definition,
+        );
     }
     eprintln!("{inputs} mutated inputs translated without a panic");
     assert!(inputs > 10_000, "only {inputs} inputs");

@@ -86,7 +86,10 @@ fn failed_test_rerun_after_worker_shutdown() {
     let job = &test.job;
     assert_eq!(job.key, owned.routing_key);
     assert_eq!(job.tree, "autoland");
-    assert_eq!(job.revision.as_deref(), Some("0123456789abcdef0123456789abcdef01234567"));
+    assert_eq!(
+        job.revision.as_deref(),
+        Some("0123456789abcdef0123456789abcdef01234567")
+    );
     assert_eq!(job.platform, "linux64");
     assert_eq!(test.os, "linux1804-64-qr");
     assert_eq!(job.buildtype, BuildType::Debug);
@@ -103,7 +106,10 @@ fn failed_test_rerun_after_worker_shutdown() {
         Some("https://firefox-ci-tc.services.mozilla.com/api/queue/v1/task/fxnfF4hJRbq2uSO5DEAK1A/runs/1/artifacts/public/logs/live_backing.log")
     );
     assert_eq!(job.builddate, Some(1_614_594_600));
-    assert_eq!(job.buildername.as_deref(), Some("test-linux1804-64-qr/debug-mochitest-browser-chrome-e10s-3"));
+    assert_eq!(
+        job.buildername.as_deref(),
+        Some("test-linux1804-64-qr/debug-mochitest-browser-chrome-e10s-3")
+    );
     assert_eq!(job.product.as_deref(), Some("firefox"));
     assert_eq!(job.locale.as_deref(), Some("en-US"));
     assert_eq!(job.timestamp.as_deref(), Some("2021-03-01T11:00:00Z"));
@@ -113,7 +119,10 @@ fn failed_test_rerun_after_worker_shutdown() {
     assert_eq!(payload["task_id"], "fxnfF4hJRbq2uSO5DEAK1A");
     assert_eq!(payload["run_id"], 1);
     assert_eq!(payload["worker_type"], "t-linux-large");
-    assert!(payload.get("tier").is_none(), "tier is left out when unknown");
+    assert!(
+        payload.get("tier").is_none(),
+        "tier is left out when unknown"
+    );
 }
 
 #[test]
@@ -124,9 +133,16 @@ fn build_from_routing_key_route_with_variant_tags() {
     assert!(owned.routing_key.starts_with("route.tc-treeherder.v2."));
     assert_eq!(job.key, owned.routing_key);
     assert_eq!(job.tree, "mozilla-central");
-    assert_eq!(job.revision.as_deref(), Some("89abcdef0123456789abcdef0123456789abcdef"));
+    assert_eq!(
+        job.revision.as_deref(),
+        Some("89abcdef0123456789abcdef0123456789abcdef")
+    );
     assert_eq!(job.platform, "win64");
-    assert_eq!(job.buildtype, BuildType::Opt, "shippable builds are opt, as Treeherder's collection says");
+    assert_eq!(
+        job.buildtype,
+        BuildType::Opt,
+        "shippable builds are opt, as Treeherder's collection says"
+    );
     assert_eq!(build.tags, ["asan", "shippable"]);
     assert_eq!(job.status, Some(0));
     assert_eq!(job.builddate, Some(1_614_560_400));
@@ -167,18 +183,28 @@ fn untagged_task_needs_and_takes_its_definition() {
     );
 
     let test = test_record(
-        translate_with_definition(&owned.message(), &definition("untagged-running"), &options())
-            .unwrap(),
+        translate_with_definition(
+            &owned.message(),
+            &definition("untagged-running"),
+            &options(),
+        )
+        .unwrap(),
     );
     assert_eq!(test.job.tree, "mozilla-inbound");
-    assert_eq!(test.job.revision.as_deref(), Some("00112233445566778899aabbccddeeff00112233"));
+    assert_eq!(
+        test.job.revision.as_deref(),
+        Some("00112233445566778899aabbccddeeff00112233")
+    );
     assert_eq!(test.job.platform, "linux64");
     assert_eq!(test.os, "linux64");
     assert_eq!(test.job.buildtype, BuildType::Debug);
     assert_eq!(test.test, "mochitest-browser-chrome-7");
     assert_eq!(test.job.status, None, "a running task has no result yet");
     assert_eq!(test.job.tier, Some(2));
-    assert_eq!(test.job.buildername.as_deref(), Some("[TC] Linux64 mochitest-browser-chrome-e10s-7"));
+    assert_eq!(
+        test.job.buildername.as_deref(),
+        Some("[TC] Linux64 mochitest-browser-chrome-e10s-7")
+    );
     assert_eq!(test.job.builddate, Some(1_493_866_921));
     assert_eq!(test.job.slave.as_deref(), Some("i-0c0c0c"));
 }
@@ -197,8 +223,12 @@ fn partials_are_builds_only_by_their_definition() {
     );
 
     let build = build_record(
-        translate_with_definition(&owned.message(), &definition("partials-completed"), &options())
-            .unwrap(),
+        translate_with_definition(
+            &owned.message(),
+            &definition("partials-completed"),
+            &options(),
+        )
+        .unwrap(),
     );
     assert_eq!(build.job.platform, "macosx64");
     assert_eq!(build.job.locale.as_deref(), Some("ja-JP-mac"));
@@ -237,7 +267,11 @@ fn body(label: &str) -> Value {
 fn typed_errors_name_what_is_wrong() {
     let kind = |result: Result<Record, Error>| result.unwrap_err().kind().clone();
     assert_eq!(
-        kind(translate_json("exchange/build/", &[ROUTE], &body("test-linux64/opt-x"))),
+        kind(translate_json(
+            "exchange/build/",
+            &[ROUTE],
+            &body("test-linux64/opt-x")
+        )),
         ErrorKind::UnknownTaskExchange {
             exchange: "exchange/build/".into()
         }
@@ -251,14 +285,24 @@ fn typed_errors_name_what_is_wrong() {
         },
         &options(),
     );
-    assert!(matches!(kind(not_json), ErrorKind::MalformedTaskMessage { .. }));
     assert!(matches!(
-        kind(translate_json(COMPLETED, &[ROUTE], &json!({"status": [], "runId": 0}))),
+        kind(not_json),
+        ErrorKind::MalformedTaskMessage { .. }
+    ));
+    assert!(matches!(
+        kind(translate_json(
+            COMPLETED,
+            &[ROUTE],
+            &json!({"status": [], "runId": 0})
+        )),
         ErrorKind::MalformedTaskMessage { .. }
     ));
 
     let mut no_task_id = body("test-linux64/opt-x");
-    no_task_id["status"].as_object_mut().unwrap().remove("taskId");
+    no_task_id["status"]
+        .as_object_mut()
+        .unwrap()
+        .remove("taskId");
     assert_eq!(
         kind(translate_json(COMPLETED, &[ROUTE], &no_task_id)),
         ErrorKind::MissingTaskField {
@@ -287,8 +331,14 @@ fn typed_errors_name_what_is_wrong() {
     ));
 
     assert_eq!(
-        kind(translate_json(COMPLETED, &["route.index.x"], &body("test-linux64/opt-x"))),
-        ErrorKind::MissingTreeherderRoute { task_id: "T".into() }
+        kind(translate_json(
+            COMPLETED,
+            &["route.index.x"],
+            &body("test-linux64/opt-x")
+        )),
+        ErrorKind::MissingTreeherderRoute {
+            task_id: "T".into()
+        }
     );
     assert_eq!(
         kind(translate_json(
@@ -312,29 +362,47 @@ fn typed_errors_name_what_is_wrong() {
     untagged["task"] = json!({"tags": {}});
     assert_eq!(
         kind(translate_json(COMPLETED, &[ROUTE], &untagged)),
-        ErrorKind::MissingTaskLabel { task_id: "T".into() }
+        ErrorKind::MissingTaskLabel {
+            task_id: "T".into()
+        }
     );
     assert_eq!(
-        kind(translate_json(COMPLETED, &[ROUTE], &body("test-linux64/opt"))),
+        kind(translate_json(
+            COMPLETED,
+            &[ROUTE],
+            &body("test-linux64/opt")
+        )),
         ErrorKind::UnknownLabelShape {
             label: "test-linux64/opt".into()
         },
         "a test label must name its test"
     );
     assert_eq!(
-        kind(translate_json(COMPLETED, &[ROUTE], &body("test-plan9-64/opt-x"))),
+        kind(translate_json(
+            COMPLETED,
+            &[ROUTE],
+            &body("test-plan9-64/opt-x")
+        )),
         ErrorKind::UnknownLabelShape {
             label: "test-plan9-64/opt-x".into()
         }
     );
     assert_eq!(
-        kind(translate_json(COMPLETED, &[ROUTE], &body("test-windows99-128/opt-x"))),
+        kind(translate_json(
+            COMPLETED,
+            &[ROUTE],
+            &body("test-windows99-128/opt-x")
+        )),
         ErrorKind::UnknownTaskPlatform {
             platform: "windows99-128".into()
         }
     );
     assert_eq!(
-        kind(translate_json(COMPLETED, &[ROUTE], &body("toolchain-linux64-clang/opt"))),
+        kind(translate_json(
+            COMPLETED,
+            &[ROUTE],
+            &body("toolchain-linux64-clang/opt")
+        )),
         ErrorKind::UnsupportedTaskKind {
             label: "toolchain-linux64-clang/opt".into(),
             kind: "toolchain".into()
@@ -350,8 +418,18 @@ fn every_exchange_is_read_and_run_states_map_to_results() {
         ("task-completed", "completed", Some("completed"), Some(0)),
         ("task-failed", "failed", Some("failed"), Some(2)),
         ("task-exception", "exception", Some("superseded"), Some(6)),
-        ("task-exception", "exception", Some("intermittent-task"), Some(5)),
-        ("task-exception", "exception", Some("deadline-exceeded"), Some(4)),
+        (
+            "task-exception",
+            "exception",
+            Some("intermittent-task"),
+            Some(5),
+        ),
+        (
+            "task-exception",
+            "exception",
+            Some("deadline-exceeded"),
+            Some(4),
+        ),
         ("task-running", "running", None, None),
         ("task-pending", "pending", None, None),
     ] {

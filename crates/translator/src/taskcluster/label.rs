@@ -105,7 +105,10 @@ fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> 
             (r"win64-aarch64|windows\d+(?:-64)?-aarch64", "win64-aarch64"),
             (r"win64|windows\d+-64", "win64"),
             (r"win32|windows\d+-32", "win32"),
-            (r"(?:macosx64|macosx\d+(?:-64)?)-aarch64", "macosx64-aarch64"),
+            (
+                r"(?:macosx64|macosx\d+(?:-64)?)-aarch64",
+                "macosx64-aarch64",
+            ),
             (r"macosx64|macosx\d+(?:-64)?|osx-\d+-\d+", "macosx64"),
         ]
         .into_iter()
@@ -233,10 +236,16 @@ mod tests {
 
     #[test]
     fn variants_are_the_platform_tokens_after_the_generic_part() {
-        assert_eq!(parsed("build-linux64-asan-fuzzing/opt").4, ["asan", "fuzzing"]);
+        assert_eq!(
+            parsed("build-linux64-asan-fuzzing/opt").4,
+            ["asan", "fuzzing"]
+        );
         assert_eq!(parsed("build-linux64-shippable/opt").4, ["shippable"]);
         assert_eq!(parsed("test-linux1804-64-qr/debug-x").4, ["qr"]);
-        assert_eq!(parsed("test-windows11-64-2009-shippable-qr/opt-x").4, ["shippable", "qr"]);
+        assert_eq!(
+            parsed("test-windows11-64-2009-shippable-qr/opt-x").4,
+            ["shippable", "qr"]
+        );
         assert!(parsed("build-win64/pgo").4.is_empty());
     }
 
@@ -245,7 +254,10 @@ mod tests {
         let l = parse_label("partials-signing-ach-linux64-shippable/opt").unwrap();
         assert_eq!(l.prefix, "partials-signing-ach");
         assert_eq!(l.qualifier("partials-signing"), Some("ach"));
-        assert_eq!(parse_label("test-linux64/opt-x").unwrap().qualifier("test"), None);
+        assert_eq!(
+            parse_label("test-linux64/opt-x").unwrap().qualifier("test"),
+            None
+        );
     }
 
     #[test]
@@ -268,7 +280,10 @@ mod tests {
             );
         }
         let err = parse_label("test-linux64/asan-mochitest").unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::BadBuildType { .. }), "{err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::BadBuildType { .. }),
+            "{err}"
+        );
         let err = parse_label("build-linux128/opt").unwrap_err();
         assert_eq!(
             err.kind(),
@@ -277,7 +292,10 @@ mod tests {
             }
         );
         let err = parse_label("build-macosx/opt").unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::UnknownTaskPlatform { .. }), "{err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::UnknownTaskPlatform { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -299,11 +317,20 @@ mod tests {
     #[test]
     fn test_suites_drop_chunks_and_e10s_only() {
         for (test, suite) in [
-            ("mochitest-browser-chrome-e10s-3", "mochitest-browser-chrome"),
+            (
+                "mochitest-browser-chrome-e10s-3",
+                "mochitest-browser-chrome",
+            ),
             ("mochitest-browser-chrome-3", "mochitest-browser-chrome"),
             ("mochitest-browser-chrome", "mochitest-browser-chrome"),
-            ("mochitest-e10s-browser-chrome-1", "mochitest-browser-chrome"),
-            ("mochitest-browser-chrome-1proc-2", "mochitest-browser-chrome-1proc"),
+            (
+                "mochitest-e10s-browser-chrome-1",
+                "mochitest-browser-chrome",
+            ),
+            (
+                "mochitest-browser-chrome-1proc-2",
+                "mochitest-browser-chrome-1proc",
+            ),
             ("mochitest-media-spi-e10s-2", "mochitest-media-spi"),
             ("talos-xperf-e10s", "talos-xperf"),
             ("xpcshell-condprof-5", "xpcshell-condprof"),

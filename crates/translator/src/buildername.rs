@@ -163,7 +163,8 @@ fn parse_long(name: &str) -> Option<Builder> {
         os: machine.and_then(|m| m.os).filter(|_| runs_tests).map(str::to_owned),
         buildtype,
         kind: Some(kind),
-        test: test.map(|m| m.as_str().to_owned()),
+        // `mochitests-4/5` is chunk 4 of 5: the suite is `mochitests-4`.
+        test: test.map(|m| m.as_str().split('/').next().unwrap_or_default().to_owned()),
     })
 }
 

@@ -1,2 +1,73 @@
-//! Monitor Mozilla CI builds and tests on Pulse: one call starts it
+//! Monitor Mozilla CI builds and tests on Pulse: one call starts it.
+//!
+//! This is the Python `pulsebuildmonitor`'s `start_pulse_monitor` in Rust.
+//! [`Monitor::builder`] takes the callbacks, the filter rules, the label
+//! and where messages come from; [`MonitorBuilder::start`] returns a
+//! [`Monitor`] handle at once while the work runs on the monitor's threads.
+//!
+//! Each message flows one way through the workspace's crates:
+//! `pulse-wire` takes it off the broker (or [`replay`] reads it from a
+//! file), `pulse-translator` turns it into [`BuildRecord`]s and
+//! [`TestRecord`]s, `pulse-filter` keeps the ones the rules ask for, and
+//! `pulse-dispatch` runs the callbacks on a thread pool. The message is
+//! acknowledged only after all its callbacks have returned (or panicked),
+//! so a crash loses nothing; a panicking or slow callback never stops the
+//! monitor.
+//!
+//! The main types: [`MonitorBuilder`], [`Monitor`], [`Source`] (raw
+//! buildbot, normalized or Taskcluster), [`RawMessage`], [`Stats`] and
+//! [`Error`]. The records, filter and connection settings are re-exported.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use pulse_build_monitor::{Filter, Monitor, RawMessage};
+//!
+//! // A raw buildbot message, as Pulse carried them on `exchange/build/`.
+//! let body = br#"{"_meta": {"routing_key": "build.mozilla-central-linux64.7.log_uploaded"},
+//!   "payload": {"build": {"results": 0, "properties": [
+//!     ["branch", "mozilla-central", "x"], ["platform", "linux64", "x"],
+//!     ["buildid", "20150813030204", "x"], ["product", "firefox", "x"],
+//!     ["packageUrl", "https://example.org/firefox.tar.bz2", "x"],
+//!     ["log_url", "https://example.org/log.txt.gz", "x"],
+//!     ["buildername", "Linux x86-64 mozilla-central build", "x"]]}}}"#;
+//! let message = RawMessage::new(
+//!     "exchange/build/",
+//!     "build.mozilla-central-linux64.7.log_uploaded",
+//!     body.to_vec(),
+//! );
+//!
+//! let builds = Arc::new(Mutex::new(Vec::new()));
+//! let seen = Arc::clone(&builds);
+//! let monitor = Monitor::builder()
+//!     .filter(Filter::builder().platforms(["linux64"]).build()?)
+//!     .on_build(move |build| seen.lock().unwrap().push(build.job.buildurl.clone()))
+//!     .messages(vec![message])
+//!     .start()?;
+//! let report = monitor.join();
+//!
+//! assert_eq!(report.stats.matched, 1);
+//! assert_eq!(
+//!     *builds.lock().unwrap(),
+//!     vec![Some("https://example.org/firefox.tar.bz2".to_string())]
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
+
+mod error;
+mod eventlog;
+mod message;
+mod monitor;
+pub mod replay;
+mod source;
+mod stats;
+
+pub use error::{Error, ErrorKind};
+pub use message::{RawMessage, RecordedMessage};
+pub use monitor::{Monitor, MonitorBuilder, StopReport};
+pub use source::Source;
+pub use stats::Stats;
+
+pub use pulse_filter::{Filter, FilterSpec, Rejection};
+pub use pulse_translator::{BuildRecord, BuildType, JobInfo, Record, TestRecord};
+pub use pulse_wire::{ConnectionSettings, ConsumeOptions};

@@ -1,0 +1,673 @@
+//! [`Monitor`] and its builder: the seed's `start_pulse_monitor`.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, Receiver, Sender};
+use pulse_dispatch::{Completion, Job, Outcome, Pool};
+use pulse_filter::{Filter, Rejection};
+use pulse_translator::{BuildRecord, Record, TestRecord};
+use pulse_wire::{
+    Acker, ConnectionSettings, ConsumeOptions, Consumer, ConsumerHandle, ExchangeDeclaration,
+    QueueSpec, Topology,
+};
+
+use crate::eventlog::{dead_letter_line, LineFile};
+use crate::message::RawMessage;
+use crate::source::{Source, Translators};
+use crate::stats::{Counters, Stats};
+use crate::{Error, ErrorKind};
+
+type BuildCallback = Arc<dyn Fn(BuildRecord) + Send + Sync>;
+type TestCallback = Arc<dyn Fn(TestRecord) + Send + Sync>;
+type RawCallback = Arc<dyn Fn(&RawMessage) + Send + Sync>;
+type FilteredOutCallback = Arc<dyn Fn(Record, Rejection) + Send + Sync>;
+
+/// Where messages come from.
+enum Input {
+    Broker(Box<ConnectionSettings>),
+    Messages(Box<dyn Iterator<Item = RawMessage> + Send>),
+}
+
+/// Configures and starts a [`Monitor`]; see [`Monitor::builder`].
+///
+/// Every setting has a default that follows the Python monitor: trees
+/// `["mozilla-central"]`, talos off, a random label, a queue that goes away
+/// with the monitor, and Pulse itself (`pulse.mozilla.org:5671`, TLS) as the
+/// broker, with credentials from `PULSE_URL` or `PULSE_USER`/`PULSE_PASSWORD`
+/// unless [`broker`](Self::broker) says otherwise.
+#[must_use = "a builder does nothing until start() is called"]
+pub struct MonitorBuilder {
+    on_build: Option<BuildCallback>,
+    on_test: Option<TestCallback>,
+    on_message: Option<RawCallback>,
+    on_filtered_out: Option<FilteredOutCallback>,
+    filter: Filter,
+    source: Source,
+    input: Option<Input>,
+    label: Option<String>,
+    durable: bool,
+    declare_exchanges: bool,
+    log_file: Option<PathBuf>,
+    dead_letter_file: Option<PathBuf>,
+    workers: usize,
+    queue_bound: usize,
+    consume: ConsumeOptions,
+    translators: Translators,
+}
+
+impl Default for MonitorBuilder {
+    fn default() -> MonitorBuilder {
+        MonitorBuilder {
+            on_build: None,
+            on_test: None,
+            on_message: None,
+            on_filtered_out: None,
+            filter: Filter::default(),
+            source: Source::default(),
+            input: None,
+            label: None,
+            durable: false,
+            declare_exchanges: false,
+            log_file: None,
+            dead_letter_file: None,
+            workers: 0,
+            queue_bound: 256,
+            consume: ConsumeOptions {
+                // Jobs still running when stop()'s deadline passes keep
+                // their messages unacknowledged; waiting long for them
+                // would only delay the close that requeues them.
+                stop_timeout: Duration::from_secs(2),
+                ..ConsumeOptions::default()
+            },
+            translators: Translators::default(),
+        }
+    }
+}
+
+impl MonitorBuilder {
+    /// Calls `callback` with every finished build that passes the filter
+    /// (the seed's `buildCallback`).
+    pub fn on_build(mut self, callback: impl Fn(BuildRecord) + Send + Sync + 'static) -> Self {
+        self.on_build = Some(Arc::new(callback));
+        self
+    }
+
+    /// Calls `callback` with every finished test or talos run that passes
+    /// the filter (the seed's `testCallback`).
+    pub fn on_test(mut self, callback: impl Fn(TestRecord) + Send + Sync + 'static) -> Self {
+        self.on_test = Some(Arc::new(callback));
+        self
+    }
+
+    /// Calls `callback` with every message received, unfiltered, even those
+    /// the translator rejects (the seed's `pulseCallback`).
+    pub fn on_message(mut self, callback: impl Fn(&RawMessage) + Send + Sync + 'static) -> Self {
+        self.on_message = Some(Arc::new(callback));
+        self
+    }
+
+    /// Calls `callback` with every translated record the filter rejects,
+    /// and why: for `--explain`.
+    pub fn on_filtered_out(
+        mut self,
+        callback: impl Fn(Record, Rejection) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_filtered_out = Some(Arc::new(callback));
+        self
+    }
+
+    /// The rules records must pass to reach the build and test callbacks.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Which exchanges to read on the broker (default: raw buildbot).
+    /// Messages are translated by the exchange they came from, so replays
+    /// may mix kinds.
+    pub fn source(mut self, source: Source) -> Self {
+        self.source = source;
+        self.translators.default_source = source;
+        self
+    }
+
+    /// Consume from this broker.
+    pub fn broker(mut self, settings: ConnectionSettings) -> Self {
+        self.input = Some(Input::Broker(Box::new(settings)));
+        self
+    }
+
+    /// Read these messages instead of a broker: the in-process source, for
+    /// replays, demos and tests. The monitor ends when they run out.
+    pub fn messages<I>(mut self, messages: I) -> Self
+    where
+        I: IntoIterator<Item = RawMessage>,
+        I::IntoIter: Send + 'static,
+    {
+        self.input = Some(Input::Messages(Box::new(messages.into_iter().fuse())));
+        self
+    }
+
+    /// Replays the messages recorded in files and directories (see
+    /// [`crate::replay`]).
+    pub fn replay<P: AsRef<Path>>(self, paths: &[P]) -> Result<Self, Error> {
+        let messages = crate::replay::load_paths(paths)?;
+        Ok(self.messages(messages))
+    }
+
+    /// The label naming the queue `queue/<user>/<label>`. Monitors that
+    /// share a label share the queue, and so the work. Default: random.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Keep the queue when the monitor stops, so a monitor started later
+    /// with the same label gets what arrived meanwhile. Default: false.
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
+    }
+
+    /// Create the exchanges if they are missing, instead of only checking
+    /// that they exist: for a local broker. Never needed on Pulse.
+    pub fn declare_exchanges(mut self, declare: bool) -> Self {
+        self.declare_exchanges = declare;
+        self
+    }
+
+    /// Append translation errors and callback panics to this file, as the
+    /// seed's `logger` file name did.
+    pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.log_file = Some(path.into());
+        self
+    }
+
+    /// Append every message the translator rejects to this file, as JSON
+    /// lines that `replay` reads back.
+    pub fn dead_letter_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.dead_letter_file = Some(path.into());
+        self
+    }
+
+    /// Callback threads; 0 (the default) means one per core.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Callback calls that may wait for a thread before the monitor stops
+    /// taking messages (default 256).
+    pub fn queue_bound(mut self, bound: usize) -> Self {
+        self.queue_bound = bound;
+        self
+    }
+
+    /// Most unacknowledged messages in flight from the broker (default 256).
+    pub fn prefetch(mut self, prefetch: u16) -> Self {
+        self.consume.prefetch = prefetch;
+        self
+    }
+
+    /// All consumer settings: prefetch, reconnect backoff, queue depth
+    /// warnings.
+    pub fn consume_options(mut self, options: ConsumeOptions) -> Self {
+        self.consume = options;
+        self
+    }
+
+    /// The Taskcluster root URL log URLs start with (default
+    /// `https://firefox-ci-tc.services.mozilla.com`).
+    pub fn taskcluster_root_url(mut self, root_url: impl Into<String>) -> Self {
+        self.translators.taskcluster.root_url = root_url.into();
+        self
+    }
+
+    /// Starts the monitor and returns at once; the work runs on the
+    /// monitor's own threads and callbacks on its pool.
+    ///
+    /// Fails when there is nothing to call, when files cannot be opened, or
+    /// when the broker refuses us in a way retrying cannot mend (bad
+    /// credentials, unknown vhost, certificate). A broker that is down is
+    /// not an error: the monitor keeps trying to connect.
+    pub fn start(mut self) -> Result<Monitor, Error> {
+        if self.on_build.is_none()
+            && self.on_test.is_none()
+            && self.on_message.is_none()
+            && self.on_filtered_out.is_none()
+        {
+            return Err(Error::new(ErrorKind::NoCallback));
+        }
+        let log_file = self.log_file.as_deref().map(LineFile::open).transpose()?;
+        let dead_letters = self
+            .dead_letter_file
+            .as_deref()
+            .map(LineFile::open)
+            .transpose()?;
+        let pool = Pool::new(pulse_dispatch::Config {
+            workers: self.workers,
+            queue_bound: self.queue_bound,
+        })
+        .map_err(|e| Error::new(ErrorKind::Dispatch(e)))?;
+
+        let input = match self.input.take() {
+            Some(input) => input,
+            None => Input::Broker(Box::new(ConnectionSettings::from_env()?)),
+        };
+        let (consumer, messages) = match input {
+            Input::Broker(settings) => {
+                let topology = self.topology(&settings);
+                let consumer = Consumer::start(*settings, topology, self.consume.clone())?;
+                (Some(Arc::new(consumer)), None)
+            }
+            Input::Messages(messages) => (None, Some(messages)),
+        };
+
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            consumer,
+            report: Mutex::new(None),
+        });
+        let pump = Pump {
+            shared: Arc::clone(&shared),
+            on_build: self.on_build,
+            on_test: self.on_test,
+            on_message: self.on_message,
+            on_filtered_out: self.on_filtered_out,
+            filter: self.filter,
+            translators: self.translators,
+            log_file: log_file.map(Arc::new),
+            dead_letters,
+        };
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Duration>(1);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+        let thread = std::thread::Builder::new()
+            .name("pulse-monitor".to_string())
+            .spawn(move || {
+                let _done = done_tx;
+                pump.run(pool, messages, stop_rx);
+            })
+            .map_err(|e| Error::new(ErrorKind::Spawn(e)))?;
+        Ok(Monitor {
+            shared,
+            stop: stop_tx,
+            done: done_rx,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn topology(&self, settings: &ConnectionSettings) -> Topology {
+        let label = self.label.clone().unwrap_or_else(pulse_wire::random_label);
+        let name = pulse_wire::queue_name(&settings.user, Some(&label));
+        let queue = if self.durable {
+            QueueSpec::durable(name)
+        } else {
+            QueueSpec::transient(name)
+        };
+        let declaration = if self.declare_exchanges {
+            ExchangeDeclaration::Declare
+        } else {
+            ExchangeDeclaration::Passive
+        };
+        self.source
+            .bindings(&self.filter)
+            .into_iter()
+            .fold(Topology::new(queue), |topology, (exchange, pattern)| {
+                topology.bind(exchange, pattern)
+            })
+            .exchange_declaration(declaration)
+    }
+}
+
+/// What [`Monitor::stop`] found when the monitor ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StopReport {
+    /// The counters at the end.
+    pub stats: Stats,
+    /// Keys of callback calls still running when the deadline passed; their
+    /// messages stay unacknowledged and will be delivered again.
+    pub still_running: Vec<String>,
+    /// Keys of callback calls never started because the deadline passed.
+    pub abandoned: Vec<String>,
+}
+
+impl StopReport {
+    /// Every callback call ended before the deadline.
+    pub fn is_complete(&self) -> bool {
+        self.still_running.is_empty() && self.abandoned.is_empty()
+    }
+}
+
+struct Shared {
+    counters: Counters,
+    consumer: Option<Arc<ConsumerHandle>>,
+    report: Mutex<Option<StopReport>>,
+}
+
+impl Shared {
+    fn stats(&self) -> Stats {
+        let reconnects = self.consumer.as_ref().map_or(0, |c| c.stats().reconnects);
+        self.counters.snapshot(reconnects)
+    }
+}
+
+/// A running monitor: the handle [`MonitorBuilder::start`] returns.
+///
+/// Dropping it stops the monitor gracefully, as [`stop`](Self::stop) does.
+#[must_use = "dropping the monitor stops it"]
+pub struct Monitor {
+    shared: Arc<Shared>,
+    stop: Sender<Duration>,
+    done: Receiver<()>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// How long [`Monitor::stop`] waits for callbacks in flight.
+const DEFAULT_STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+impl Monitor {
+    /// A builder with the Python monitor's defaults.
+    pub fn builder() -> MonitorBuilder {
+        MonitorBuilder::default()
+    }
+
+    /// Whether the monitor is still running. A broker monitor runs until
+    /// stopped; one reading messages ends when they run out and their
+    /// callbacks have returned.
+    pub fn is_alive(&self) -> bool {
+        matches!(
+            self.done.try_recv(),
+            Err(crossbeam_channel::TryRecvError::Empty)
+        )
+    }
+
+    /// Waits until the monitor has ended.
+    pub fn join(&self) -> StopReport {
+        let _ = self.done.recv();
+        self.finish()
+    }
+
+    /// Waits until the monitor has ended or `timeout` passed; `None` if it
+    /// is still running.
+    pub fn join_timeout(&self, timeout: Duration) -> Option<StopReport> {
+        match self.done.recv_timeout(timeout) {
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            _ => Some(self.finish()),
+        }
+    }
+
+    /// Stops gracefully: stops taking messages, lets the callbacks in
+    /// flight finish (for up to 30 seconds) and acknowledges their messages,
+    /// then closes the connection; messages not yet handed to a callback go
+    /// back to the queue.
+    pub fn stop(&self) -> StopReport {
+        self.stop_timeout(DEFAULT_STOP_DEADLINE)
+    }
+
+    /// Like [`stop`](Self::stop), waiting at most `deadline` for callbacks;
+    /// the report names those still running.
+    pub fn stop_timeout(&self, deadline: Duration) -> StopReport {
+        let _ = self.stop.try_send(deadline);
+        self.join()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The queue the monitor consumes (`None` for the in-process source).
+    pub fn queue_name(&self) -> Option<&str> {
+        self.shared.consumer.as_ref().map(|c| c.queue_name())
+    }
+
+    fn finish(&self) -> StopReport {
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            if thread.join().is_err() {
+                log::error!("the monitor's thread panicked");
+            }
+        }
+        let mut report = self
+            .shared
+            .report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_default();
+        report.stats = self.shared.stats();
+        report
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        if self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+        {
+            self.stop();
+        }
+    }
+}
+
+/// The monitor's own thread: takes messages, translates, filters and hands
+/// callback calls to the pool.
+struct Pump {
+    shared: Arc<Shared>,
+    on_build: Option<BuildCallback>,
+    on_test: Option<TestCallback>,
+    on_message: Option<RawCallback>,
+    on_filtered_out: Option<FilteredOutCallback>,
+    filter: Filter,
+    translators: Translators,
+    log_file: Option<Arc<LineFile>>,
+    dead_letters: Option<LineFile>,
+}
+
+impl Pump {
+    fn run(
+        self,
+        pool: Pool,
+        messages: Option<Box<dyn Iterator<Item = RawMessage> + Send>>,
+        stop: Receiver<Duration>,
+    ) {
+        let deadline = match (messages, self.shared.consumer.clone()) {
+            (Some(messages), _) => self.run_messages(&pool, messages, &stop),
+            (None, Some(consumer)) => self.run_broker(&pool, &consumer, &stop),
+            (None, None) => unreachable!("start() sets a consumer or messages"),
+        };
+        let pool_report = match deadline {
+            Some(deadline) => {
+                pool.shutdown_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
+            None => pool.shutdown(),
+        };
+        // Every decision is in (or abandoned): closing now returns only
+        // what no callback finished with to the queue.
+        if let Some(consumer) = &self.shared.consumer {
+            consumer.stop();
+        }
+        *self
+            .shared
+            .report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(StopReport {
+            stats: Stats::default(),
+            still_running: pool_report.still_running,
+            abandoned: pool_report.abandoned,
+        });
+    }
+
+    /// Returns the stop deadline, if stopped early.
+    fn run_messages(
+        &self,
+        pool: &Pool,
+        messages: Box<dyn Iterator<Item = RawMessage> + Send>,
+        stop: &Receiver<Duration>,
+    ) -> Option<Instant> {
+        for message in messages {
+            if let Ok(deadline) = stop.try_recv() {
+                return Some(Instant::now() + deadline);
+            }
+            self.handle(pool, message, None);
+        }
+        None
+    }
+
+    fn run_broker(
+        &self,
+        pool: &Pool,
+        consumer: &ConsumerHandle,
+        stop: &Receiver<Duration>,
+    ) -> Option<Instant> {
+        let deliveries = consumer.deliveries();
+        loop {
+            select! {
+                recv(deliveries) -> delivery => match delivery {
+                    Ok(delivery) => {
+                        let message = RawMessage {
+                            exchange: delivery.exchange,
+                            routing_key: delivery.routing_key,
+                            cc: delivery.cc,
+                            body: delivery.body,
+                            redelivered: delivery.redelivered,
+                        };
+                        self.handle(pool, message, Some(delivery.acker));
+                    }
+                    Err(_) => return None,
+                },
+                recv(stop) -> deadline => {
+                    // A dropped handle stops like stop() does.
+                    let deadline = deadline.unwrap_or(DEFAULT_STOP_DEADLINE);
+                    return Some(Instant::now() + deadline);
+                }
+            }
+        }
+    }
+
+    fn handle(&self, pool: &Pool, message: RawMessage, acker: Option<Acker>) {
+        let counters = &self.shared.counters;
+        Counters::add(&counters.received, 1);
+        let message = Arc::new(message);
+        let completion = self.completion(&message, acker);
+        let submit = |kind: &str, run: Box<dyn FnOnce() + Send>| {
+            Counters::add(&counters.dispatched, 1);
+            let key = format!("{} ({kind} callback)", message.routing_key);
+            let run = self.logging_panics(key.clone(), run);
+            pool.submit(Job::new(key, run).with_completion(completion.clone()));
+        };
+
+        if let Some(on_message) = &self.on_message {
+            let (on_message, message) = (Arc::clone(on_message), Arc::clone(&message));
+            submit("message", Box::new(move || on_message(&message)));
+        }
+        let records = match self.translators.translate(&message) {
+            Ok(records) => records,
+            Err(error) => {
+                self.translation_failed(&message, &error);
+                return;
+            }
+        };
+        Counters::add(&counters.translated, records.len() as u64);
+        for record in records {
+            if let Err(rejection) = self.filter.explain(&record) {
+                if let Some(on_filtered_out) = &self.on_filtered_out {
+                    let on_filtered_out = Arc::clone(on_filtered_out);
+                    submit(
+                        "filtered-out",
+                        Box::new(move || on_filtered_out(record, rejection)),
+                    );
+                }
+                continue;
+            }
+            Counters::add(&counters.matched, 1);
+            match record {
+                Record::Build(build) => {
+                    if let Some(on_build) = &self.on_build {
+                        let on_build = Arc::clone(on_build);
+                        submit("build", Box::new(move || on_build(build)));
+                    }
+                }
+                Record::Test(test) => {
+                    if let Some(on_test) = &self.on_test {
+                        let on_test = Arc::clone(on_test);
+                        submit("test", Box::new(move || on_test(test)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The token that acknowledges `message` once all its callback calls
+    /// have ended, panicked or not: a panicking callback would panic again
+    /// on a redelivery. Calls a deadline abandoned leave the message for
+    /// redelivery instead.
+    fn completion(&self, message: &RawMessage, acker: Option<Acker>) -> Completion {
+        let shared = Arc::clone(&self.shared);
+        let key = message.routing_key.clone();
+        Completion::new(move |outcome: Outcome| {
+            Counters::add(&shared.counters.callback_panics, outcome.panicked as u64);
+            if outcome.abandoned > 0 {
+                log::warn!(
+                    "{key}: left unacknowledged, {} callback(s) never ran",
+                    outcome.abandoned
+                );
+                return; // dropping the acker requeues the message
+            }
+            if let Some(acker) = acker {
+                acker.ack();
+                Counters::add(&shared.counters.acknowledged, 1);
+            }
+        })
+    }
+
+    fn translation_failed(&self, message: &RawMessage, error: &pulse_translator::Error) {
+        Counters::add(&self.shared.counters.translation_errors, 1);
+        let text = format!(
+            "cannot translate {:?} from {}: {error}",
+            message.routing_key, message.exchange
+        );
+        log::warn!("{text}");
+        if let Some(log_file) = &self.log_file {
+            log_file.event("ERROR", &text);
+        }
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.write_line(&dead_letter_line(message, &error.to_string()));
+        }
+    }
+
+    /// Wraps a callback call so a panic is written to the log file with the
+    /// message key before the pool catches and counts it.
+    fn logging_panics(
+        &self,
+        key: String,
+        run: Box<dyn FnOnce() + Send>,
+    ) -> Box<dyn FnOnce() + Send> {
+        let Some(log_file) = self.log_file.clone() else {
+            return run;
+        };
+        Box::new(move || {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
+                let reason = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".to_string());
+                log_file.event("ERROR", &format!("{key} panicked: {reason}"));
+                resume_unwind(panic);
+            }
+        })
+    }
+}

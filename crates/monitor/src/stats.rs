@@ -1,0 +1,55 @@
+//! Counters a running monitor keeps.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a monitor's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages received from the broker or the in-process source.
+    pub received: u64,
+    /// Records the translator produced (one message may give several).
+    pub translated: u64,
+    /// Records that passed the filter.
+    pub matched: u64,
+    /// Callback calls handed to the thread pool (raw callbacks included).
+    pub dispatched: u64,
+    /// Callback calls that panicked.
+    pub callback_panics: u64,
+    /// Messages the translator rejected.
+    pub translation_errors: u64,
+    /// Messages acknowledged to the broker after all their callbacks ended.
+    pub acknowledged: u64,
+    /// Times the connection was re-established.
+    pub reconnects: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) received: AtomicU64,
+    pub(crate) translated: AtomicU64,
+    pub(crate) matched: AtomicU64,
+    pub(crate) dispatched: AtomicU64,
+    pub(crate) callback_panics: AtomicU64,
+    pub(crate) translation_errors: AtomicU64,
+    pub(crate) acknowledged: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, reconnects: u64) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            received: get(&self.received),
+            translated: get(&self.translated),
+            matched: get(&self.matched),
+            dispatched: get(&self.dispatched),
+            callback_panics: get(&self.callback_panics),
+            translation_errors: get(&self.translation_errors),
+            acknowledged: get(&self.acknowledged),
+            reconnects,
+        }
+    }
+}

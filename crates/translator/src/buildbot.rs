@@ -98,11 +98,19 @@ fn translate_message(
     let message = match raw::read(body) {
         Ok(Slot::Present(message)) => message,
         Ok(_) => return Err(with_key(ErrorKind::NotAnObject { field: "body" })),
-        Err(error) => return Err(with_key(ErrorKind::NotJson { reason: error.to_string() })),
+        Err(error) => {
+            return Err(with_key(ErrorKind::NotJson {
+                reason: error.to_string(),
+            }))
+        }
     };
     let key = match message.meta {
-        Slot::Present(raw::Meta { routing_key: Some(Scalar::Str(key)) }) => key.into_owned(),
-        Slot::Present(raw::Meta { routing_key: Some(other) }) => {
+        Slot::Present(raw::Meta {
+            routing_key: Some(Scalar::Str(key)),
+        }) => key.into_owned(),
+        Slot::Present(raw::Meta {
+            routing_key: Some(other),
+        }) => {
             return Err(with_key(ErrorKind::WrongFieldType {
                 field: "_meta.routing_key".into(),
                 expected: "a string",
@@ -112,7 +120,11 @@ fn translate_message(
         Slot::Wrong(_) => return Err(with_key(ErrorKind::NotAnObject { field: "_meta" })),
         Slot::Present(raw::Meta { routing_key: None }) => match delivery_key {
             Some(key) => key.to_owned(),
-            None => return Err(Error::new(ErrorKind::MissingField { field: "_meta.routing_key" })),
+            None => {
+                return Err(Error::new(ErrorKind::MissingField {
+                    field: "_meta.routing_key",
+                }))
+            }
         },
         Slot::Missing => match delivery_key {
             Some(key) => key.to_owned(),
@@ -161,19 +173,33 @@ struct Translation<'k> {
 impl Translation<'_> {
     fn run(&self, payload: Slot<raw::Payload<'_>>) -> Result<Vec<NormalizedMessage>, ErrorKind> {
         let build = match payload {
-            Slot::Present(raw::Payload { build: Slot::Present(build) }) => build,
-            Slot::Present(raw::Payload { build: Slot::Missing }) => {
-                return Err(ErrorKind::MissingField { field: "payload.build" })
+            Slot::Present(raw::Payload {
+                build: Slot::Present(build),
+            }) => build,
+            Slot::Present(raw::Payload {
+                build: Slot::Missing,
+            }) => {
+                return Err(ErrorKind::MissingField {
+                    field: "payload.build",
+                })
             }
-            Slot::Present(raw::Payload { build: Slot::Wrong(_) }) => {
-                return Err(ErrorKind::NotAnObject { field: "payload.build" })
+            Slot::Present(raw::Payload {
+                build: Slot::Wrong(_),
+            }) => {
+                return Err(ErrorKind::NotAnObject {
+                    field: "payload.build",
+                })
             }
             Slot::Missing => return Err(ErrorKind::MissingField { field: "payload" }),
             Slot::Wrong(_) => return Err(ErrorKind::NotAnObject { field: "payload" }),
         };
         let properties = match build.properties {
             Slot::Present(properties) => properties,
-            Slot::Missing => return Err(ErrorKind::MissingField { field: "payload.build.properties" }),
+            Slot::Missing => {
+                return Err(ErrorKind::MissingField {
+                    field: "payload.build.properties",
+                })
+            }
             Slot::Wrong(found) => {
                 return Err(ErrorKind::WrongFieldType {
                     field: "payload.build.properties".into(),
@@ -186,7 +212,11 @@ impl Translation<'_> {
 
         let tree = match props.tree.take() {
             Some(tree) if !tree.is_empty() => tree,
-            _ => return Err(ErrorKind::BadPulseMessage { reason: "no 'branch' property".into() }),
+            _ => {
+                return Err(ErrorKind::BadPulseMessage {
+                    reason: "no 'branch' property".into(),
+                })
+            }
         };
         if props.locale.as_deref().map_or(true, str::is_empty) {
             props.locale = Some("en-US".into());
@@ -201,7 +231,11 @@ impl Translation<'_> {
                     found: other.json_type(),
                 })
             }
-            None => return Err(ErrorKind::MissingField { field: "payload.build.results" }),
+            None => {
+                return Err(ErrorKind::MissingField {
+                    field: "payload.build.results",
+                })
+            }
         };
         let buildtype = if self.key.contains("debug") {
             BuildType::Debug
@@ -210,7 +244,12 @@ impl Translation<'_> {
         } else {
             BuildType::Opt
         };
-        let job = Job { props, tree, status, buildtype };
+        let job = Job {
+            props,
+            tree,
+            status,
+            buildtype,
+        };
 
         if let Some(unittest) = match_unittest(self.key, &job.tree) {
             if unittest.finished {
@@ -218,7 +257,13 @@ impl Translation<'_> {
             }
             return self.unittest(job, unittest.os, unittest.test);
         }
-        const INTERNAL_JOBS: [&str; 5] = ["schedulers", "tag", "submitter", "final_verification", "fuzzer"];
+        const INTERNAL_JOBS: [&str; 5] = [
+            "schedulers",
+            "tag",
+            "submitter",
+            "final_verification",
+            "fuzzer",
+        ];
         if self.key.contains("source")
             || INTERNAL_JOBS.iter().any(|job| self.key.contains(job))
             || self.key.contains("jetpack")
@@ -228,10 +273,17 @@ impl Translation<'_> {
         self.build(job)
     }
 
-    fn unittest(&self, mut job: Job, os: &str, test: &str) -> Result<Vec<NormalizedMessage>, ErrorKind> {
+    fn unittest(
+        &self,
+        mut job: Job,
+        os: &str,
+        test: &str,
+    ) -> Result<Vec<NormalizedMessage>, ErrorKind> {
         let os = match tables::os_conversion(os) {
             Some(OsConversion::Fixed(os)) => os.to_owned(),
-            Some(OsConversion::FromBuildername) => os_from_buildername(required_buildername(&job)?).to_owned(),
+            Some(OsConversion::FromBuildername) => {
+                os_from_buildername(required_buildername(&job)?).to_owned()
+            }
             None => os.to_owned(),
         };
         let talos = required_buildername(&job)?.contains("talos");
@@ -251,7 +303,11 @@ impl Translation<'_> {
         };
         let platform = platform.unwrap_or_default();
         if !oses.contains(&os.as_str()) {
-            return Err(ErrorKind::BadOs { platform, os, buildername: job.props.buildername });
+            return Err(ErrorKind::BadOs {
+                platform,
+                os,
+                buildername: job.props.buildername,
+            });
         }
         let record = TestRecord {
             job: self.job_info(job, platform, Some(None), None),
@@ -260,7 +316,10 @@ impl Translation<'_> {
             talos,
         };
         let routing_key = test_routing_key(&record, short_key(self.key));
-        Ok(vec![NormalizedMessage { routing_key, payload: Record::Test(record) }])
+        Ok(vec![NormalizedMessage {
+            routing_key,
+            payload: Record::Test(record),
+        }])
     }
 
     fn build(&self, mut job: Job) -> Result<Vec<NormalizedMessage>, ErrorKind> {
@@ -271,7 +330,9 @@ impl Translation<'_> {
                 None => match guess_platform(self.key) {
                     Some(guess) => guess.to_owned(),
                     None => {
-                        return Err(ErrorKind::BadPulseMessage { reason: "no \"platform\" property".into() })
+                        return Err(ErrorKind::BadPulseMessage {
+                            reason: "no \"platform\" property".into(),
+                        })
                     }
                 },
             },
@@ -316,7 +377,11 @@ impl Translation<'_> {
             // A release repack: one message per comma-separated locale.
             let locales = match job.props.locales.take().filter(|l| !l.is_empty()) {
                 Some(locales) => locales,
-                None => return Err(ErrorKind::BadPulseMessage { reason: "no \"locales\" property".into() }),
+                None => {
+                    return Err(ErrorKind::BadPulseMessage {
+                        reason: "no \"locales\" property".into(),
+                    })
+                }
             };
             let list: Vec<&str> = locales.split(',').collect();
             if list[0].is_empty() {
@@ -365,7 +430,13 @@ impl Translation<'_> {
         }
     }
 
-    fn job_info(&self, job: Job, platform: String, locales: Option<Option<String>>, repack: Option<bool>) -> JobInfo {
+    fn job_info(
+        &self,
+        job: Job,
+        platform: String,
+        locales: Option<Option<String>>,
+        repack: Option<bool>,
+    ) -> JobInfo {
         let props = job.props;
         JobInfo {
             key: self.key.to_owned(),
@@ -392,7 +463,13 @@ impl Translation<'_> {
             slave: props.slave,
             repack,
             version: props.version,
-            timestamp: Some(self.options.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            timestamp: Some(
+                self.options
+                    .clock
+                    .now()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string(),
+            ),
             blobber_files: props.blobber_files,
             completemarurl: props.completemarurl,
             completemarhash: props.completemarhash,
@@ -413,17 +490,29 @@ struct Job {
 }
 
 fn required_buildername(job: &Job) -> Result<&str, ErrorKind> {
-    job.props.buildername.as_deref().ok_or(ErrorKind::MissingField { field: "property buildername" })
+    job.props
+        .buildername
+        .as_deref()
+        .ok_or(ErrorKind::MissingField {
+            field: "property buildername",
+        })
 }
 
 /// The reference's `process_build` checks: `Ok(false)` for an ignored
 /// platform, an error for an unknown platform or tag or a missing build URL.
-fn check_build(platform: &str, tags: &[String], job: &Job, repack: bool) -> Result<bool, ErrorKind> {
+fn check_build(
+    platform: &str,
+    tags: &[String],
+    job: &Job,
+    repack: bool,
+) -> Result<bool, ErrorKind> {
     if tables::is_ignored_platform(platform) {
         return Ok(false);
     }
     if !tables::is_known_platform(platform) {
-        return Err(ErrorKind::BadPlatform { platform: Some(platform.to_owned()) });
+        return Err(ErrorKind::BadPlatform {
+            platform: Some(platform.to_owned()),
+        });
     }
     if let Some(tag) = tags.iter().find(|tag| !tables::is_known_tag(tag)) {
         return Err(ErrorKind::BadTag {
@@ -441,7 +530,10 @@ fn check_build(platform: &str, tags: &[String], job: &Job, repack: bool) -> Resu
 fn build_message(job: JobInfo, tags: Vec<String>, short_key: &str) -> NormalizedMessage {
     let record = BuildRecord { job, tags };
     let routing_key = build_routing_key(&record, short_key);
-    NormalizedMessage { routing_key, payload: Record::Build(record) }
+    NormalizedMessage {
+        routing_key,
+        payload: Record::Build(record),
+    }
 }
 
 /// `build.<tree>.<platform>.<buildtype>[.<tag>[.<locale> after l10n]…].<short key>`.
@@ -474,7 +566,10 @@ pub(crate) fn test_routing_key(record: &TestRecord, short_key: &str) -> String {
         record.os,
         job.buildtype,
         record.test,
-        job.product.as_deref().filter(|p| !p.is_empty()).unwrap_or("unknown"),
+        job.product
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("unknown"),
         short_key
     )
 }
@@ -513,10 +608,11 @@ fn read_properties(properties: Vec<Property<'_>>) -> Result<Properties, ErrorKin
             "product" => props.product = Some(string(name, value)?.to_lowercase()),
             "version" => props.version = string_or_null(name, value)?,
             "branch" => {
-                props.tree = string_or_null(name, value)?.map(|branch| match branch.rsplit_once('/') {
-                    Some((_, base)) => base.to_owned(),
-                    None => branch,
-                })
+                props.tree =
+                    string_or_null(name, value)?.map(|branch| match branch.rsplit_once('/') {
+                        Some((_, base)) => base.to_owned(),
+                        None => branch,
+                    })
             }
             "buildid" => {
                 let buildid = string(name, value)?;
@@ -558,7 +654,11 @@ fn read_properties(properties: Vec<Property<'_>>) -> Result<Properties, ErrorKin
 }
 
 fn wrong_type(name: &str, expected: &'static str, value: &Scalar<'_>) -> ErrorKind {
-    ErrorKind::WrongFieldType { field: format!("property {name}"), expected, found: value.json_type() }
+    ErrorKind::WrongFieldType {
+        field: format!("property {name}"),
+        expected,
+        found: value.json_type(),
+    }
 }
 
 fn string(name: &str, value: Scalar<'_>) -> Result<String, ErrorKind> {
@@ -621,7 +721,11 @@ fn strip_buildtypes(mut stage_platform: String) -> String {
         if let Some(at) = stage_platform.find(buildtype) {
             // Python slices characters: drop the one before the build type,
             // or, for `[0:-1]`, the last one.
-            let before = if at == 0 { &stage_platform[..] } else { &stage_platform[..at] };
+            let before = if at == 0 {
+                &stage_platform[..]
+            } else {
+                &stage_platform[..at]
+            };
             let end = before.char_indices().last().map_or(0, |(last, _)| last);
             stage_platform.truncate(end);
         }
@@ -635,12 +739,16 @@ pub fn buildid_to_date(buildid: &str) -> Result<i64, ErrorKind> {
     let digits = buildid.bytes().all(|b| b.is_ascii_digit());
     let date = match buildid.len() {
         14 if digits => NaiveDateTime::parse_from_str(buildid, "%Y%m%d%H%M%S").ok(),
-        8 if digits => NaiveDate::parse_from_str(buildid, "%Y%m%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)),
+        8 if digits => NaiveDate::parse_from_str(buildid, "%Y%m%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
         _ => None,
     };
     match date {
         Some(date) => Ok(date.and_utc().timestamp()),
-        None => buildid.trim().parse().map_err(|_| ErrorKind::BadBuildId { buildid: buildid.to_owned() }),
+        None => buildid.trim().parse().map_err(|_| ErrorKind::BadBuildId {
+            buildid: buildid.to_owned(),
+        }),
     }
 }
 
@@ -649,7 +757,12 @@ fn os_from_buildername(buildername: &str) -> &'static str {
     let patterns = PATTERNS.get_or_init(|| {
         tables::OS_BY_BUILDERNAME
             .iter()
-            .map(|(pattern, os)| (Regex::new(&format!("(?i){pattern}")).expect("valid os pattern"), *os))
+            .map(|(pattern, os)| {
+                (
+                    Regex::new(&format!("(?i){pattern}")).expect("valid os pattern"),
+                    *os,
+                )
+            })
             .collect()
     });
     patterns
@@ -661,9 +774,17 @@ fn os_from_buildername(buildername: &str) -> &'static str {
 /// The reference's guess of a platform from a routing key: the greatest
 /// platform name in it, else the first OS name in it.
 fn guess_platform(key: &str) -> Option<&'static str> {
-    let platform = tables::PLATFORMS.iter().map(|(name, _)| *name).filter(|name| key.contains(name)).max();
+    let platform = tables::PLATFORMS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| key.contains(name))
+        .max();
     platform.or_else(|| {
-        tables::PLATFORMS.iter().flat_map(|(_, oses)| oses.iter()).copied().find(|os| key.contains(os))
+        tables::PLATFORMS
+            .iter()
+            .flat_map(|(_, oses)| oses.iter())
+            .copied()
+            .find(|os| key.contains(os))
     })
 }
 
@@ -711,7 +832,9 @@ fn match_build<'k>(key: &'k str, tree: &str, platform: &str) -> Option<BuildMatc
         text.strip_prefix(['-', '|', '_'])
     }
     let rest = key.strip_prefix("build.")?;
-    let prefix = ["release-", "jetpack-", "b2g_"].into_iter().find(|prefix| rest.starts_with(prefix));
+    let prefix = ["release-", "jetpack-", "b2g_"]
+        .into_iter()
+        .find(|prefix| rest.starts_with(prefix));
     let prefixes = prefix.map(Some).into_iter().chain([None]);
     for prefix in prefixes {
         let after_prefix = &rest[prefix.map_or(0, str::len)..];
@@ -720,7 +843,8 @@ fn match_build<'k>(key: &'k str, tree: &str, platform: &str) -> Option<BuildMatc
         };
         let with_xulrunner = after_tree.strip_prefix("xulrunner").and_then(separator);
         for (xulrunner, before_platform) in [(true, with_xulrunner), (false, Some(after_tree))] {
-            let Some(after_platform) = before_platform.and_then(|text| text.strip_prefix(platform)) else {
+            let Some(after_platform) = before_platform.and_then(|text| text.strip_prefix(platform))
+            else {
                 continue;
             };
             if let Some(captures) = tail.captures(after_platform) {
@@ -742,8 +866,14 @@ mod tests {
 
     #[test]
     fn quotes_like_python() {
-        assert_eq!(quote_url("http://x/a b?c=d&e=~f#g"), "http://x/a%20b?c=d&e=~f#g");
-        assert_eq!(quote_url("http://x/é\"<>{}^`\\"), "http://x/%C3%A9%22%3C%3E%7B%7D%5E%60%5C");
+        assert_eq!(
+            quote_url("http://x/a b?c=d&e=~f#g"),
+            "http://x/a%20b?c=d&e=~f#g"
+        );
+        assert_eq!(
+            quote_url("http://x/é\"<>{}^`\\"),
+            "http://x/%C3%A9%22%3C%3E%7B%7D%5E%60%5C"
+        );
         assert_eq!(quote_url("a%20b"), "a%20b");
     }
 
@@ -763,37 +893,84 @@ mod tests {
         assert_eq!(buildid_to_date("20130411"), Ok(1_365_638_400));
         assert_eq!(buildid_to_date("1234"), Ok(1234));
         assert_eq!(buildid_to_date("20131341000000"), Ok(20_131_341_000_000));
-        assert!(matches!(buildid_to_date("soon"), Err(ErrorKind::BadBuildId { .. })));
+        assert!(matches!(
+            buildid_to_date("soon"),
+            Err(ErrorKind::BadBuildId { .. })
+        ));
     }
 
     #[test]
     fn guesses_platform_from_key() {
-        assert_eq!(guess_platform("build.mozilla-central-linux64-asan.1.finished"), Some("linux64-asan"));
+        assert_eq!(
+            guess_platform("build.mozilla-central-linux64-asan.1.finished"),
+            Some("linux64-asan")
+        );
         assert_eq!(guess_platform("build.try-win64.1.finished"), Some("win64"));
-        assert_eq!(guess_platform("build.try-fedora.1.finished"), Some("fedora"));
+        assert_eq!(
+            guess_platform("build.try-fedora.1.finished"),
+            Some("fedora")
+        );
         assert_eq!(guess_platform("build.try-solaris.1.finished"), None);
     }
 
     #[test]
     fn matches_build_keys_like_the_reference() {
-        let m = match_build("build.release-mozilla-beta-win32_repack_2.16.log_uploaded", "release-mozilla-beta", "win32")
-            .unwrap();
-        assert_eq!((m.prefix, m.xulrunner, m.tags, m.finished), (None, false, "repack_2", false));
-        let m = match_build("build.release-mozilla-beta-xulrunner_linux_build.3.finished", "mozilla-beta", "linux")
-            .unwrap();
-        assert_eq!((m.prefix, m.xulrunner, m.tags, m.finished), (Some("release-"), true, "build", true));
-        let m = match_build("build.mozilla-central-linux.98.log_uploaded", "mozilla-central", "linux").unwrap();
+        let m = match_build(
+            "build.release-mozilla-beta-win32_repack_2.16.log_uploaded",
+            "release-mozilla-beta",
+            "win32",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.prefix, m.xulrunner, m.tags, m.finished),
+            (None, false, "repack_2", false)
+        );
+        let m = match_build(
+            "build.release-mozilla-beta-xulrunner_linux_build.3.finished",
+            "mozilla-beta",
+            "linux",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.prefix, m.xulrunner, m.tags, m.finished),
+            (Some("release-"), true, "build", true)
+        );
+        let m = match_build(
+            "build.mozilla-central-linux.98.log_uploaded",
+            "mozilla-central",
+            "linux",
+        )
+        .unwrap();
         assert_eq!(m.tags, "");
-        assert!(match_build("build.mozilla-central-linux.98.log_uploaded", "mozilla-central", "win32").is_none());
+        assert!(match_build(
+            "build.mozilla-central-linux.98.log_uploaded",
+            "mozilla-central",
+            "win32"
+        )
+        .is_none());
     }
 
     #[test]
     fn matches_unittest_keys_like_the_reference() {
-        let m = match_unittest("build.mozilla-beta_xp_test_pgo-xpcshell.0.log_uploaded", "mozilla-beta").unwrap();
+        let m = match_unittest(
+            "build.mozilla-beta_xp_test_pgo-xpcshell.0.log_uploaded",
+            "mozilla-beta",
+        )
+        .unwrap();
         assert_eq!((m.os, m.test), ("xp", "xpcshell"));
-        let m = match_unittest("build.comm-release-macosx64-debug-unittest-mochitests-4.89.finished", "comm-release")
-            .unwrap();
-        assert_eq!((m.os, m.test, m.finished), ("macosx64", "mochitests-4", true));
-        assert!(match_unittest("build.mozilla-central-linux.98.log_uploaded", "mozilla-central").is_none());
+        let m = match_unittest(
+            "build.comm-release-macosx64-debug-unittest-mochitests-4.89.finished",
+            "comm-release",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.os, m.test, m.finished),
+            ("macosx64", "mochitests-4", true)
+        );
+        assert!(match_unittest(
+            "build.mozilla-central-linux.98.log_uploaded",
+            "mozilla-central"
+        )
+        .is_none());
     }
 }

@@ -82,9 +82,13 @@ fn patterns() -> &'static Patterns {
             talos: regex(r"^(.+?) (\S+) (?:(opt|debug|pgo) )?talos (\S+)$"),
             build: regex(r"^(.+?) (\S+) (leak test build|pgo-build|build|nightly)$"),
             other: regex(r"^(.+?) (\S+) (\S+)$"),
-            release: regex(&format!(r"^(release-\S+?)-({platforms})_(build|repack)(?:_\d+(?:/\d+)?)?$")),
+            release: regex(&format!(
+                r"^(release-\S+?)-({platforms})_(build|repack)(?:_\d+(?:/\d+)?)?$"
+            )),
             l10n: regex(r"^\S+ (\S+) (\S+) l10n \S+$"),
-            b2g_build: regex(&format!(r"^b2g_(\S+?)_({b2g_platforms})(-debug)?(?: build|_dep|_nightly)$")),
+            b2g_build: regex(&format!(
+                r"^b2g_(\S+?)_({b2g_platforms})(-debug)?(?: build|_dep|_nightly)$"
+            )),
         }
     })
 }
@@ -94,7 +98,11 @@ fn patterns() -> &'static Patterns {
 fn alternatives<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let mut names: Vec<&str> = names.collect();
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
-    names.iter().map(|name| regex::escape(name)).collect::<Vec<_>>().join("|")
+    names
+        .iter()
+        .map(|name| regex::escape(name))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 fn parse_release(name: &str) -> Option<Builder> {
@@ -104,7 +112,11 @@ fn parse_release(name: &str) -> Option<Builder> {
         platform: Some(captures[2].to_owned()),
         os: None,
         buildtype: Some(BuildType::Opt),
-        kind: Some(if &captures[3] == "repack" { Kind::Repack } else { Kind::Build }),
+        kind: Some(if &captures[3] == "repack" {
+            Kind::Repack
+        } else {
+            Kind::Build
+        }),
         test: None,
     })
 }
@@ -127,7 +139,11 @@ fn parse_b2g_build(name: &str) -> Option<Builder> {
         tree: Some(captures[1].to_owned()),
         platform: Some(captures[2].to_owned()),
         os: None,
-        buildtype: Some(if captures.get(3).is_some() { BuildType::Debug } else { BuildType::Opt }),
+        buildtype: Some(if captures.get(3).is_some() {
+            BuildType::Debug
+        } else {
+            BuildType::Opt
+        }),
         kind: Some(Kind::Build),
         test: None,
     })
@@ -138,9 +154,21 @@ fn parse_b2g_build(name: &str) -> Option<Builder> {
 fn parse_long(name: &str) -> Option<Builder> {
     let patterns = patterns();
     let (machine, tree, buildtype, kind, test) = if let Some(c) = patterns.test.captures(name) {
-        (c.get(1)?, c.get(2)?, c.get(3).map(|m| m.as_str()), Kind::Test, c.get(4))
+        (
+            c.get(1)?,
+            c.get(2)?,
+            c.get(3).map(|m| m.as_str()),
+            Kind::Test,
+            c.get(4),
+        )
     } else if let Some(c) = patterns.talos.captures(name) {
-        (c.get(1)?, c.get(2)?, Some(c.get(3).map_or("opt", |m| m.as_str())), Kind::Talos, c.get(4))
+        (
+            c.get(1)?,
+            c.get(2)?,
+            Some(c.get(3).map_or("opt", |m| m.as_str())),
+            Kind::Talos,
+            c.get(4),
+        )
     } else if let Some(c) = patterns.build.captures(name) {
         let buildtype = match &c[3] {
             "leak test build" => "debug",
@@ -155,12 +183,18 @@ fn parse_long(name: &str) -> Option<Builder> {
         (c.get(1)?, c.get(2)?, None, Kind::Other, None)
     };
     let machine = tables::builder_machine(machine.as_str());
-    let buildtype = machine.and_then(|m| m.buildtype).or(buildtype).and_then(|b| b.parse().ok());
+    let buildtype = machine
+        .and_then(|m| m.buildtype)
+        .or(buildtype)
+        .and_then(|b| b.parse().ok());
     let runs_tests = matches!(kind, Kind::Test | Kind::Talos);
     Some(Builder {
         tree: Some(tree.as_str().to_owned()),
         platform: machine.map(|m| m.platform.to_owned()),
-        os: machine.and_then(|m| m.os).filter(|_| runs_tests).map(str::to_owned),
+        os: machine
+            .and_then(|m| m.os)
+            .filter(|_| runs_tests)
+            .map(str::to_owned),
         buildtype,
         kind: Some(kind),
         // `mochitests-4/5` is chunk 4 of 5: the suite is `mochitests-4`.
@@ -196,27 +230,69 @@ mod tests {
         let cases = [
             (
                 "Ubuntu VM 12.04 x64 mozilla-central debug test mochitest-1",
-                builder("mozilla-central", Some("linux64"), Some("ubuntu64_vm"), Some(Debug), Kind::Test, Some("mochitest-1")),
+                builder(
+                    "mozilla-central",
+                    Some("linux64"),
+                    Some("ubuntu64_vm"),
+                    Some(Debug),
+                    Kind::Test,
+                    Some("mochitest-1"),
+                ),
             ),
             (
                 "Rev3 WINNT 6.1 mozilla-central debug test mochitest-3",
-                builder("mozilla-central", Some("win32"), Some("win7"), Some(Debug), Kind::Test, Some("mochitest-3")),
+                builder(
+                    "mozilla-central",
+                    Some("win32"),
+                    Some("win7"),
+                    Some(Debug),
+                    Kind::Test,
+                    Some("mochitest-3"),
+                ),
             ),
             (
                 "Android Tegra 250 try opt test mochitest-1",
-                builder("try", Some("android"), Some("tegra_android"), Some(Opt), Kind::Test, Some("mochitest-1")),
+                builder(
+                    "try",
+                    Some("android"),
+                    Some("tegra_android"),
+                    Some(Opt),
+                    Kind::Test,
+                    Some("mochitest-1"),
+                ),
             ),
             (
                 "Windows 8 64-bit mozilla-inbound pgo talos tp5o",
-                builder("mozilla-inbound", Some("win64"), Some("win8_64"), Some(Pgo), Kind::Talos, Some("tp5o")),
+                builder(
+                    "mozilla-inbound",
+                    Some("win64"),
+                    Some("win8_64"),
+                    Some(Pgo),
+                    Kind::Talos,
+                    Some("tp5o"),
+                ),
             ),
             (
                 "Linux x86-64 mozilla-inbound leak test build",
-                builder("mozilla-inbound", Some("linux64"), None, Some(Debug), Kind::Build, None),
+                builder(
+                    "mozilla-inbound",
+                    Some("linux64"),
+                    None,
+                    Some(Debug),
+                    Kind::Build,
+                    None,
+                ),
             ),
             (
                 "release-mozilla-beta-win32_repack_2/10",
-                builder("release-mozilla-beta", Some("win32"), None, Some(Opt), Kind::Repack, None),
+                builder(
+                    "release-mozilla-beta",
+                    Some("win32"),
+                    None,
+                    Some(Opt),
+                    Kind::Repack,
+                    None,
+                ),
             ),
         ];
         for (name, expected) in cases {

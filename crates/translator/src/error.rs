@@ -160,7 +160,10 @@ pub enum ErrorKind {
 impl Error {
     /// An error of the given kind.
     pub fn new(kind: ErrorKind) -> Error {
-        Error { kind, routing_key: None }
+        Error {
+            kind,
+            routing_key: None,
+        }
     }
 
     /// The same error, for the message with this routing key.

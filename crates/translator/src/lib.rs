@@ -1,4 +1,53 @@
 //! Translate Pulse build messages into typed build and test records.
+//!
+//! Mozilla's CI announced each finished build and test on Pulse. This crate
+//! turns those messages into [`Record`]s — a [`BuildRecord`] or a
+//! [`TestRecord`], sharing a [`JobInfo`] — that serialize to exactly the
+//! payload the reference translator (pulsetranslator) published on
+//! `exchange/build/normalized`, under the same routing key
+//! ([`NormalizedMessage`]).
+//!
+//! - [`buildbot::translate`] reads a raw buildbot message from
+//!   `exchange/build/` and returns its normalized messages (none for the
+//!   messages the reference ignored, several for l10n repacks), or an
+//!   [`Error`] whose [`Error::reference_class`] names the reference's
+//!   exception where it had one.
+//! - [`normalized::parse`] reads a payload from `exchange/build/normalized`;
+//!   [`normalized::routing_key`] gives its routing key back.
+//! - [`buildername::parse`] reads a long buildbot buildername
+//!   (`Rev3 WINNT 6.1 mozilla-central debug test mochitest-3`).
+//! - [`tables`] holds the platform, OS and build tag vocabulary.
+//!
+//! Neighbours: the monitor crate (pulse-build-monitor) receives messages
+//! through the wire crate and calls [`buildbot::translate`]; the filter
+//! crate (pulse-filter) matches the resulting records against a user's
+//! trees, platforms, tests and tags before the dispatcher runs callbacks.
+//! This crate does no I/O and starts no threads.
+//!
+//! ```
+//! use pulse_translator::buildbot::{translate, Options};
+//! use pulse_translator::Record;
+//!
+//! let body = br#"{
+//!   "_meta": {"routing_key": "build.mozilla-central_win7-debug_test-mochitest-3.0.log_uploaded"},
+//!   "payload": {"build": {"results": 0, "properties": [
+//!     ["branch", "mozilla-central", "Build"],
+//!     ["buildername", "Rev3 WINNT 6.1 mozilla-central debug test mochitest-3", "Builder"],
+//!     ["buildid", "20130411122104", "Build"],
+//!     ["log_url", "http://example.org/log.txt.gz", "Build"],
+//!     ["platform", "win32", "Build"],
+//!     ["product", "firefox", "Build"]
+//!   ]}}
+//! }"#;
+//! let messages = translate(body, &Options::default())?;
+//! assert_eq!(
+//!     messages[0].routing_key,
+//!     "unittest.mozilla-central.win32.win7.debug.mochitest-3.firefox.mozilla-central_win7-debug_test-mochitest-3"
+//! );
+//! let Record::Test(test) = &messages[0].payload else { panic!("a test") };
+//! assert_eq!((test.os.as_str(), test.job.builddate), ("win7", Some(1365682864)));
+//! # Ok::<(), pulse_translator::Error>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod buildbot;

@@ -8,7 +8,8 @@ use crate::record::{BuildRecord, Record, TestRecord};
 use crate::{Error, ErrorKind};
 
 const BUILD_KEY: &str = "build.<tree>.<platform>.<buildtype>[.<tag>…].<builder>";
-const TEST_KEY: &str = "unittest|talos.<tree>.<platform>.<os>.<buildtype>.<test>.<product>.<builder>";
+const TEST_KEY: &str =
+    "unittest|talos.<tree>.<platform>.<os>.<buildtype>.<test>.<product>.<builder>";
 
 /// Parses a normalized payload; the routing key's first part says whether
 /// it is a build (`build.…`) or a test (`unittest.…`, `talos.…`).
@@ -19,23 +20,38 @@ pub fn parse(routing_key: &str, body: &[u8]) -> Result<Record, Error> {
     let error = |kind| Error::new(kind).with_routing_key(routing_key);
     let parts = routing_key.split('.').count();
     let record = match routing_key.split('.').next() {
-        Some("build") if parts >= 5 => serde_json::from_slice::<BuildRecord>(body).map(Record::Build),
-        Some("unittest" | "talos") if parts >= 8 => serde_json::from_slice::<TestRecord>(body).map(Record::Test),
+        Some("build") if parts >= 5 => {
+            serde_json::from_slice::<BuildRecord>(body).map(Record::Build)
+        }
+        Some("unittest" | "talos") if parts >= 8 => {
+            serde_json::from_slice::<TestRecord>(body).map(Record::Test)
+        }
         Some("build") => {
-            return Err(error(ErrorKind::BadRoutingKey { routing_key: routing_key.to_owned(), expected: BUILD_KEY }))
+            return Err(error(ErrorKind::BadRoutingKey {
+                routing_key: routing_key.to_owned(),
+                expected: BUILD_KEY,
+            }))
         }
         _ => {
             return Err(error(ErrorKind::BadRoutingKey {
                 routing_key: routing_key.to_owned(),
-                expected: if routing_key.starts_with("build") { BUILD_KEY } else { TEST_KEY },
+                expected: if routing_key.starts_with("build") {
+                    BUILD_KEY
+                } else {
+                    TEST_KEY
+                },
             }))
         }
     };
     record.map_err(|e| {
         error(if e.is_syntax() || e.is_eof() {
-            ErrorKind::NotJson { reason: e.to_string() }
+            ErrorKind::NotJson {
+                reason: e.to_string(),
+            }
         } else {
-            ErrorKind::BadPayload { reason: e.to_string() }
+            ErrorKind::BadPayload {
+                reason: e.to_string(),
+            }
         })
     })
 }

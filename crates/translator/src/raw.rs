@@ -60,7 +60,9 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
                 Ok(Scalar::Int(v))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(i64::try_from(v).map(Scalar::Int).unwrap_or(Scalar::Number(v as f64)))
+                Ok(i64::try_from(v)
+                    .map(Scalar::Int)
+                    .unwrap_or(Scalar::Number(v as f64)))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
                 Ok(Scalar::Number(v))
@@ -177,7 +179,10 @@ pub(crate) struct Build<'a> {
 /// properties the translator reads.
 #[derive(Debug)]
 pub(crate) enum Property<'a> {
-    Used { name: Cow<'a, str>, value: Scalar<'a> },
+    Used {
+        name: Cow<'a, str>,
+        value: Scalar<'a>,
+    },
     Skipped,
     /// Not an array of a string name and a value (the type found).
     Malformed(&'static str),
@@ -388,7 +393,9 @@ pub(crate) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Erro
 /// Python dict does.
 pub(crate) fn read_locale_results(locales: &str) -> Option<Vec<(String, Scalar<'_>)>> {
     let mut deserializer = serde_json::Deserializer::from_str(locales);
-    let entries = object::<LocaleResults<'_>>().deserialize(&mut deserializer).ok()?;
+    let entries = object::<LocaleResults<'_>>()
+        .deserialize(&mut deserializer)
+        .ok()?;
     deserializer.end().ok()?;
     match entries {
         Slot::Present(LocaleResults(entries)) => Some(entries),

@@ -16,32 +16,87 @@ pub const PLATFORMS: &[(&str, &[&str])] = &[
     ("emulator", &["emulator", "ubuntu64_vm-b2g-emulator"]),
     ("emulator-kk", &["emulator-kk"]),
     ("emulator-jb", &["emulator-jb"]),
-    ("linux64-asan", &["linux64-asan", "ubuntu64-asan_vm", "ubuntu64-asan_vm_lnx_large"]),
+    (
+        "linux64-asan",
+        &[
+            "linux64-asan",
+            "ubuntu64-asan_vm",
+            "ubuntu64-asan_vm_lnx_large",
+        ],
+    ),
     ("linux32_gecko", &["linux32_gecko", "ubuntu32_vm-b2gdt"]),
     ("linux64_gecko", &["linux64_gecko", "ubuntu64_vm-b2gdt"]),
     ("linux64-rpm", &["fedora64"]),
-    ("linux64", &["fedora64", "ubuntu64", "ubuntu64_hw", "ubuntu64_vm", "ubuntu64_vm_lnx_large"]),
+    (
+        "linux64",
+        &[
+            "fedora64",
+            "ubuntu64",
+            "ubuntu64_hw",
+            "ubuntu64_vm",
+            "ubuntu64_vm_lnx_large",
+        ],
+    ),
     ("linux64-mulet", &["linux64-mulet", "ubuntu64_vm-mulet"]),
     ("linuxqt", &["fedora"]),
     ("linux-rpm", &["fedora"]),
-    ("linux", &["fedora", "linux", "ubuntu32", "ubuntu32_vm", "ubuntu32_hw"]),
+    (
+        "linux",
+        &["fedora", "linux", "ubuntu32", "ubuntu32_vm", "ubuntu32_hw"],
+    ),
     (
         "win32",
-        &["xp", "xp_ix", "win7", "win8", "win7-ix", "xp-ix", "win7_ix", "win7_vm", "win7_vm_gfx"],
+        &[
+            "xp",
+            "xp_ix",
+            "win7",
+            "win8",
+            "win7-ix",
+            "xp-ix",
+            "win7_ix",
+            "win7_vm",
+            "win7_vm_gfx",
+        ],
     ),
     ("win32_gecko", &["win32_gecko"]),
     ("win32-mulet", &["win32-mulet"]),
     ("win64", &["w764", "win8_64"]),
-    ("macosx64", &["macosx64", "snowleopard", "leopard", "lion", "mountainlion", "yosemite"]),
+    (
+        "macosx64",
+        &[
+            "macosx64",
+            "snowleopard",
+            "leopard",
+            "lion",
+            "mountainlion",
+            "yosemite",
+        ],
+    ),
     ("macosx64_gecko", &["macosx64_gecko", "mountainlion-b2gdt"]),
     ("macosx64-mulet", &["macosx64-mulet"]),
     ("macosx", &["macosx", "leopard"]),
-    ("android-armv6", &["ubuntu64_vm_armv6_mobile", "ubuntu64_vm_armv6_large"]),
+    (
+        "android-armv6",
+        &["ubuntu64_vm_armv6_mobile", "ubuntu64_vm_armv6_large"],
+    ),
     ("android-x86", &["android-x86", "ubuntu64_hw"]),
-    ("android", &["panda_android", "ubuntu64_vm_mobile", "ubuntu64_vm_large"]),
-    ("android-api-9", &["ubuntu64_vm_mobile", "ubuntu64_vm_large"]),
+    (
+        "android",
+        &["panda_android", "ubuntu64_vm_mobile", "ubuntu64_vm_large"],
+    ),
+    (
+        "android-api-9",
+        &["ubuntu64_vm_mobile", "ubuntu64_vm_large"],
+    ),
     ("android-api-10", &["panda_android"]),
-    ("android-api-11", &["panda_android", "ubuntu64_vm_armv7_large", "ubuntu64_vm_armv7_mobile"]),
+    (
+        "android-api-11",
+        &[
+            "panda_android",
+            "ubuntu64_vm_armv7_large",
+            "ubuntu64_vm_armv7_mobile",
+        ],
+    ),
     ("ics_armv7a_gecko", &["ubuntu64-b2g"]),
 ];
 
@@ -137,8 +192,16 @@ pub const BUILDER_MACHINES: &[BuilderMachine] = &[
     machine("Ubuntu HW 12.04", "linux", Some("ubuntu32_hw")),
     machine("Ubuntu VM 12.04 x64", "linux64", Some("ubuntu64_vm")),
     machine("Ubuntu HW 12.04 x64", "linux64", Some("ubuntu64_hw")),
-    machine("Ubuntu ASAN VM 12.04 x64", "linux64-asan", Some("ubuntu64-asan_vm")),
-    machine("Ubuntu VM 12.04 x64 Mulet", "linux64-mulet", Some("ubuntu64_vm-mulet")),
+    machine(
+        "Ubuntu ASAN VM 12.04 x64",
+        "linux64-asan",
+        Some("ubuntu64-asan_vm"),
+    ),
+    machine(
+        "Ubuntu VM 12.04 x64 Mulet",
+        "linux64-mulet",
+        Some("ubuntu64_vm-mulet"),
+    ),
     // Windows
     machine("WINNT 5.2", "win32", Some("xp")),
     machine("WINNT 6.1 x86-64", "win64", None),
@@ -153,9 +216,17 @@ pub const BUILDER_MACHINES: &[BuilderMachine] = &[
     machine("OS X 10.7", "macosx64", Some("lion")),
     machine("OS X 10.7 64-bit", "macosx64", Some("lion")),
     machine("Rev4 MacOSX Leopard 10.5.8", "macosx", Some("leopard")),
-    machine("Rev4 MacOSX Snow Leopard 10.6", "macosx64", Some("snowleopard")),
+    machine(
+        "Rev4 MacOSX Snow Leopard 10.6",
+        "macosx64",
+        Some("snowleopard"),
+    ),
     machine("Rev4 MacOSX Lion 10.7", "macosx64", Some("lion")),
-    machine("Rev5 MacOSX Mountain Lion 10.8", "macosx64", Some("mountainlion")),
+    machine(
+        "Rev5 MacOSX Mountain Lion 10.8",
+        "macosx64",
+        Some("mountainlion"),
+    ),
     machine("Rev5 MacOSX Yosemite 10.10", "macosx64", Some("yosemite")),
     machine("Rev7 MacOSX Yosemite 10.10.5", "macosx64", Some("yosemite")),
     // Android
@@ -173,15 +244,35 @@ pub const BUILDER_MACHINES: &[BuilderMachine] = &[
     machine("Android Tegra 250", "android", Some("tegra_android")),
     machine("Android 2.2 Tegra", "android", Some("tegra_android")),
     machine("Android 4.0 Panda", "android", Some("panda_android")),
-    machine("Android 2.3 Emulator", "android-api-9", Some("ubuntu64_vm_mobile")),
-    machine("Android 4.2 x86 Emulator", "android-x86", Some("android-x86")),
+    machine(
+        "Android 2.3 Emulator",
+        "android-api-9",
+        Some("ubuntu64_vm_mobile"),
+    ),
+    machine(
+        "Android 4.2 x86 Emulator",
+        "android-x86",
+        Some("android-x86"),
+    ),
     // B2G
     machine("b2g_ics_armv7a_gecko_emulator", "ics_armv7a_gecko", None),
-    machine("b2g_emulator_vm", "emulator", Some("ubuntu64_vm-b2g-emulator")),
+    machine(
+        "b2g_emulator_vm",
+        "emulator",
+        Some("ubuntu64_vm-b2g-emulator"),
+    ),
     machine("b2g_emulator-kk_vm", "emulator-kk", Some("emulator-kk")),
     machine("b2g_emulator-jb_vm", "emulator-jb", Some("emulator-jb")),
-    machine("b2g_ubuntu64_vm", "linux64_gecko", Some("ubuntu64_vm-b2gdt")),
-    machine("b2g_ubuntu32_vm", "linux32_gecko", Some("ubuntu32_vm-b2gdt")),
+    machine(
+        "b2g_ubuntu64_vm",
+        "linux64_gecko",
+        Some("ubuntu64_vm-b2gdt"),
+    ),
+    machine(
+        "b2g_ubuntu32_vm",
+        "linux32_gecko",
+        Some("ubuntu32_vm-b2gdt"),
+    ),
 ];
 
 /// Platforms of B2G build names, `b2g_<tree>_<platform>[-debug] build`,
@@ -210,14 +301,26 @@ pub struct BuilderMachine {
     pub buildtype: Option<&'static str>,
 }
 
-const fn machine(name: &'static str, platform: &'static str, os: Option<&'static str>) -> BuilderMachine {
-    BuilderMachine { name, platform, os, buildtype: None }
+const fn machine(
+    name: &'static str,
+    platform: &'static str,
+    os: Option<&'static str>,
+) -> BuilderMachine {
+    BuilderMachine {
+        name,
+        platform,
+        os,
+        buildtype: None,
+    }
 }
 
 /// The operating systems the platform's tests run on, or `None` for a
 /// platform outside the vocabulary.
 pub fn platform_oses(platform: &str) -> Option<&'static [&'static str]> {
-    PLATFORMS.iter().find(|(name, _)| *name == platform).map(|(_, oses)| *oses)
+    PLATFORMS
+        .iter()
+        .find(|(name, _)| *name == platform)
+        .map(|(_, oses)| *oses)
 }
 
 /// True for a platform in the vocabulary.
@@ -237,7 +340,10 @@ pub fn is_known_tag(tag: &str) -> bool {
 
 /// The conversion for an OS read from a routing key, if it needs one.
 pub fn os_conversion(os: &str) -> Option<OsConversion> {
-    OS_CONVERSIONS.iter().find(|(name, _)| *name == os).map(|(_, conversion)| *conversion)
+    OS_CONVERSIONS
+        .iter()
+        .find(|(name, _)| *name == os)
+        .map(|(_, conversion)| *conversion)
 }
 
 /// The machine a long buildername starts with, looked up exactly.

@@ -21,7 +21,10 @@ fn corpus() -> Option<PathBuf> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("the shared corpus is missing at {}", path.display());
     }
-    eprintln!("!!! SKIPPED: the shared corpus is missing at {} !!!", path.display());
+    eprintln!(
+        "!!! SKIPPED: the shared corpus is missing at {} !!!",
+        path.display()
+    );
     None
 }
 
@@ -49,7 +52,10 @@ fn our_messages(messages: &[NormalizedMessage]) -> Vec<Value> {
         .map(|message| {
             let mut payload = serde_json::to_value(&message.payload).unwrap();
             let timestamp = payload.as_object_mut().unwrap().remove("timestamp");
-            assert_eq!(timestamp, Some(Value::String("2015-08-13T12:00:00Z".into())));
+            assert_eq!(
+                timestamp,
+                Some(Value::String("2015-08-13T12:00:00Z".into()))
+            );
             serde_json::json!({ "routing_key": message.routing_key, "payload": payload })
         })
         .collect()
@@ -58,15 +64,26 @@ fn our_messages(messages: &[NormalizedMessage]) -> Vec<Value> {
 /// Translates every file of a set and compares with its expected file.
 fn check_set(corpus: &Path, set: &str, totals: &mut Totals) {
     let expected: BTreeMap<String, Value> =
-        serde_json::from_slice(&fs::read(corpus.join(format!("{set}.expected.json"))).unwrap()).unwrap();
+        serde_json::from_slice(&fs::read(corpus.join(format!("{set}.expected.json"))).unwrap())
+            .unwrap();
     let mut files = Vec::new();
     files_under(&corpus.join(set), &mut files);
-    assert_eq!(files.len(), expected.len(), "{set}: files and expectations differ in number");
-    let clock = chrono::DateTime::parse_from_rfc3339("2015-08-13T12:00:00Z").unwrap().to_utc();
+    assert_eq!(
+        files.len(),
+        expected.len(),
+        "{set}: files and expectations differ in number"
+    );
+    let clock = chrono::DateTime::parse_from_rfc3339("2015-08-13T12:00:00Z")
+        .unwrap()
+        .to_utc();
     let options = Options::default().with_clock(buildbot::Clock::Fixed(clock));
     let mut failures = Vec::new();
     for file in files {
-        let name = file.strip_prefix(corpus.join(set)).unwrap().to_string_lossy().replace('\\', "/");
+        let name = file
+            .strip_prefix(corpus.join(set))
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let want = &expected[&name];
         let want_messages = want["normalized"].as_array().unwrap();
         let body = fs::read(&file).unwrap();
@@ -87,9 +104,15 @@ fn check_set(corpus: &Path, set: &str, totals: &mut Totals) {
             }
             (Err(error), Some(class)) => {
                 if error.reference_class() != Some(class) {
-                    failures.push(format!("{name}: error {error} ({:?}), want {class}", error.reference_class()));
+                    failures.push(format!(
+                        "{name}: error {error} ({:?}), want {class}",
+                        error.reference_class()
+                    ));
                 }
-                assert!(error.routing_key().is_some(), "{name}: error without routing key: {error}");
+                assert!(
+                    error.routing_key().is_some(),
+                    "{name}: error without routing key: {error}"
+                );
                 assert!(want_messages.is_empty());
                 totals.errors += 1;
             }
@@ -99,7 +122,12 @@ fn check_set(corpus: &Path, set: &str, totals: &mut Totals) {
             (Err(error), None) => failures.push(format!("{name}: error {error}, want messages")),
         }
     }
-    assert!(failures.is_empty(), "{} failures in {set}:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures in {set}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -119,13 +147,21 @@ fn expected_messages_round_trip_through_normalized() {
     let mut count = 0;
     for set in ["buildbot-raw", "buildbot-unittest-2013"] {
         let expected: BTreeMap<String, Value> =
-            serde_json::from_slice(&fs::read(corpus.join(format!("{set}.expected.json"))).unwrap()).unwrap();
-        for message in expected.values().flat_map(|want| want["normalized"].as_array().unwrap()) {
+            serde_json::from_slice(&fs::read(corpus.join(format!("{set}.expected.json"))).unwrap())
+                .unwrap();
+        for message in expected
+            .values()
+            .flat_map(|want| want["normalized"].as_array().unwrap())
+        {
             let key = message["routing_key"].as_str().unwrap();
             let body = serde_json::to_vec(&message["payload"]).unwrap();
             let record = normalized::parse(key, &body).unwrap_or_else(|e| panic!("{key}: {e}"));
             assert_eq!(normalized::routing_key(&record), key);
-            assert_eq!(serde_json::to_value(&record).unwrap(), message["payload"], "{key}");
+            assert_eq!(
+                serde_json::to_value(&record).unwrap(),
+                message["payload"],
+                "{key}"
+            );
             count += 1;
         }
     }
@@ -150,18 +186,26 @@ fn mozmill_ci_payloads_parse() {
             value["tree"].as_str().unwrap_or("tree"),
             value["platform"].as_str().unwrap_or("platform"),
             value["buildtype"].as_str().unwrap_or("opt"),
-            value["key"].as_str().map_or("builder", |k| k.split('.').nth(1).unwrap()),
+            value["key"]
+                .as_str()
+                .map_or("builder", |k| k.split('.').nth(1).unwrap()),
         );
         let result: Result<_, Error> = normalized::parse(&key, &body);
         if file.file_name().unwrap() == "funsize_original_nightly_build.log" {
             // A Taskcluster message that reached the normalized exchange.
             let error = result.unwrap_err();
-            assert!(error.to_string().contains("bad normalized payload"), "{error}");
+            assert!(
+                error.to_string().contains("bad normalized payload"),
+                "{error}"
+            );
             continue;
         }
         let record = result.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert_eq!(record.job().tree, value["tree"], "{}", file.display());
-        assert_eq!(record.job().timestamp.as_deref(), value["timestamp"].as_str());
+        assert_eq!(
+            record.job().timestamp.as_deref(),
+            value["timestamp"].as_str()
+        );
         // What the payload has survives the trip back.
         let back = serde_json::to_value(&record).unwrap();
         for (field, want) in value.as_object().unwrap() {

@@ -99,15 +99,65 @@ fn mutated_routing_keys_and_properties() {
     // reaches the key patterns and the fan-outs, not only the JSON parser.
     let mut rng = Rng(42);
     let words = [
-        "build", "release-", "mozilla-central", "linux64", "-", "_", ".", "12", "log_uploaded", "finished", "test",
-        "unittest", "pgo", "debug", "repack", "l10n", "xulrunner", "emulator", "jetpack", "é", "", "win32", "_test",
+        "build",
+        "release-",
+        "mozilla-central",
+        "linux64",
+        "-",
+        "_",
+        ".",
+        "12",
+        "log_uploaded",
+        "finished",
+        "test",
+        "unittest",
+        "pgo",
+        "debug",
+        "repack",
+        "l10n",
+        "xulrunner",
+        "emulator",
+        "jetpack",
+        "é",
+        "",
+        "win32",
+        "_test",
     ];
-    let values = ["\"\"", "null", "0", "-1", "1e400", "[]", "{}", "\"x,,y\"", "\"{\\\"de\\\": 0}\"", "\"releases/\"", "true"];
-    let names = ["branch", "platform", "stage_platform", "locales", "buildid", "buildername", "log_url", "product"];
+    let values = [
+        "\"\"",
+        "null",
+        "0",
+        "-1",
+        "1e400",
+        "[]",
+        "{}",
+        "\"x,,y\"",
+        "\"{\\\"de\\\": 0}\"",
+        "\"releases/\"",
+        "true",
+    ];
+    let names = [
+        "branch",
+        "platform",
+        "stage_platform",
+        "locales",
+        "buildid",
+        "buildername",
+        "log_url",
+        "product",
+    ];
     for _ in 0..4000 {
-        let key: String = (0..rng.below(10)).map(|_| words[rng.below(words.len())]).collect();
+        let key: String = (0..rng.below(10))
+            .map(|_| words[rng.below(words.len())])
+            .collect();
         let props: Vec<String> = (0..rng.below(6))
-            .map(|_| format!("[\"{}\", {}, \"x\"]", names[rng.below(names.len())], values[rng.below(values.len())]))
+            .map(|_| {
+                format!(
+                    "[\"{}\", {}, \"x\"]",
+                    names[rng.below(names.len())],
+                    values[rng.below(values.len())]
+                )
+            })
             .collect();
         let body = format!(
             r#"{{"_meta": {{"routing_key": {key:?}}}, "payload": {{"build": {{"results": 0, "properties": [{}]}}}}}}"#,
@@ -123,7 +173,10 @@ fn arbitrary_bytes() {
     for _ in 0..4000 {
         let bytes: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
         exercise(&bytes, "build.x.1.log_uploaded");
-        let text: String = bytes.iter().map(|b| char::from(b" abcdeflnotu-_.0123456789/"[*b as usize % 26])).collect();
+        let text: String = bytes
+            .iter()
+            .map(|b| char::from(b" abcdeflnotu-_.0123456789/"[*b as usize % 26]))
+            .collect();
         let _ = buildername::parse(&text);
     }
 }

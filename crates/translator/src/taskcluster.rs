@@ -41,7 +41,9 @@ use serde::Deserialize;
 
 use crate::{BuildRecord, BuildType, Error, ErrorKind, JobInfo, Record, TestRecord};
 
-pub use label::{is_performance_test, parse_label, platform_family, test_suite, TaskLabel};
+pub use label::{
+    is_performance_test, parse_label, platform_family, test_suite, test_suite_tokens, TaskLabel,
+};
 
 /// The Firefox CI deployment's root URL, the default for log URLs.
 pub const DEFAULT_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";

@@ -158,14 +158,28 @@ fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> 
 /// assert_eq!(test_suite("mochitest-3"), "mochitest");
 /// ```
 pub fn test_suite(test: &str) -> String {
-    let mut tokens: Vec<&str> = test.split('-').collect();
-    if tokens.len() > 1 && tokens[tokens.len() - 1].bytes().all(|b| b.is_ascii_digit()) {
-        tokens.pop();
-    }
-    if tokens.len() > 1 {
-        tokens.retain(|t| *t != "e10s");
-    }
-    tokens.join("-")
+    test_suite_tokens(test).collect::<Vec<_>>().join("-")
+}
+
+/// The `-`-separated tokens of [`test_suite`], without allocating: for
+/// matching many records against a few suite names. The suite is not a
+/// suffix strip of the name (`mochitest-e10s-browser-chrome-1`), so it
+/// cannot be a slice of it.
+///
+/// ```
+/// use pulse_translator::taskcluster::test_suite_tokens;
+/// assert!(test_suite_tokens("mochitest-e10s-browser-chrome-1").eq("mochitest-browser-chrome".split('-')));
+/// ```
+pub fn test_suite_tokens(test: &str) -> impl Iterator<Item = &str> + Clone {
+    let unchunked = match test.rsplit_once('-') {
+        Some((head, chunk)) if chunk.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => test,
+    };
+    // A lone `e10s` is a name, not a variant of one.
+    let several = unchunked.contains('-');
+    unchunked
+        .split('-')
+        .filter(move |token| !(several && *token == "e10s"))
 }
 
 /// True for performance suites: talos, raptor and browsertime (awsy, the
@@ -337,6 +351,10 @@ mod tests {
             ("gtest-1proc", "gtest-1proc"),
             ("e10s", "e10s"),
             ("3", "3"),
+            ("e10s-3", "e10s"),
+            ("mochitest-e10s", "mochitest"),
+            ("e10s-e10s", ""),
+            ("mochitest-", "mochitest"),
             ("", ""),
         ] {
             assert_eq!(test_suite(test), suite, "{test}");

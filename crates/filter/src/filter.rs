@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use pulse_translator::taskcluster::test_suite_tokens;
 use pulse_translator::{BuildType, Record};
 
 use crate::spec::{BuildTags, FilterSpec, NO_PRODUCT};
@@ -311,7 +312,11 @@ impl Filter {
                 if test.talos && !self.talos {
                     return Some(Rule::Talos);
                 }
-                if !is_kept(&self.tests, &test.test) {
+                if !self
+                    .tests
+                    .as_ref()
+                    .map_or(true, |tests| keeps_test(tests, &test.test))
+                {
                     return Some(Rule::Tests);
                 }
             }
@@ -332,6 +337,19 @@ impl Filter {
 
 fn is_kept(set: &Option<HashSet<String>>, value: &str) -> bool {
     set.as_ref().map_or(true, |set| set.contains(value))
+}
+
+/// A listed name keeps a test of that exact name, as in the original, or
+/// any test of that suite: its chunks and its e10s runs
+/// ([`test_suite_tokens`]). So `mochitest-browser-chrome` keeps buildbot's
+/// `mochitest-browser-chrome-3` and Taskcluster's
+/// `mochitest-browser-chrome-e10s-3` alike, while `mochitest-3` keeps only
+/// that chunk. Lists are short, so scanning them beats building the suite.
+fn keeps_test(tests: &HashSet<String>, test: &str) -> bool {
+    tests.contains(test)
+        || tests
+            .iter()
+            .any(|listed| test_suite_tokens(test).eq(listed.split('-')))
 }
 
 fn sorted(set: &HashSet<String>) -> Vec<String> {
@@ -481,7 +499,8 @@ impl FilterBuilder {
         self
     }
 
-    /// Keeps only test records with these test names.
+    /// Keeps only test records with these test names, or of these suites:
+    /// `mochitest` keeps `mochitest-3` and `mochitest-e10s-1`.
     pub fn tests<I>(mut self, tests: I) -> Self
     where
         I: IntoIterator,

@@ -27,6 +27,16 @@
 //! | `buildtags` | builds | every build |
 //!
 //! `products` may contain `"none"` to keep records without a product.
+//! `tests` keeps a test whose name is listed, as the original did, and
+//! also every test of a listed suite: the name without its chunk number
+//! and `e10s` token
+//! ([`test_suite`](pulse_translator::taskcluster::test_suite)). The rule is
+//! the same in both eras, so `mochitest-browser-chrome` keeps buildbot's
+//! `mochitest-browser-chrome-3` and Taskcluster's
+//! `mochitest-browser-chrome-e10s-3`, and `mochitest` keeps buildbot's
+//! `mochitest-1` (before, only a test named exactly `mochitest`); a chunk
+//! name such as `mochitest-3` still keeps only that chunk. Other variants
+//! stay apart: `mochitest-browser-chrome-1proc` is its own suite.
 //! `buildtags` is a list of tags that must all be present, or a list of
 //! groups of which one must be fully present.
 //!

@@ -49,7 +49,8 @@ pub struct FilterSpec {
     /// Build types to keep: opt, debug, pgo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buildtypes: Option<Vec<String>>,
-    /// Test names to keep (test records only), e.g. reftest, mochitest-3.
+    /// Test names or suites to keep (test records only), e.g. reftest,
+    /// mochitest-3; a suite keeps its chunks and e10s runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<Vec<String>>,
     /// Build tags a build record must carry (build records only).

@@ -978,3 +978,217 @@ fn taskcluster_records_are_filtered_like_buildbot_ones() {
         r#"tree "autoland" is not one of mozilla-central"#
     );
 }
+
+/// A Taskcluster test record: the task id says which era it comes from.
+fn tc_test(tree: &str, platform: &str, buildtype: &str, name: &str) -> Record {
+    let mut record = test(tree, platform, buildtype, Some("firefox"), name, false);
+    let job = record.job_mut();
+    job.task_id = Some("fxnfF4hJRbq2uSO5DEAK1A".into());
+    job.run_id = Some(0);
+    if let Record::Test(test) = &mut record {
+        test.os = "linux1804-64-qr".into();
+    }
+    record
+}
+
+#[test]
+fn tests_keep_names_and_suites_alike_in_both_eras() {
+    let tests = |names: &[&str]| builder().any_tree().tests(names.to_vec()).build().unwrap();
+    let bc = tests(&["mochitest-browser-chrome"]);
+    let mochitest = tests(&["mochitest"]);
+    let chunk3 = tests(&["mochitest-3"]);
+    let bc_chunk3 = tests(&["mochitest-browser-chrome-3"]);
+    let reftest = tests(&["reftest"]);
+    let one_proc = tests(&["mochitest-browser-chrome-1proc"]);
+    let e10s = tests(&["e10s"]);
+    let mc = |name| mc_test(name, false);
+    let tc = |name| tc_test("autoland", "linux64", "debug", name);
+    check(vec![
+        // Buildbot: exact names match as in the original.
+        case("bb: chunk listed", chunk3.clone(), mc("mochitest-3"), None),
+        case(
+            "bb: other chunk",
+            chunk3.clone(),
+            mc("mochitest-2"),
+            Some(Rule::Tests),
+        ),
+        case("bb: unchunked name", reftest.clone(), mc("reftest"), None),
+        case(
+            "bb: other suite",
+            reftest.clone(),
+            mc("crashtest"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "bb: unchunked suite name",
+            bc.clone(),
+            mc("mochitest-browser-chrome"),
+            None,
+        ),
+        // Buildbot: a suite keeps its chunks and e10s runs.
+        case(
+            "bb: suite keeps chunk",
+            mochitest.clone(),
+            mc("mochitest-1"),
+            None,
+        ),
+        case(
+            "bb: suite keeps e10s chunk",
+            bc.clone(),
+            mc("mochitest-e10s-browser-chrome-2"),
+            None,
+        ),
+        case(
+            "bb: suite is not a prefix",
+            mochitest.clone(),
+            mc("mochitest-other"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "bb: suite is not a prefix of a longer suite",
+            mochitest.clone(),
+            mc("mochitest-browser-chrome-1"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "bb: a typo is no suite",
+            mochitest.clone(),
+            mc("mochitests-4"),
+            Some(Rule::Tests),
+        ),
+        // Taskcluster: the same names mean the same suites.
+        case(
+            "tc: suite keeps chunk with e10s",
+            bc.clone(),
+            tc("mochitest-browser-chrome-e10s-3"),
+            None,
+        ),
+        case(
+            "tc: suite keeps unchunked e10s",
+            bc.clone(),
+            tc("mochitest-browser-chrome-e10s"),
+            None,
+        ),
+        case(
+            "tc: suite keeps chunk without e10s",
+            bc.clone(),
+            tc("mochitest-browser-chrome-1"),
+            None,
+        ),
+        case(
+            "tc: 1proc is another suite",
+            bc.clone(),
+            tc("mochitest-browser-chrome-1proc-2"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "tc: listed 1proc suite",
+            one_proc,
+            tc("mochitest-browser-chrome-1proc-2"),
+            None,
+        ),
+        case(
+            "tc: other suite",
+            bc.clone(),
+            tc("mochitest-devtools-chrome-e10s-3"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "tc: plain suite",
+            mochitest.clone(),
+            tc("mochitest-e10s-1"),
+            None,
+        ),
+        case(
+            "tc: plain suite is not a longer one",
+            mochitest,
+            tc("mochitest-media-e10s-1"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "tc: chunk name keeps the exact name",
+            bc_chunk3.clone(),
+            tc("mochitest-browser-chrome-3"),
+            None,
+        ),
+        case(
+            "tc: chunk name is not a suite of its e10s run",
+            bc_chunk3,
+            tc("mochitest-browser-chrome-e10s-3"),
+            Some(Rule::Tests),
+        ),
+        case(
+            "tc: chunk name keeps no other chunk",
+            chunk3,
+            tc("mochitest-e10s-2"),
+            Some(Rule::Tests),
+        ),
+        case("tc: unchunked name", reftest, tc("reftest-e10s"), None),
+        case(
+            "tc: e10s alone names itself",
+            e10s.clone(),
+            tc("e10s"),
+            None,
+        ),
+        case(
+            "tc: e10s alone is no suite of others",
+            e10s,
+            tc("mochitest-e10s"),
+            Some(Rule::Tests),
+        ),
+    ]);
+}
+
+#[test]
+fn the_issue_filter_means_the_same_in_both_eras() {
+    // `--tree autoland --platform linux64 --buildtype debug --test mochitest-browser-chrome`
+    let filter = builder()
+        .trees(["autoland"])
+        .platforms(["linux64"])
+        .buildtypes(["debug"])
+        .tests(["mochitest-browser-chrome"])
+        .build()
+        .unwrap();
+    let bb = |name: &str| test("autoland", "linux64", "debug", Some("firefox"), name, false);
+    let tc = |platform: &str, buildtype: &str, name: &str| {
+        tc_test("autoland", platform, buildtype, name)
+    };
+    check(vec![
+        case(
+            "bb chunk",
+            filter.clone(),
+            bb("mochitest-browser-chrome-2"),
+            None,
+        ),
+        case(
+            "bb unchunked",
+            filter.clone(),
+            bb("mochitest-browser-chrome"),
+            None,
+        ),
+        case(
+            "tc chunk",
+            filter.clone(),
+            tc("linux64", "debug", "mochitest-browser-chrome-e10s-3"),
+            None,
+        ),
+        case(
+            "tc opt",
+            filter.clone(),
+            tc("linux64", "opt", "mochitest-browser-chrome-e10s-3"),
+            Some(Rule::BuildTypes),
+        ),
+        case(
+            "tc win64",
+            filter.clone(),
+            tc("win64", "debug", "mochitest-browser-chrome-e10s-3"),
+            Some(Rule::Platforms),
+        ),
+        case(
+            "tc other suite",
+            filter,
+            tc("linux64", "debug", "mochitest-chrome-e10s-3"),
+            Some(Rule::Tests),
+        ),
+    ]);
+}

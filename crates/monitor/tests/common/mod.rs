@@ -1,0 +1,320 @@
+//! Shared helpers for the monitor's tests: the local RabbitMQ, the shared
+//! corpus, unique trees and labels, queue cleanup and record comparison.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pulse_build_monitor::{ConnectionSettings, RawMessage, Record};
+use pulse_wire::{random_label, OutgoingMessage, Publisher};
+use serde_json::Value;
+
+/// The local broker every broker test uses.
+pub const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+
+/// Long enough that only a hang trips it; never a speed assertion.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Settings for the local broker with a connection name unique to this
+/// test, or `None` (after a loud SKIP) when the broker is unreachable;
+/// under `CI=true` an unreachable broker fails the test.
+pub fn broker_or_skip() -> Option<ConnectionSettings> {
+    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
+    match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+        Ok(_) => {
+            let mut settings = ConnectionSettings::from_url(BROKER_URL).expect("valid test url");
+            settings.connection_name = format!("pulse-build-monitor-test/{}", random_label());
+            settings.heartbeat = 10;
+            Some(settings)
+        }
+        Err(e) if in_ci() => panic!("CI=true but no RabbitMQ at {addr}: {e}"),
+        Err(e) => {
+            eprintln!("\n*** SKIP: no RabbitMQ at {addr} ({e}); monitor broker test not run ***\n");
+            None
+        }
+    }
+}
+
+/// The shared corpus, or `None` (after a loud SKIP) when it is missing;
+/// under `CI=true` a missing corpus fails the test.
+pub fn corpus_or_skip() -> Option<PathBuf> {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ));
+    if path.is_dir() {
+        return Some(path);
+    }
+    if in_ci() {
+        panic!(
+            "CI=true but the shared corpus is missing at {}",
+            path.display()
+        );
+    }
+    eprintln!(
+        "\n*** SKIP: the shared corpus is missing at {}; corpus test not run ***\n",
+        path.display()
+    );
+    None
+}
+
+/// A name no other test (or helper) uses: `<kind>-<16 hex digits>`.
+pub fn unique(kind: &str) -> String {
+    format!("{kind}-{}", random_label())
+}
+
+/// Deletes a queue when dropped, so a failing test leaves nothing behind.
+/// Declare it before the monitor: locals drop in reverse order, so the
+/// monitor has stopped by the time the queue goes.
+pub struct QueueGuard {
+    settings: ConnectionSettings,
+    queue: String,
+}
+
+impl QueueGuard {
+    pub fn new(settings: &ConnectionSettings, label: &str) -> QueueGuard {
+        let mut settings = settings.clone();
+        settings.connection_name.push_str("-cleanup");
+        QueueGuard {
+            queue: pulse_wire::queue_name(&settings.user, Some(label)),
+            settings,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.queue
+    }
+}
+
+impl Drop for QueueGuard {
+    fn drop(&mut self) {
+        match Publisher::connect(&self.settings) {
+            Ok(mut publisher) => {
+                // A transient queue may already be gone: NotFound is fine.
+                let _ = publisher.delete_queue(&self.queue);
+                let _ = publisher.close();
+            }
+            Err(e) => eprintln!("cleanup: cannot delete {}: {e}", self.queue),
+        }
+    }
+}
+
+/// A publisher on its own named connection, with the Pulse exchanges
+/// declared (other tests may have declared them already).
+pub fn publisher(settings: &ConnectionSettings) -> Publisher {
+    let mut settings = settings.clone();
+    settings.connection_name.push_str("-publisher");
+    let mut publisher = Publisher::connect(&settings).expect("publisher connects");
+    for exchange in [
+        pulse_wire::EXCHANGE_BUILD,
+        pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+    ] {
+        publisher
+            .declare_exchange(exchange)
+            .expect("declare exchange");
+    }
+    publisher
+}
+
+/// Publishes raw messages on their own exchanges with their routing keys.
+pub fn publish_all(publisher: &mut Publisher, messages: &[RawMessage]) {
+    let outgoing: Vec<OutgoingMessage> = messages
+        .iter()
+        .map(|m| OutgoingMessage {
+            exchange: m.exchange.clone(),
+            routing_key: m.routing_key.clone(),
+            body: m.body.clone(),
+            cc: m.cc.clone(),
+        })
+        .collect();
+    for chunk in outgoing.chunks(200) {
+        publisher.publish_batch(chunk).expect("publish");
+    }
+}
+
+/// Polls `condition` until it holds, failing after [`WAIT`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every file under `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The 130 raw buildbot messages of the corpus, as Pulse carried them on
+/// `exchange/build/` (routing key from `_meta.routing_key`).
+pub fn raw_corpus(corpus: &Path) -> Vec<RawMessage> {
+    let mut files = files_under(&corpus.join("buildbot-unittest-2013"));
+    files.extend(files_under(&corpus.join("buildbot-raw")));
+    let messages: Vec<RawMessage> = files
+        .iter()
+        .map(|path| {
+            let body = fs::read(path).unwrap();
+            let json: Value = serde_json::from_slice(&body).unwrap();
+            let key = json["_meta"]["routing_key"].as_str().unwrap().to_string();
+            RawMessage::new(pulse_wire::EXCHANGE_BUILD, key, body)
+        })
+        .collect();
+    assert_eq!(
+        messages.len(),
+        130,
+        "the corpus README promises 130 raw messages"
+    );
+    messages
+}
+
+/// The same raw message with its tree renamed to `tree`: in the `branch`
+/// property (whose last path part is the tree) and in the routing key (where
+/// the tree follows `build.` and an optional `release-`/`jetpack-`/`b2g_`).
+/// Messages without a tree come back unchanged.
+pub fn with_tree(message: &RawMessage, tree: &str) -> RawMessage {
+    let mut json: Value = serde_json::from_slice(&message.body).unwrap();
+    let Some(properties) = json
+        .pointer_mut("/payload/build/properties")
+        .and_then(Value::as_array_mut)
+    else {
+        return message.clone();
+    };
+    let mut old_tree = None;
+    for property in properties.iter_mut() {
+        if property[0] == "branch" {
+            if let Some(branch) = property[1].as_str() {
+                old_tree = Some(branch.rsplit('/').next().unwrap().to_string());
+                property[1] = Value::String(tree.to_string());
+            }
+        }
+    }
+    let Some(old_tree) = old_tree.filter(|t| !t.is_empty()) else {
+        return message.clone();
+    };
+    let key = message.routing_key.replacen(&old_tree, tree, 1);
+    json["_meta"]["routing_key"] = Value::String(key.clone());
+    RawMessage::new(
+        message.exchange.clone(),
+        key,
+        serde_json::to_vec(&json).unwrap(),
+    )
+}
+
+/// A record as comparable JSON: the `timestamp` (the time of translation)
+/// left out.
+pub fn comparable(record: &Record) -> Value {
+    let mut value = serde_json::to_value(record).unwrap();
+    value.as_object_mut().unwrap().remove("timestamp");
+    value
+}
+
+/// Records as a sorted list of comparable JSON strings: a multiset.
+pub fn multiset<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<String> {
+    let mut out: Vec<String> = records
+        .into_iter()
+        .map(|r| comparable(r).to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// What the translator gives in-process for each raw buildbot message.
+pub fn translate_raw(message: &RawMessage) -> Result<Vec<Record>, pulse_translator::Error> {
+    pulse_translator::buildbot::translate_with_key(
+        &message.routing_key,
+        &message.body,
+        &pulse_translator::buildbot::Options::default(),
+    )
+    .map(|normalized| normalized.into_iter().map(|m| m.payload).collect())
+}
+
+/// The corpus's normalized messages for both buildbot sets: routing key and
+/// payload from `*.expected.json`, keyed by the raw file they came from.
+pub fn expected_normalized(corpus: &Path) -> BTreeMap<String, Vec<(String, Value)>> {
+    let mut out = BTreeMap::new();
+    for set in ["buildbot-unittest-2013", "buildbot-raw"] {
+        let text = fs::read(corpus.join(format!("{set}.expected.json"))).unwrap();
+        let expected: BTreeMap<String, Value> = serde_json::from_slice(&text).unwrap();
+        for (file, entry) in expected {
+            let messages = entry["normalized"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["routing_key"].as_str().unwrap().to_string(),
+                        m["payload"].clone(),
+                    )
+                })
+                .collect();
+            out.insert(format!("{set}/{file}"), messages);
+        }
+    }
+    out
+}
+
+/// Runs `rabbitmqctl` (as root on this machine) and returns its output.
+pub fn rabbitmqctl(args: &[&str]) -> String {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs (needed to close a connection)");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Closes only the broker connection whose client properties carry `name`
+/// (other tests share this broker).
+pub fn close_connection_named(name: &str) {
+    let deadline = Instant::now() + WAIT;
+    let pid = loop {
+        let out = rabbitmqctl(&["list_connections", "pid", "client_properties"]);
+        let pid = out
+            .lines()
+            .filter(|line| line.contains(&format!("\"{name}\"")))
+            .map(|line| line.split_whitespace().next().unwrap().to_string())
+            .collect::<Vec<_>>();
+        match pid.len() {
+            1 => break pid.into_iter().next().unwrap(),
+            0 => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no broker connection named {name}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            n => panic!("{n} broker connections named {name}: {pid:?}"),
+        }
+    };
+    rabbitmqctl(&[
+        "close_connection",
+        &pid,
+        "pulse-build-monitor reconnect test",
+    ]);
+}

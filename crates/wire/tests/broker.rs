@@ -426,3 +426,17 @@ fn publishing_to_a_missing_exchange_fails_and_the_publisher_recovers() {
     publisher.publish(&exchange, "k", b"x", None).unwrap();
     publisher.close().unwrap();
 }
+
+#[test]
+fn tls_never_falls_back_to_plain_amqp() {
+    let Some(mut settings) = broker_or_skip() else {
+        return;
+    };
+    // The plain AMQP port cannot speak TLS: asking for TLS there must fail,
+    // not quietly open an unencrypted connection.
+    settings.tls = true;
+    let err = pulse_wire::Publisher::connect(&settings).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert!(!err.is_recoverable());
+    assert!(err.to_string().contains("amqps://guest:***@"), "{err}");
+}

@@ -31,7 +31,12 @@ impl Source {
     /// the filter would.
     pub fn bindings(&self, filter: &Filter) -> Vec<(&'static str, String)> {
         let spec = filter.to_spec();
-        let trees = spec.trees.filter(|_| !spec.any_tree);
+        // `to_spec` leaves the default tree out: no trees and not any tree
+        // means mozilla-central, which the bindings must name too.
+        let trees = (!spec.any_tree).then(|| {
+            spec.trees
+                .unwrap_or_else(|| vec![pulse_filter::DEFAULT_TREE.to_string()])
+        });
         match self {
             // Raw buildbot keys (`build.<builder>.<n>.<event>`) name the tree
             // only inside the builder, where topic patterns cannot reach.

@@ -176,3 +176,61 @@ fn normalized_messages_give_the_same_records_and_bindings_narrow_by_tree() {
         assert_eq!(keys, sent, "{name}");
     }
 }
+
+/// The default filter keeps mozilla-central only, so the broker should only
+/// send mozilla-central: a normalized monitor with the default rules must
+/// not even receive another tree's messages.
+#[test]
+fn default_filter_binds_only_mozilla_central() {
+    let (Some(settings), Some(corpus)) = (broker_or_skip(), corpus_or_skip()) else {
+        return;
+    };
+    let tree = unique("test");
+    let ours = normalized_for(&corpus, &tree);
+    // Published last: once its callback ran, everything routed to the
+    // queue before it has been received (one queue, one consumer, in order).
+    let sentinel_key = format!("build.mozilla-central.linux64.opt.{}", unique("sentinel"));
+    let sentinel = {
+        let mut payload = expected_normalized(&corpus)
+            .into_values()
+            .flatten()
+            .find(|(key, _)| key.starts_with("build.mozilla-central.linux64.opt."))
+            .expect("the corpus has a mozilla-central linux64 opt build")
+            .1;
+        payload["timestamp"] = Value::String("2015-08-13T12:00:00Z".to_string());
+        RawMessage::new(
+            EXCHANGE,
+            &sentinel_key,
+            serde_json::to_vec(&payload).unwrap(),
+        )
+    };
+
+    let label = unique("monitor-test-norm-default");
+    let _guard = QueueGuard::new(&settings, &label);
+    let (monitor, received) = start(&settings, &label, Filter::default());
+    let mut publisher = publisher(&settings);
+    publish_all(&mut publisher, &ours);
+    publish_all(&mut publisher, &[sentinel]);
+
+    wait_until("the sentinel", || {
+        received.lock().unwrap().keys.contains(&sentinel_key)
+    });
+    let report = monitor.stop();
+    let received = received.lock().unwrap();
+    let leaked: Vec<&String> = received
+        .keys
+        .iter()
+        .filter(|k| k.split('.').nth(1) == Some(tree.as_str()))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "{} messages of tree {tree} reached a mozilla-central monitor, e.g. {:?}; {:?}",
+        leaked.len(),
+        leaked.first(),
+        report.stats
+    );
+    assert!(received
+        .records
+        .iter()
+        .all(|r| r.job().tree == "mozilla-central"));
+}

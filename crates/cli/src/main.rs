@@ -1,2 +1,60 @@
-//! The pulse-monitor command.
-fn main() {}
+//! `pulse-monitor`: watch Mozilla CI builds and tests on Pulse from a shell.
+//!
+//! The subcommands wrap the workspace's crates: `watch`, `replay` and
+//! `record` run a `pulse-build-monitor` Monitor (on the broker, or over
+//! recorded files); `publish` uses `pulse-wire`'s Publisher; `translate`
+//! and `buildername` use `pulse-translator` alone. Errors print as one
+//! `error:` line on stderr; exit codes are 0 (done), 1 (failure) and 2
+//! (usage: a bad flag, flag value or filter).
+
+mod args;
+mod broker;
+mod error;
+mod output;
+mod pipeline;
+mod translate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return error::clap_exit(e),
+    };
+    let result = match cli.command {
+        Command::Watch(args) => pipeline::watch(args),
+        Command::Replay(args) => pipeline::replay(args),
+        Command::Record(args) => pipeline::record(args),
+        Command::Publish(args) => broker::publish(args),
+        Command::Translate(args) => translate::translate(args),
+        Command::Buildername => translate::buildername(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => e.exit(),
+    }
+}
+
+/// `RUST_LOG` chooses what is logged (default: warnings and errors), on
+/// stderr, as `warning: …` lines that read like the command's own.
+fn init_logging() {
+    use std::io::Write;
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format(|buf, record| match record.level() {
+            log::Level::Error => writeln!(buf, "error: {}", record.args()),
+            log::Level::Warn => writeln!(buf, "warning: {}", record.args()),
+            level => writeln!(
+                buf,
+                "{}: {}: {}",
+                level.as_str().to_lowercase(),
+                record.target(),
+                record.args()
+            ),
+        })
+        .init();
+}

@@ -1,0 +1,194 @@
+//! The command line, declared with clap's derive.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Watch Mozilla CI builds and tests as they finish on Pulse.
+#[derive(Debug, Parser)]
+#[command(name = "pulse-monitor", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect to the broker and print matching builds and tests as they finish.
+    Watch(WatchArgs),
+    /// Run the same pipeline over recorded messages: no broker needed.
+    Replay(ReplayArgs),
+    /// Append every raw message received to a JSON lines file, for `replay`.
+    Record(RecordArgs),
+    /// Publish recorded or fixture messages to a broker (demos, tests).
+    Publish(PublishArgs),
+    /// Translate raw buildbot messages into normalized JSON lines.
+    ///
+    /// Reads each PATH (a JSON document or JSON lines), or stdin without
+    /// PATH. Prints one `{"routing_key": …, "payload": …}` line per
+    /// normalized message; errors go to stderr and processing goes on.
+    /// Exits 0 when every message translated, 1 when any did not.
+    Translate(TranslateArgs),
+    /// Read buildernames from stdin, one a line, and print their parts as JSON lines.
+    Buildername,
+}
+
+/// Where the broker is and how long to wait for it.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Broker URL, amqp[s]://user:password@host:port/vhost. Default: PULSE_URL,
+    /// else PULSE_USER and PULSE_PASSWORD on pulse.mozilla.org.
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
+    pub url: Option<String>,
+    /// JSON connection settings (url, host, port, user, password, tls, ...).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Give up when the broker cannot be reached within this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub connect_timeout: u64,
+}
+
+/// The queue a monitor reads.
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Which messages to read.
+    #[arg(long, value_enum, default_value_t = SourceArg::Buildbot)]
+    pub source: SourceArg,
+    /// Name the queue queue/<user>/<LABEL>; monitors with one label share its work.
+    /// Default: a random label.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Keep the queue after the monitor stops, so the next run gets what arrived meanwhile.
+    #[arg(long, requires = "label")]
+    pub durable: bool,
+    /// Create the exchanges if missing (a local broker; never needed on Pulse).
+    #[arg(long)]
+    pub declare_exchanges: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// Raw buildbot messages on exchange/build/, translated in-process.
+    Buildbot,
+    /// Already normalized messages on exchange/build/normalized.
+    Normalized,
+    /// Today's Taskcluster queue messages (task-completed, -failed, -exception).
+    Taskcluster,
+}
+
+/// The filter rules of the Python monitor.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Trees to keep (repeatable, or comma separated). Default: mozilla-central.
+    #[arg(long = "tree", visible_alias = "trees", value_name = "TREE[,TREE…]")]
+    pub trees: Vec<String>,
+    /// Keep every tree.
+    #[arg(long, conflicts_with = "trees")]
+    pub any_tree: bool,
+    /// Generic platforms to keep: linux, linux64, win32, win64, macosx64, android…
+    #[arg(long = "platform", visible_alias = "platforms", value_name = "PLATFORM[,…]")]
+    pub platforms: Vec<String>,
+    /// Products to keep; `none` keeps messages without one.
+    #[arg(long = "product", visible_alias = "products", value_name = "PRODUCT[,…]")]
+    pub products: Vec<String>,
+    /// Build types to keep: opt, debug, pgo.
+    #[arg(long = "buildtype", visible_alias = "buildtypes", value_name = "TYPE[,…]")]
+    pub buildtypes: Vec<String>,
+    /// Tests to keep (tests only), e.g. reftest, mochitest-3.
+    #[arg(long = "test", visible_alias = "tests", value_name = "TEST[,…]")]
+    pub tests: Vec<String>,
+    /// Build tags a build must carry (builds only): `a+b` for all of a group,
+    /// commas or repeated flags for alternatives.
+    #[arg(long = "buildtag", visible_alias = "buildtags", value_name = "TAG[+TAG…][,…]")]
+    pub buildtags: Vec<String>,
+    /// Keep talos runs too (dropped by default).
+    #[arg(long)]
+    pub talos: bool,
+    /// A JSON FilterSpec to start from; flags add to it.
+    #[arg(long, value_name = "FILE")]
+    pub filter_file: Option<PathBuf>,
+}
+
+/// What to do with each match.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print each record as one JSON line instead of a table row.
+    #[arg(long)]
+    pub json: bool,
+    /// Run this shell command (sh -c) for each match, with the record as JSON on stdin.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Say on stderr why each record the filter dropped was dropped.
+    #[arg(long)]
+    pub explain: bool,
+    /// Append translation errors and callback failures to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Append messages that cannot be translated to this file (JSON lines, replayable).
+    #[arg(long, value_name = "FILE")]
+    pub dead_letter: Option<PathBuf>,
+    /// Callback threads (0: one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Files or directories of recorded messages (raw buildbot or Taskcluster
+    /// messages, normalized payloads, or JSON lines from `record`).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// How to read messages from exchanges the files do not name.
+    #[arg(long, value_enum, default_value_t = SourceArg::Buildbot)]
+    pub source: SourceArg,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The JSON lines file to append to.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// When FILE would grow past N bytes, rename it to FILE.1 (replacing an
+    /// older FILE.1) and start a new FILE: at most about 2×N bytes on disk.
+    #[arg(long, value_name = "N")]
+    pub max_bytes: Option<u64>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Files or directories of messages, as `replay` reads them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Create the messages' exchanges if missing (a local broker).
+    #[arg(long)]
+    pub declare_exchanges: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// Files of raw buildbot messages; stdin when none.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}

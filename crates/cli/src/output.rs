@@ -1,0 +1,204 @@
+//! What `watch` and `replay` do with each match: a table row or a JSON
+//! line on stdout, and optionally a shell command fed the record.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pulse_build_monitor::{Record, Rejection};
+
+/// Set by Ctrl-C, SIGTERM or a closed stdout; the main thread polls it and
+/// stops the monitor gracefully.
+#[derive(Debug, Default)]
+pub struct StopFlag(AtomicBool);
+
+impl StopFlag {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Prints matches; shared by the callback threads.
+pub struct Printer {
+    json: bool,
+    exec: Option<String>,
+    stop: Arc<StopFlag>,
+}
+
+/// Column titles and widths of the table; the last column is not padded.
+const COLUMNS: [(&str, usize); 8] = [
+    ("TIME (UTC)", 16),
+    ("KIND", 5),
+    ("TREE", 16),
+    ("PLATFORM", 10),
+    ("TYPE", 5),
+    ("TEST/TAGS", 32),
+    ("STATUS", 9),
+    ("REVISION", 0),
+];
+
+impl Printer {
+    pub fn new(json: bool, exec: Option<String>, stop: Arc<StopFlag>) -> Printer {
+        Printer { json, exec, stop }
+    }
+
+    /// The table's header, printed before the first row; none for JSON.
+    pub fn print_header(&self) {
+        if !self.json {
+            self.write_line(&row(COLUMNS.map(|(title, _)| title.to_string())));
+        }
+    }
+
+    /// Prints one match and runs `--exec` for it. Runs on a callback
+    /// thread: a failing command is logged and the monitor goes on.
+    pub fn print(&self, record: &Record) {
+        let json = serde_json::to_string(record).expect("a record always serializes");
+        if self.json {
+            self.write_line(&json);
+        } else {
+            self.write_line(&table_row(record));
+        }
+        if let Some(command) = &self.exec {
+            run_command(command, &json, &record.job().key);
+        }
+    }
+
+    /// Writes one whole line under the stdout lock, so lines from several
+    /// callback threads never interleave. A closed stdout (`| head`) stops
+    /// the monitor instead of failing every later callback.
+    fn write_line(&self, line: &str) {
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.stop.request();
+            } else {
+                log::error!("cannot write to stdout: {e}");
+            }
+        }
+    }
+}
+
+fn row(cells: [String; 8]) -> String {
+    let mut line = String::new();
+    for (cell, (_, width)) in cells.iter().zip(COLUMNS) {
+        if width == 0 {
+            line.push_str(cell);
+        } else {
+            line.push_str(&format!("{cell:<width$}  "));
+        }
+    }
+    line.trim_end().to_string()
+}
+
+/// One table row: when, what, where, and how it went.
+pub fn table_row(record: &Record) -> String {
+    let job = record.job();
+    let time = job
+        .builddate
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map_or_else(|| "-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+    let detail = match record {
+        // Buildbot's untagged builds carry one empty tag, as the reference's did.
+        Record::Build(build) => {
+            let tags: Vec<&str> = build
+                .tags
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !t.is_empty())
+                .collect();
+            if tags.is_empty() {
+                "-".to_string()
+            } else {
+                tags.join(",")
+            }
+        }
+        Record::Test(test) => test.test.clone(),
+    };
+    let revision: String = job
+        .revision
+        .as_deref()
+        .map_or_else(|| "-".to_string(), |r| r.chars().take(12).collect());
+    row([
+        time,
+        kind(record).to_string(),
+        job.tree.clone(),
+        job.platform.clone(),
+        job.buildtype.to_string(),
+        detail,
+        status_name(job.status),
+        revision,
+    ])
+}
+
+/// `build`, `test` or `talos`.
+pub fn kind(record: &Record) -> &'static str {
+    match record {
+        Record::Build(_) => "build",
+        Record::Test(test) if test.talos => "talos",
+        Record::Test(_) => "test",
+    }
+}
+
+/// Buildbot's result codes, which the Taskcluster translation reuses.
+fn status_name(status: Option<i64>) -> String {
+    match status {
+        None => "-".to_string(),
+        Some(0) => "success".to_string(),
+        Some(1) => "warnings".to_string(),
+        Some(2) => "failure".to_string(),
+        Some(3) => "skipped".to_string(),
+        Some(4) => "exception".to_string(),
+        Some(5) => "retry".to_string(),
+        Some(6) => "cancelled".to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `--explain`: one stderr line per dropped record.
+pub fn explain(record: &Record, rejection: &Rejection) {
+    let job = record.job();
+    let what = match record {
+        Record::Build(_) => String::new(),
+        Record::Test(test) => format!(" {}", test.test),
+    };
+    eprintln!(
+        "dropped {} {} {} {}{what} ({}): {rejection}",
+        kind(record),
+        job.tree,
+        job.platform,
+        job.buildtype,
+        job.key
+    );
+}
+
+/// Runs `sh -c command` with `json` on its stdin and waits for it; its
+/// output goes where ours goes.
+fn run_command(command: &str, json: &str, key: &str) {
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            log::error!("--exec: cannot start sh for {key}: {e}");
+            return;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its stdin closes the pipe early:
+        // that is its business, not an error.
+        let _ = writeln!(stdin, "{json}");
+    }
+    match child.wait() {
+        Ok(status) if status.success() => {}
+        Ok(status) => log::error!("--exec {command:?} failed for {key}: {status}"),
+        Err(e) => log::error!("--exec {command:?}: waiting for it failed for {key}: {e}"),
+    }
+}

@@ -1,0 +1,355 @@
+//! `watch`, `replay` and `record`: a monitor, its callbacks, and the main
+//! thread waiting for it to end or for Ctrl-C.
+
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use pulse_build_monitor::{
+    replay, Filter, FilterSpec, Monitor, MonitorBuilder, RawMessage, RecordedMessage, Record,
+    Source, Stats, StopReport,
+};
+
+use crate::args::{FilterArgs, OutputArgs, RecordArgs, ReplayArgs, SourceArg, WatchArgs};
+use crate::broker;
+use crate::error::CliError;
+use crate::output::{self, Printer, StopFlag};
+
+/// Replays show a progress line on a terminal beyond this many messages.
+const PROGRESS_THRESHOLD: usize = 1000;
+
+/// `pulse-monitor watch`.
+pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
+    let filter = build_filter(&args.filter)?;
+    let settings = broker::settings(&args.connect)?;
+    let stop = install_stop_handler()?;
+    broker::wait_for_broker(&settings, Duration::from_secs(args.connect.connect_timeout))?;
+
+    let printer = Arc::new(Printer::new(
+        args.output.json,
+        args.output.exec.clone(),
+        Arc::clone(&stop),
+    ));
+    let mut builder = printing_monitor(filter, &args.output, &printer)
+        .source(source(args.queue.source))
+        .durable(args.queue.durable)
+        .declare_exchanges(args.queue.declare_exchanges)
+        .broker(settings.clone());
+    if let Some(workers) = args.output.workers {
+        builder = builder.workers(workers);
+    }
+    if let Some(label) = &args.queue.label {
+        builder = builder.label(label.clone());
+    }
+    let monitor = builder.start().map_err(monitor_error)?;
+    printer.print_header();
+    eprintln!(
+        "pulse-monitor: consuming {} on {settings}; Ctrl-C stops",
+        monitor.queue_name().unwrap_or("the queue")
+    );
+    let (report, _) = run_until_done(&monitor, &stop, None);
+    eprintln!("pulse-monitor: stopped: {}", stats_line(&report.stats));
+    warn_if_incomplete(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pulse-monitor replay`.
+pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
+    let filter = build_filter(&args.filter)?;
+    let messages =
+        replay::load_paths(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
+    let total = messages.len();
+    let stop = install_stop_handler()?;
+    let printer = Arc::new(Printer::new(
+        args.output.json,
+        args.output.exec.clone(),
+        Arc::clone(&stop),
+    ));
+    // One callback thread by default, so rows come out in the files' order.
+    let builder = printing_monitor(filter, &args.output, &printer)
+        .source(source(args.source))
+        .workers(args.output.workers.unwrap_or(1))
+        .messages(messages);
+    printer.print_header();
+    let monitor = builder.start().map_err(monitor_error)?;
+    let progress = (std::io::stderr().is_terminal() && total > PROGRESS_THRESHOLD)
+        .then(|| Progress { total });
+    let (report, interrupted) = run_until_done(&monitor, &stop, progress);
+    let stats = &report.stats;
+    eprintln!(
+        "{}: received {}, translated {}, matched {}, errors {}{}",
+        if interrupted {
+            "replay interrupted"
+        } else {
+            "replay"
+        },
+        stats.received,
+        stats.translated,
+        stats.matched,
+        stats.translation_errors,
+        if stats.callback_panics > 0 {
+            format!(", callback panics {}", stats.callback_panics)
+        } else {
+            String::new()
+        }
+    );
+    warn_if_incomplete(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pulse-monitor record`.
+pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
+    let settings = broker::settings(&args.connect)?;
+    let recorder = Arc::new(Mutex::new(Recorder::open(&args.out, args.max_bytes)?));
+    let stop = install_stop_handler()?;
+    broker::wait_for_broker(&settings, Duration::from_secs(args.connect.connect_timeout))?;
+
+    let every_tree = Filter::builder()
+        .any_tree()
+        .build()
+        .expect("any_tree is a valid filter");
+    let (writer, failed) = (Arc::clone(&recorder), Arc::clone(&stop));
+    let mut builder = Monitor::builder()
+        .filter(every_tree)
+        .source(source(args.queue.source))
+        .durable(args.queue.durable)
+        .declare_exchanges(args.queue.declare_exchanges)
+        // One thread keeps the file in the order messages arrived.
+        .workers(1)
+        .on_message(move |message| {
+            let mut recorder = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Err(e) = recorder.append(message) {
+                // Carrying on would acknowledge messages we never wrote.
+                log::error!("cannot write to {}: {e}; stopping", recorder.path.display());
+                recorder.failed = true;
+                failed.request();
+            }
+        })
+        .broker(settings.clone());
+    if let Some(label) = &args.queue.label {
+        builder = builder.label(label.clone());
+    }
+    let monitor = builder.start().map_err(monitor_error)?;
+    eprintln!(
+        "pulse-monitor: recording {} on {settings} to {}; Ctrl-C stops",
+        monitor.queue_name().unwrap_or("the queue"),
+        args.out.display()
+    );
+    let (report, _) = run_until_done(&monitor, &stop, None);
+    let recorder = recorder.lock().unwrap_or_else(PoisonError::into_inner);
+    eprintln!(
+        "pulse-monitor: recorded {} messages to {}: {}",
+        recorder.written,
+        args.out.display(),
+        stats_line(&report.stats)
+    );
+    if recorder.failed {
+        return Err(CliError::failure(format!(
+            "recording to {} failed; see the log above",
+            args.out.display()
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The filter rules: `--filter-file` first, the flags added to it.
+fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
+    let mut spec = match &args.filter_file {
+        Some(path) => FilterSpec::from_json_file(path).map_err(|e| {
+            CliError::usage(format!("--filter-file {}: {e}", path.display()))
+        })?,
+        None => FilterSpec::default(),
+    };
+    args.trees.iter().for_each(|v| spec.add_trees_str(v));
+    args.platforms.iter().for_each(|v| spec.add_platforms_str(v));
+    args.products.iter().for_each(|v| spec.add_products_str(v));
+    args.buildtypes.iter().for_each(|v| spec.add_buildtypes_str(v));
+    args.tests.iter().for_each(|v| spec.add_tests_str(v));
+    args.buildtags
+        .iter()
+        .for_each(|v| spec.add_buildtag_groups_str(v));
+    spec.any_tree |= args.any_tree;
+    spec.talos |= args.talos;
+    Filter::from_spec(&spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
+}
+
+fn source(source: SourceArg) -> Source {
+    match source {
+        SourceArg::Buildbot => Source::Buildbot,
+        SourceArg::Normalized => Source::Normalized,
+        SourceArg::Taskcluster => Source::Taskcluster { progress: false },
+    }
+}
+
+/// A monitor whose build and test callbacks print, with the output flags
+/// that do not depend on where messages come from.
+fn printing_monitor(filter: Filter, output: &OutputArgs, printer: &Arc<Printer>) -> MonitorBuilder {
+    let (builds, tests) = (Arc::clone(printer), Arc::clone(printer));
+    let mut builder = Monitor::builder()
+        .filter(filter)
+        .on_build(move |build| builds.print(&Record::Build(build)))
+        .on_test(move |test| tests.print(&Record::Test(test)));
+    if output.explain {
+        builder = builder.on_filtered_out(|record, rejection| output::explain(&record, &rejection));
+    }
+    if let Some(path) = &output.log_file {
+        builder = builder.log_file(path.clone());
+    }
+    if let Some(path) = &output.dead_letter {
+        builder = builder.dead_letter_file(path.clone());
+    }
+    builder
+}
+
+fn monitor_error(e: pulse_build_monitor::Error) -> CliError {
+    use pulse_build_monitor::ErrorKind;
+    match e.kind() {
+        ErrorKind::Wire(wire) => broker::wire_error(wire),
+        ErrorKind::Filter(_) => CliError::usage(e.to_string()),
+        _ => CliError::failure(e.to_string()),
+    }
+}
+
+/// Ctrl-C (or SIGTERM) asks for a graceful stop; a second one quits at once.
+fn install_stop_handler() -> Result<Arc<StopFlag>, CliError> {
+    let stop = Arc::new(StopFlag::default());
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || {
+        if flag.is_requested() {
+            eprintln!("pulse-monitor: stopping at once");
+            std::process::exit(130);
+        }
+        eprintln!("pulse-monitor: stopping; waiting for callbacks in flight (Ctrl-C again quits)");
+        flag.request();
+    })
+    .map_err(|e| CliError::failure(format!("cannot install the Ctrl-C handler: {e}")))?;
+    Ok(stop)
+}
+
+/// Waits until the monitor ends (a replay ran out) or a stop is requested;
+/// returns its report and whether it was stopped early.
+fn run_until_done(
+    monitor: &Monitor,
+    stop: &StopFlag,
+    progress: Option<Progress>,
+) -> (StopReport, bool) {
+    loop {
+        if let Some(report) = monitor.join_timeout(Duration::from_millis(100)) {
+            if let Some(progress) = &progress {
+                progress.clear();
+            }
+            return (report, false);
+        }
+        if let Some(progress) = &progress {
+            progress.show(monitor.stats().received);
+        }
+        if stop.is_requested() {
+            if let Some(progress) = &progress {
+                progress.clear();
+            }
+            return (monitor.stop(), true);
+        }
+    }
+}
+
+/// A one-line counter on stderr; indicatif would add a dependency for a
+/// line that only needs `\r`.
+struct Progress {
+    total: usize,
+}
+
+impl Progress {
+    fn show(&self, done: u64) {
+        let percent = done.saturating_mul(100) / (self.total as u64).max(1);
+        eprint!("\rreplaying {done}/{} messages ({percent}%)", self.total);
+    }
+
+    fn clear(&self) {
+        eprint!("\r{:60}\r", "");
+    }
+}
+
+fn stats_line(stats: &Stats) -> String {
+    format!(
+        "received {}, translated {}, matched {}, translation errors {}, callback panics {}, \
+         acknowledged {}, reconnects {}",
+        stats.received,
+        stats.translated,
+        stats.matched,
+        stats.translation_errors,
+        stats.callback_panics,
+        stats.acknowledged,
+        stats.reconnects
+    )
+}
+
+fn warn_if_incomplete(report: &StopReport) {
+    if !report.is_complete() {
+        log::warn!(
+            "{} callback calls were still running and {} never started; \
+             their messages go back to the queue",
+            report.still_running.len(),
+            report.abandoned.len()
+        );
+    }
+}
+
+/// The `record` file: JSON lines of [`RecordedMessage`], rotated to
+/// `FILE.1` at `--max-bytes`.
+struct Recorder {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    max_bytes: Option<u64>,
+    written: u64,
+    failed: bool,
+}
+
+impl Recorder {
+    fn open(path: &Path, max_bytes: Option<u64>) -> Result<Recorder, CliError> {
+        let file = open_append(path)
+            .map_err(|e| CliError::failure(format!("cannot open {}: {e}", path.display())))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            file,
+            size,
+            max_bytes,
+            written: 0,
+            failed: false,
+        })
+    }
+
+    fn append(&mut self, message: &RawMessage) -> std::io::Result<()> {
+        let mut line = serde_json::to_string(&RecordedMessage::from(message))
+            .expect("a recorded message always serializes");
+        line.push('\n');
+        let len = line.len() as u64;
+        if let Some(max) = self.max_bytes {
+            if self.size > 0 && self.size + len > max {
+                self.rotate()?;
+            }
+        }
+        self.file.write_all(line.as_bytes())?;
+        self.size += len;
+        self.written += 1;
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let mut rotated = self.path.clone().into_os_string();
+        rotated.push(".1");
+        std::fs::rename(&self.path, &rotated)?;
+        self.file = open_append(&self.path)?;
+        self.size = 0;
+        log::info!("{} reached --max-bytes; the older lines are in .1", self.path.display());
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}

@@ -44,7 +44,10 @@ fn main() {
     for set in ["buildbot-raw", "buildbot-unittest-2013"] {
         let dir = Path::new(CORPUS).join(set);
         if !dir.is_dir() {
-            eprintln!("!!! the shared corpus is missing at {}: nothing to measure !!!", dir.display());
+            eprintln!(
+                "!!! the shared corpus is missing at {}: nothing to measure !!!",
+                dir.display()
+            );
             return;
         }
         files_under(&dir, &mut files);
@@ -60,10 +63,23 @@ fn main() {
         let _ = std::hint::black_box(translate(body, &options));
     });
     let mb = |rate: f64| rate * bytes as f64 / bodies.len() as f64 / 1e6;
-    println!("{} messages, {} bytes on average", bodies.len(), bytes / bodies.len());
-    println!("| {:<24} | {:>12} | {:>8} | {:>8} |", "work", "messages/s", "MB/s", "ratio");
+    println!(
+        "{} messages, {} bytes on average",
+        bodies.len(),
+        bytes / bodies.len()
+    );
+    println!(
+        "| {:<24} | {:>12} | {:>8} | {:>8} |",
+        "work", "messages/s", "MB/s", "ratio"
+    );
     println!("|{:-<26}|{:-<14}|{:-<10}|{:-<10}|", "", "", "", "");
-    println!("| {:<24} | {:>12.0} | {:>8.1} | {:>8.2} |", "parse into IgnoredAny", parse, mb(parse), 1.0);
+    println!(
+        "| {:<24} | {:>12.0} | {:>8.1} | {:>8.2} |",
+        "parse into IgnoredAny",
+        parse,
+        mb(parse),
+        1.0
+    );
     println!(
         "| {:<24} | {:>12.0} | {:>8.1} | {:>8.2} |",
         "buildbot::translate",

@@ -188,41 +188,58 @@ pub(crate) enum Property<'a> {
     Malformed(&'static str),
 }
 
-/// The property names the translator reads; all others are skipped unread.
-pub(crate) const USED_PROPERTIES: &[&str] = &[
-    "buildnumber",
-    "revision",
-    "product",
-    "version",
-    "branch",
-    "buildid",
-    "build_number",
-    "previous_buildid",
-    "platform",
-    "locale",
-    "locales",
-    "packageUrl",
-    "build_url",
-    "fileURL",
-    "log_url",
-    "en_revision",
-    "script_repo_revision",
-    "symbolsUrl",
-    "testsUrl",
-    "testPackagesUrl",
-    "buildername",
-    "slavename",
-    "blobber_files",
-    "stage_platform",
-    "completeMarUrl",
-    "completeMarHash",
-];
+/// An object key, borrowed from the body unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Scalar::deserialize(deserializer)? {
+            Scalar::Str(key) => Ok(Key(key)),
+            // JSON keys are always strings.
+            _ => Ok(Key(Cow::Borrowed(""))),
+        }
+    }
+}
+
+/// True for the property names the translator reads; all others are
+/// skipped unread.
+fn is_used_property(name: &str) -> bool {
+    matches!(
+        name,
+        "buildnumber"
+            | "revision"
+            | "product"
+            | "version"
+            | "branch"
+            | "buildid"
+            | "build_number"
+            | "previous_buildid"
+            | "platform"
+            | "locale"
+            | "locales"
+            | "packageUrl"
+            | "build_url"
+            | "fileURL"
+            | "log_url"
+            | "en_revision"
+            | "script_repo_revision"
+            | "symbolsUrl"
+            | "testsUrl"
+            | "testPackagesUrl"
+            | "buildername"
+            | "slavename"
+            | "blobber_files"
+            | "stage_platform"
+            | "completeMarUrl"
+            | "completeMarHash"
+    )
+}
 
 impl<'de> FromObject<'de> for RawMessage<'de> {
     fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut message = RawMessage::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match key.as_ref() {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.0.as_ref() {
                 "_meta" => message.meta = map.next_value_seed(object())?,
                 "payload" => message.payload = map.next_value_seed(object())?,
                 _ => {
@@ -237,8 +254,8 @@ impl<'de> FromObject<'de> for RawMessage<'de> {
 impl<'de> FromObject<'de> for Meta<'de> {
     fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut meta = Meta::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "routing_key" {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if key.0 == "routing_key" {
                 meta.routing_key = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -251,8 +268,8 @@ impl<'de> FromObject<'de> for Meta<'de> {
 impl<'de> FromObject<'de> for Payload<'de> {
     fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut payload = Payload::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "build" {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if key.0 == "build" {
                 payload.build = map.next_value_seed(object())?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -265,8 +282,8 @@ impl<'de> FromObject<'de> for Payload<'de> {
 impl<'de> FromObject<'de> for Build<'de> {
     fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut build = Build::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match key.as_ref() {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.0.as_ref() {
                 "results" => build.results = Some(map.next_value()?),
                 "properties" => build.properties = map.next_value_seed(PropertiesSeed)?,
                 _ => {
@@ -333,7 +350,7 @@ impl<'de> Visitor<'de> for PropertySeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let property = match seq.next_element::<Scalar<'de>>()? {
-            Some(Scalar::Str(name)) if USED_PROPERTIES.contains(&name.as_ref()) => {
+            Some(Scalar::Str(name)) if is_used_property(&name) => {
                 match seq.next_element::<Scalar<'de>>()? {
                     Some(value) => Property::Used { name, value },
                     None => return Ok(Property::Malformed("an array without a value")),

@@ -5,6 +5,17 @@ use crate::settings::ConnectionSettings;
 use amiquip::{Auth, Connection, ConnectionOptions, ConnectionTuning};
 use std::net::{TcpStream, ToSocketAddrs};
 
+/// The `log` target under which amiquip logs, at `debug`, every handshake
+/// frame it sends, including `Connection.Start-Ok`, whose `response` field
+/// is the PLAIN credentials: `\0user\0password`, in clear.
+///
+/// A library cannot filter another crate's log records, so every program
+/// that installs a logger must cap this target at `Info`, e.g. with
+/// env_logger: `.filter_module(pulse_wire::HANDSHAKE_LOG_TARGET,
+/// log::LevelFilter::Info)` after reading `RUST_LOG`. Otherwise
+/// `RUST_LOG=debug` prints the password.
+pub const HANDSHAKE_LOG_TARGET: &str = "amiquip::io_loop::handshake_state";
+
 /// Connects, sets TCP_NODELAY and runs the AMQP (and TLS) handshake.
 ///
 /// amiquip's own URL openers leave Nagle's algorithm on, which stalls every

@@ -15,6 +15,8 @@
 //! - [`Publisher`] publishes with confirms (tests, demos, replays) and
 //!   purges or deletes queues.
 //! - [`Error`] says whether retrying can help ([`Error::is_recoverable`]).
+//! - [`HANDSHAKE_LOG_TARGET`]: amiquip logs the password there at `debug`;
+//!   programs installing a logger must cap that target at `Info`.
 //!
 //! Neighbours: the `pulse-build-monitor` crate consumes [`Delivery`]s, hands
 //! their bodies to `pulse-translator`, and calls [`Delivery::ack`] once the
@@ -49,6 +51,7 @@ mod pulse;
 mod settings;
 mod topology;
 
+pub use connect::HANDSHAKE_LOG_TARGET;
 pub use consumer::{
     Acker, Backoff, ConsumeOptions, Consumer, ConsumerHandle, ConsumerStats, Delivery,
 };

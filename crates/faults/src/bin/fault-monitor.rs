@@ -1,0 +1,136 @@
+//! `fault-monitor`: a durable monitor that appends the id of every build
+//! it handles to a file, for the process-crash and credential tests.
+//!
+//! ```text
+//! PULSE_URL=amqp://user:pw@127.0.0.1:5672/vhost \
+//!   fault-monitor --label L --ids FILE [--log-file F] [--dead-letters F]
+//!                 [--prefetch N] [--connection-name NAME]
+//! ```
+//!
+//! The id is written (one line, straight to the file, no buffer) inside
+//! the callback, before it returns; the monitor acknowledges a message only
+//! after its callback returned, so every acknowledged message is in the
+//! file, whenever the process dies. Runs until its stdin closes, then stops
+//! gracefully and prints its counters. Exit code 2: the monitor could not
+//! start (bad settings, credentials, certificate).
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::sync::Mutex;
+
+use pulse_build_monitor::{ConnectionSettings, Monitor};
+
+struct Args {
+    label: String,
+    ids: String,
+    log_file: Option<String>,
+    dead_letters: Option<String>,
+    prefetch: u16,
+    connection_name: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        label: String::new(),
+        ids: String::new(),
+        log_file: None,
+        dead_letters: None,
+        prefetch: 100,
+        connection_name: None,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        let mut value = || given.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--label" => args.label = value()?,
+            "--ids" => args.ids = value()?,
+            "--log-file" => args.log_file = Some(value()?),
+            "--dead-letters" => args.dead_letters = Some(value()?),
+            "--connection-name" => args.connection_name = Some(value()?),
+            "--prefetch" => {
+                let text = value()?;
+                args.prefetch = text
+                    .parse()
+                    .map_err(|_| format!("--prefetch `{text}` is not 1..65535"))?;
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    if args.label.is_empty() || args.ids.is_empty() {
+        return Err("--label and --ids are required".to_string());
+    }
+    Ok(args)
+}
+
+fn main() {
+    // amiquip logs the AMQP credentials at debug under this target.
+    env_logger::Builder::from_default_env()
+        .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
+        .init();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("fault-monitor: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(args) {
+        eprintln!("fault-monitor: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut settings = ConnectionSettings::from_env()?;
+    if let Some(name) = args.connection_name {
+        settings.connection_name = name;
+    }
+    let ids = Mutex::new(
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&args.ids)?,
+    );
+    let mut builder = Monitor::builder()
+        .broker(settings)
+        .label(args.label)
+        .durable(true)
+        .declare_exchanges(true)
+        .prefetch(args.prefetch)
+        .on_build(move |build| {
+            let Some(id) = pulse_faults::record_id(&build) else {
+                log::warn!("a build without a test id: {:?}", build.job.buildurl);
+                return;
+            };
+            let mut file = ids.lock().unwrap_or_else(|e| e.into_inner());
+            // The monitor acknowledges after a panicking callback too, so a
+            // failed write aborts: the broker then redelivers the message.
+            if let Err(e) = writeln!(file, "{id}") {
+                eprintln!("fault-monitor: writing id {id}: {e}");
+                std::process::abort();
+            }
+        });
+    if let Some(path) = args.log_file {
+        builder = builder.log_file(path);
+    }
+    if let Some(path) = args.dead_letters {
+        builder = builder.dead_letter_file(path);
+    }
+    let monitor = builder.start()?;
+    println!(
+        "fault-monitor: consuming {}",
+        monitor.queue_name().unwrap_or("?")
+    );
+    // Runs until the test closes our stdin.
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    let report = monitor.stop();
+    println!(
+        "fault-monitor: stopped received={} acknowledged={} reconnects={} complete={}",
+        report.stats.received,
+        report.stats.acknowledged,
+        report.stats.reconnects,
+        report.is_complete()
+    );
+    Ok(())
+}

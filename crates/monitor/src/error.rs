@@ -38,6 +38,16 @@ pub enum ErrorKind {
     Spawn(std::io::Error),
     /// The monitor was configured with nothing to call.
     NoCallback,
+    /// A task definition could not be fetched from the Taskcluster queue
+    /// (feature `fetch`).
+    TaskDefinition {
+        /// The URL asked.
+        url: String,
+        /// The HTTP status, when the queue answered.
+        status: Option<u16>,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -71,6 +81,9 @@ impl fmt::Display for Error {
             ErrorKind::Spawn(e) => write!(f, "cannot start the monitor thread: {e}"),
             ErrorKind::NoCallback => {
                 f.write_str("no callback given: set a build, test or raw-message callback")
+            }
+            ErrorKind::TaskDefinition { url, reason, .. } => {
+                write!(f, "cannot fetch task definition {url:?}: {reason}")
             }
         }
     }

@@ -18,6 +18,11 @@
 //! buildbot, normalized or Taskcluster), [`RawMessage`], [`Stats`] and
 //! [`Error`]. The records, filter and connection settings are re-exported.
 //!
+//! With the cargo feature `fetch` (off by default, so the default build
+//! never goes online), `TaskDefinitionFetcher` and
+//! `MonitorBuilder::task_definitions` complete Taskcluster messages that do
+//! not say enough on their own with their task definitions from the queue.
+//!
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use pulse_build_monitor::{Filter, Monitor, RawMessage};
@@ -56,6 +61,8 @@
 
 mod error;
 mod eventlog;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod message;
 mod monitor;
 pub mod replay;
@@ -63,6 +70,8 @@ mod source;
 mod stats;
 
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "fetch")]
+pub use fetch::{TaskDefinitionFetcher, DEFAULT_CACHE_CAPACITY, DEFAULT_TIMEOUT};
 pub use message::{RawMessage, RecordedMessage};
 pub use monitor::{Monitor, MonitorBuilder, StopReport};
 pub use source::Source;

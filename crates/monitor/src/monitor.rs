@@ -227,6 +227,20 @@ impl MonitorBuilder {
         self
     }
 
+    /// Completes Taskcluster messages that do not say enough on their own
+    /// (no tags before 2019, no `tc-treeherder` route in the routing key,
+    /// kinds only the definition's `extra.treeherder` places) with their
+    /// task definitions, fetched from the queue and cached (feature
+    /// `fetch`). Fetches run on the monitor's thread, one per task.
+    #[cfg(feature = "fetch")]
+    pub fn task_definitions(
+        mut self,
+        fetcher: impl Into<Arc<crate::TaskDefinitionFetcher>>,
+    ) -> Self {
+        self.translators.task_definitions = Some(fetcher.into());
+        self
+    }
+
     /// Starts the monitor and returns at once; the work runs on the
     /// monitor's own threads and callbacks on its pool.
     ///

@@ -104,6 +104,9 @@ pub(crate) struct Translators {
     pub(crate) default_source: Source,
     pub(crate) buildbot: buildbot::Options,
     pub(crate) taskcluster: taskcluster::TaskclusterOptions,
+    /// Completes Taskcluster messages that do not say enough on their own.
+    #[cfg(feature = "fetch")]
+    pub(crate) task_definitions: Option<std::sync::Arc<crate::fetch::TaskDefinitionFetcher>>,
 }
 
 impl Translators {
@@ -133,7 +136,20 @@ impl Translators {
                     cc: &message.cc,
                     body: &message.body,
                 };
-                Ok(vec![taskcluster::translate(&task, &self.taskcluster)?])
+                let translated = taskcluster::translate(&task, &self.taskcluster);
+                #[cfg(feature = "fetch")]
+                let translated = match (translated, &self.task_definitions) {
+                    (Err(error), Some(fetcher)) if crate::fetch::needs_definition(&error) => {
+                        crate::fetch::translate_with_fetched(
+                            fetcher,
+                            &task,
+                            error,
+                            &self.taskcluster,
+                        )
+                    }
+                    (translated, _) => translated,
+                };
+                Ok(vec![translated?])
             }
         }
     }

@@ -416,9 +416,6 @@ impl Worker {
                 ConsumerOptions::default(),
             ) {
                 Ok(consumer) => {
-                    if let Some(ready) = ready.take() {
-                        let _ = ready.send(Ok(()));
-                    }
                     let first = self.generation == 1;
                     self.update(|s| {
                         s.connected = true;
@@ -426,6 +423,10 @@ impl Worker {
                             s.reconnects += 1;
                         }
                     });
+                    // After the stats, so a successful start reports `connected`.
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(Ok(()));
+                    }
                     info!(
                         "connected to {}, consuming {}",
                         self.settings, self.topology.queue.name

@@ -278,12 +278,14 @@ fn consumer_reconnects_after_its_connection_is_closed() {
 
 /// Closes only the broker connection whose client properties carry `name`.
 fn close_connection_named(name: &str) {
+    // Exact match: the publisher's name extends the consumer's.
+    let property = format!("{{\"information\",\"{name}\"}}");
     let pid = (0..100)
         .find_map(|_| {
             let out = rabbitmqctl(&["list_connections", "pid", "client_properties"]);
             let pid = out
                 .lines()
-                .find(|line| line.contains(name))
+                .find(|line| line.contains(&property))
                 .and_then(|line| line.split_whitespace().next())
                 .map(str::to_string);
             if pid.is_none() {

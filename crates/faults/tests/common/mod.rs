@@ -1,0 +1,54 @@
+//! What the fault tests share: a monitor that tallies the ids it is given.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pulse_build_monitor::{ConnectionSettings, ConsumeOptions, Monitor, MonitorBuilder};
+use pulse_faults::{record_id, Tally};
+use pulse_wire::Backoff;
+
+/// A durable monitor on `settings` whose build callback records each id in
+/// the returned tally; reconnects quickly (50 ms doubling to `cap`).
+pub fn tallying_monitor(
+    settings: ConnectionSettings,
+    label: &str,
+    sent: u64,
+    prefetch: u16,
+    cap: Duration,
+) -> (MonitorBuilder, Arc<Mutex<Tally>>) {
+    let tally = Arc::new(Mutex::new(Tally::new(sent)));
+    let seen = Arc::clone(&tally);
+    let builder = Monitor::builder()
+        .broker(settings)
+        .label(label)
+        .durable(true)
+        .declare_exchanges(true)
+        .workers(4)
+        .consume_options(ConsumeOptions {
+            prefetch,
+            reconnect: Backoff {
+                initial: Duration::from_millis(50),
+                cap,
+            },
+            stop_timeout: Duration::from_secs(2),
+            ..ConsumeOptions::default()
+        })
+        .on_build(move |build| {
+            let id = record_id(&build).expect("every test build carries an id");
+            seen.lock().unwrap().record(id);
+        });
+    (builder, tally)
+}
+
+/// Locks and copies the tally.
+pub fn snapshot(tally: &Mutex<Tally>) -> Tally {
+    tally.lock().unwrap().clone()
+}
+
+/// Lists up to 50 ids, for failure and duplicate reports.
+pub fn some(ids: &[u64]) -> String {
+    let shown: Vec<String> = ids.iter().take(50).map(u64::to_string).collect();
+    let more = if ids.len() > 50 { " ..." } else { "" };
+    format!("[{}{more}] ({} in all)", shown.join(", "), ids.len())
+}

@@ -1,0 +1,170 @@
+//! Acknowledgement after the callbacks, against the real broker: a message
+//! whose callback is still running when the monitor stops stays on the
+//! durable queue and comes back to the next monitor with the same label;
+//! messages already handled do not.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{broker_or_skip, publish_all, publisher, unique, wait_until, QueueGuard, WAIT};
+use crossbeam_channel::{Receiver, Sender};
+use pulse_build_monitor::{ConnectionSettings, Filter, Monitor, RawMessage, Source};
+
+/// A normalized build of `tree` whose revision names it.
+fn build(tree: &str, name: &str) -> RawMessage {
+    let payload = serde_json::json!({
+        "key": format!("build.{tree}-linux64.1.log_uploaded"),
+        "tree": tree,
+        "platform": "linux64",
+        "buildtype": "opt",
+        "product": "firefox",
+        "revision": name,
+        "buildurl": "https://example.org/firefox.tar.bz2",
+        "tags": [],
+        "timestamp": "2015-08-13T12:00:00Z",
+    });
+    RawMessage::new(
+        pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+        format!("build.{tree}.linux64.opt.{name}"),
+        serde_json::to_vec(&payload).unwrap(),
+    )
+}
+
+/// What a monitor's callbacks saw: the build revisions, and each raw
+/// message's routing key with its redelivered flag.
+#[derive(Default)]
+struct Seen {
+    revisions: Vec<String>,
+    raw: Vec<(String, bool)>,
+}
+
+/// A durable normalized monitor for `tree`. The build callback for revision
+/// `blocking` (if any) signals `started` and waits for `release`.
+fn start(
+    settings: &ConnectionSettings,
+    label: &str,
+    tree: &str,
+    blocking: Option<(&str, Sender<()>, Receiver<()>)>,
+    (workers, queue_bound): (usize, usize),
+) -> (Monitor, Arc<Mutex<Seen>>) {
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let (on_message, on_build) = (seen.clone(), seen.clone());
+    let blocking = blocking.map(|(name, started, release)| (name.to_string(), started, release));
+    let mut settings = settings.clone();
+    settings
+        .connection_name
+        .push_str(&format!("-{}", unique("monitor")));
+    let monitor = Monitor::builder()
+        .broker(settings)
+        .source(Source::Normalized)
+        .label(label)
+        .durable(true)
+        .declare_exchanges(true)
+        .workers(workers)
+        .queue_bound(queue_bound)
+        .filter(Filter::builder().trees([tree]).build().unwrap())
+        .on_message(move |m| {
+            let raw = (m.routing_key.clone(), m.redelivered);
+            on_message.lock().unwrap().raw.push(raw);
+        })
+        .on_build(move |b| {
+            let revision = b.job.revision.clone().unwrap();
+            if let Some((name, started, release)) = &blocking {
+                if &revision == name {
+                    started.send(()).unwrap();
+                    // Bounded, so a failing test cannot hang forever.
+                    let _ = release.recv_timeout(WAIT);
+                    return;
+                }
+            }
+            on_build.lock().unwrap().revisions.push(revision);
+        })
+        .start()
+        .unwrap();
+    (monitor, seen)
+}
+
+fn queue_depth(settings: &ConnectionSettings, queue: &str) -> u32 {
+    publisher(settings).queue_depth(queue).unwrap()
+}
+
+#[test]
+fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let tree = unique("test");
+    let label = unique("monitor-test-ack");
+    let guard = QueueGuard::new(&settings, &label);
+    let (started_tx, started) = crossbeam_channel::bounded(1);
+    let (release, release_rx) = crossbeam_channel::bounded(1);
+    let (first, seen) = start(
+        &settings,
+        &label,
+        &tree,
+        Some(("msg-2", started_tx, release_rx)),
+        (2, 256),
+    );
+
+    let names: Vec<String> = (0..5).map(|i| format!("msg-{i}")).collect();
+    let messages: Vec<RawMessage> = names.iter().map(|n| build(&tree, n)).collect();
+    let mut publisher = publisher(&settings);
+    publish_all(&mut publisher, &messages);
+
+    started
+        .recv_timeout(WAIT)
+        .expect("the blocking callback started");
+    wait_until("the other four handled and acknowledged", || {
+        seen.lock().unwrap().revisions.len() == 4 && first.stats().acknowledged == 4
+    });
+    let report = first.stop_timeout(Duration::from_millis(300));
+    assert_eq!(report.still_running.len(), 1, "{report:?}");
+    assert!(
+        report.still_running[0].contains("msg-2") && report.still_running[0].contains("build"),
+        "{report:?}"
+    );
+    assert!(report.abandoned.is_empty(), "{report:?}");
+    assert_eq!(report.stats.acknowledged, 4, "{:?}", report.stats);
+    assert!(!first.is_alive());
+
+    // Only the unfinished message is left on the durable queue.
+    wait_until("the unacknowledged message back in the queue", || {
+        let depth = queue_depth(&settings, guard.name());
+        assert!(
+            depth <= 1,
+            "{depth} messages in the queue: handled ones were requeued"
+        );
+        depth == 1
+    });
+    release.send(()).unwrap();
+
+    // The next monitor with the same label gets it, marked redelivered, and
+    // nothing else before a sentinel published after it.
+    let (second, seen_again) = start(&settings, &label, &tree, None, (2, 256));
+    publish_all(&mut publisher, &[build(&tree, "sentinel")]);
+    wait_until("the sentinel", || {
+        seen_again
+            .lock()
+            .unwrap()
+            .revisions
+            .iter()
+            .any(|n| n == "sentinel")
+    });
+    let report = second.stop();
+    let seen_again = seen_again.lock().unwrap();
+    let mut revisions = seen_again.revisions.clone();
+    revisions.sort();
+    assert_eq!(revisions, ["msg-2", "sentinel"]);
+    let mut raw = seen_again.raw.clone();
+    raw.sort();
+    let key = |name: &str| format!("build.{tree}.linux64.opt.{name}");
+    assert_eq!(raw, [(key("msg-2"), true), (key("sentinel"), false)]);
+    let mut first_revisions = seen.lock().unwrap().revisions.clone();
+    first_revisions.sort();
+    assert_eq!(first_revisions, ["msg-0", "msg-1", "msg-3", "msg-4"]);
+    assert_eq!(report.stats.received, 2, "{:?}", report.stats);
+    assert_eq!(report.stats.acknowledged, 2, "{:?}", report.stats);
+    assert_eq!(queue_depth(&settings, guard.name()), 0);
+}

@@ -22,33 +22,13 @@
 
 use std::sync::OnceLock;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use regex::Regex;
 
 use crate::raw::{self, Property, Scalar, Slot};
 use crate::record::{BuildRecord, BuildType, JobInfo, NormalizedMessage, Record, TestRecord};
 use crate::tables::{self, OsConversion};
-use crate::{Error, ErrorKind};
-
-/// Where [`translate`] reads the time it stamps on each message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Clock {
-    /// The system clock.
-    #[default]
-    System,
-    /// Always this time: for tests and replays.
-    Fixed(DateTime<Utc>),
-}
-
-impl Clock {
-    /// The current time by this clock.
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Fixed(time) => *time,
-        }
-    }
-}
+use crate::{Clock, Error, ErrorKind};
 
 /// Settings for [`translate`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -52,6 +52,7 @@
 
 pub mod buildbot;
 pub mod buildername;
+mod clock;
 mod error;
 pub mod normalized;
 mod raw;
@@ -59,5 +60,6 @@ pub mod record;
 pub mod tables;
 pub mod taskcluster;
 
+pub use clock::Clock;
 pub use error::{Error, ErrorKind};
 pub use record::{BuildRecord, BuildType, JobInfo, NormalizedMessage, Record, TestRecord};

@@ -36,10 +36,10 @@ mod label;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use serde::Deserialize;
 
-use crate::{BuildRecord, BuildType, Error, ErrorKind, JobInfo, Record, TestRecord};
+use crate::{BuildRecord, BuildType, Clock, Error, ErrorKind, JobInfo, Record, TestRecord};
 
 pub use label::{
     is_performance_test, parse_label, platform_family, test_suite, test_suite_tokens, TaskLabel,
@@ -76,14 +76,14 @@ pub struct TaskclusterOptions {
     /// The deployment's root URL, without a trailing slash; log URLs start with it.
     pub root_url: String,
     /// Now, for the records' `timestamp`; injectable so tests are repeatable.
-    pub clock: fn() -> DateTime<Utc>,
+    pub clock: Clock,
 }
 
 impl Default for TaskclusterOptions {
     fn default() -> Self {
         TaskclusterOptions {
             root_url: DEFAULT_ROOT_URL.to_string(),
-            clock: Utc::now,
+            clock: Clock::System,
         }
     }
 }
@@ -465,7 +465,7 @@ fn translate_inner(
         slave: run.worker_id.clone().or(body.worker_id),
         repack: None,
         version: None,
-        timestamp: Some((options.clock)().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        timestamp: Some(options.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         blobber_files: None,
         completemarurl: None,
         completemarhash: None,

@@ -2,7 +2,8 @@
 //! `fixtures/buildbot/`, each changed just enough to exercise the rule.
 
 use chrono::{TimeZone, Utc};
-use pulse_translator::buildbot::{self, Clock, Options};
+use pulse_translator::buildbot::{self, Options};
+use pulse_translator::Clock;
 use pulse_translator::{BuildType, Error, ErrorKind, NormalizedMessage, Record};
 use serde_json::{json, Value};
 

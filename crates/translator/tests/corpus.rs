@@ -76,7 +76,7 @@ fn check_set(corpus: &Path, set: &str, totals: &mut Totals) {
     let clock = chrono::DateTime::parse_from_rfc3339("2015-08-13T12:00:00Z")
         .unwrap()
         .to_utc();
-    let options = Options::default().with_clock(buildbot::Clock::Fixed(clock));
+    let options = Options::default().with_clock(pulse_translator::Clock::Fixed(clock));
     let mut failures = Vec::new();
     for file in files {
         let name = file

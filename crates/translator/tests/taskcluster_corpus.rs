@@ -12,7 +12,7 @@ use pulse_translator::taskcluster::{
     parse_treeherder_route, translate, translate_with_definition, TaskDefinition, TaskMessage,
     TaskclusterOptions,
 };
-use pulse_translator::{BuildType, ErrorKind, Record};
+use pulse_translator::{BuildType, Clock, ErrorKind, Record};
 use serde_json::Value;
 
 const CORPUS: &str = concat!(
@@ -150,7 +150,7 @@ fn tagged_2020_messages_agree_with_their_task_definitions() {
     };
     assert_eq!(corpus.len(), 15, "tagged-2020 holds 15 pulse messages");
     let options = TaskclusterOptions {
-        clock: fixed_clock,
+        clock: Clock::Fixed(fixed_clock()),
         ..TaskclusterOptions::default()
     };
     let (mut builds, mut tests, mut no_route, mut other_kind) = (0, 0, 0, 0);
@@ -299,7 +299,7 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
         let body = serde_json::to_vec(&entry["payload"]).unwrap();
         let options = TaskclusterOptions {
             root_url: entry["root_url"].as_str().unwrap().to_string(),
-            clock: fixed_clock,
+            clock: Clock::Fixed(fixed_clock()),
         };
         let message = TaskMessage {
             exchange: entry["exchange"].as_str().unwrap(),
@@ -439,7 +439,7 @@ fn all_messages() -> Vec<(String, String, Vec<String>, Value, Value)> {
 
 fn exercise(exchange: &str, key: &str, cc: &[String], body: &[u8], definition: &TaskDefinition) {
     let options = TaskclusterOptions {
-        clock: fixed_clock,
+        clock: Clock::Fixed(fixed_clock()),
         ..TaskclusterOptions::default()
     };
     let message = TaskMessage {

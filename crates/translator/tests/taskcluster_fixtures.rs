@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use pulse_translator::taskcluster::{
     translate, translate_with_definition, TaskDefinition, TaskMessage, TaskclusterOptions,
 };
-use pulse_translator::{BuildRecord, BuildType, Error, ErrorKind, Record, TestRecord};
+use pulse_translator::{BuildRecord, BuildType, Clock, Error, ErrorKind, Record, TestRecord};
 use serde_json::{json, Value};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/taskcluster");
@@ -16,7 +16,7 @@ fn fixed_clock() -> DateTime<Utc> {
 
 fn options() -> TaskclusterOptions {
     TaskclusterOptions {
-        clock: fixed_clock,
+        clock: Clock::Fixed(fixed_clock()),
         ..TaskclusterOptions::default()
     }
 }
@@ -154,7 +154,7 @@ fn cancelled_talos_on_comm_central() {
     let owned = fixture("talos-canceled");
     let options = TaskclusterOptions {
         root_url: "https://tc.example.com/".into(),
-        clock: fixed_clock,
+        clock: Clock::Fixed(fixed_clock()),
     };
     let test = test_record(translate(&owned.message(), &options).unwrap());
     assert_eq!(test.job.tree, "comm-central");

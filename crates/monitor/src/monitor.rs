@@ -476,6 +476,26 @@ impl Drop for Monitor {
     }
 }
 
+/// How often the monitor's thread, waiting for room in a full pool, looks
+/// for a stop.
+const FULL_POOL_RETRY: Duration = Duration::from_millis(2);
+
+/// A stop that ended the monitor's thread before its messages ran out.
+struct Stopped {
+    deadline: Instant,
+    /// Keys of callback calls never handed to the pool.
+    abandoned: Vec<String>,
+}
+
+impl Stopped {
+    fn at(deadline: Duration, abandoned: Vec<String>) -> Stopped {
+        Stopped {
+            deadline: Instant::now() + deadline,
+            abandoned,
+        }
+    }
+}
+
 /// The monitor's own thread: takes messages, translates, filters and hands
 /// callback calls to the pool.
 struct Pump {
@@ -497,17 +517,21 @@ impl Pump {
         messages: Option<Box<dyn Iterator<Item = RawMessage> + Send>>,
         stop: Receiver<Duration>,
     ) {
-        let deadline = match (messages, self.shared.consumer.clone()) {
+        let stopped = match (messages, self.shared.consumer.clone()) {
             (Some(messages), _) => self.run_messages(&pool, messages, &stop),
             (None, Some(consumer)) => self.run_broker(&pool, &consumer, &stop),
             (None, None) => unreachable!("start() sets a consumer or messages"),
-        };
-        let pool_report = match deadline {
-            Some(deadline) => {
-                pool.shutdown_timeout(deadline.saturating_duration_since(Instant::now()))
+        }
+        .err();
+        let mut pool_report = match &stopped {
+            Some(stopped) => {
+                pool.shutdown_timeout(stopped.deadline.saturating_duration_since(Instant::now()))
             }
             None => pool.shutdown(),
         };
+        if let Some(stopped) = stopped {
+            pool_report.abandoned.extend(stopped.abandoned);
+        }
         // Every decision is in (or abandoned): closing now returns only
         // what no callback finished with to the queue.
         if let Some(consumer) = &self.shared.consumer {
@@ -524,20 +548,20 @@ impl Pump {
         });
     }
 
-    /// Returns the stop deadline, if stopped early.
+    /// Returns `Err` if stopped early.
     fn run_messages(
         &self,
         pool: &Pool,
         messages: Box<dyn Iterator<Item = RawMessage> + Send>,
         stop: &Receiver<Duration>,
-    ) -> Option<Instant> {
+    ) -> Result<(), Stopped> {
         for message in messages {
             if let Ok(deadline) = stop.try_recv() {
-                return Some(Instant::now() + deadline);
+                return Err(Stopped::at(deadline, Vec::new()));
             }
-            self.handle(pool, message, None);
+            self.handle(pool, message, None, stop)?;
         }
-        None
+        Ok(())
     }
 
     fn run_broker(
@@ -545,7 +569,7 @@ impl Pump {
         pool: &Pool,
         consumer: &ConsumerHandle,
         stop: &Receiver<Duration>,
-    ) -> Option<Instant> {
+    ) -> Result<(), Stopped> {
         let deliveries = consumer.deliveries();
         loop {
             select! {
@@ -558,29 +582,35 @@ impl Pump {
                             body: delivery.body,
                             redelivered: delivery.redelivered,
                         };
-                        self.handle(pool, message, Some(delivery.acker));
+                        self.handle(pool, message, Some(delivery.acker), stop)?;
                     }
-                    Err(_) => return None,
+                    Err(_) => return Ok(()),
                 },
                 recv(stop) -> deadline => {
                     // A dropped handle stops like stop() does.
                     let deadline = deadline.unwrap_or(DEFAULT_STOP_DEADLINE);
-                    return Some(Instant::now() + deadline);
+                    return Err(Stopped::at(deadline, Vec::new()));
                 }
             }
         }
     }
 
-    fn handle(&self, pool: &Pool, message: RawMessage, acker: Option<Acker>) {
+    fn handle(
+        &self,
+        pool: &Pool,
+        message: RawMessage,
+        acker: Option<Acker>,
+        stop: &Receiver<Duration>,
+    ) -> Result<(), Stopped> {
         let counters = &self.shared.counters;
         Counters::add(&counters.received, 1);
         let message = Arc::new(message);
         let completion = self.completion(&message, acker);
-        let submit = |kind: &str, run: Box<dyn FnOnce() + Send>| {
-            Counters::add(&counters.dispatched, 1);
+        let mut jobs = Vec::new();
+        let mut submit = |kind: &str, run: Box<dyn FnOnce() + Send>| {
             let key = format!("{} ({kind} callback)", message.routing_key);
             let run = self.logging_panics(key.clone(), run);
-            pool.submit(Job::new(key, run).with_completion(completion.clone()));
+            jobs.push(Job::new(key, run).with_completion(completion.clone()));
         };
 
         if let Some(on_message) = &self.on_message {
@@ -591,7 +621,7 @@ impl Pump {
             Ok(records) => records,
             Err(error) => {
                 self.translation_failed(&message, &error);
-                return;
+                Vec::new()
             }
         };
         Counters::add(&counters.translated, records.len() as u64);
@@ -622,6 +652,40 @@ impl Pump {
                 }
             }
         }
+        self.hand_over(pool, jobs, stop)
+    }
+
+    /// Hands the jobs to the pool, waiting while it is full. A stop ends
+    /// the wait, or it would last as long as the slowest callback: the jobs
+    /// not handed over are dropped unrun, which leaves their message
+    /// unacknowledged for redelivery.
+    fn hand_over(
+        &self,
+        pool: &Pool,
+        jobs: Vec<Job>,
+        stop: &Receiver<Duration>,
+    ) -> Result<(), Stopped> {
+        let mut jobs = jobs.into_iter();
+        while let Some(mut job) = jobs.next() {
+            loop {
+                match pool.try_submit(job) {
+                    Ok(()) => break,
+                    Err(full) => job = full.into_job(),
+                }
+                let deadline = match stop.recv_timeout(FULL_POOL_RETRY) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                    Ok(deadline) => deadline,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => DEFAULT_STOP_DEADLINE,
+                };
+                let abandoned = std::iter::once(job)
+                    .chain(jobs)
+                    .map(|job| job.key().to_string())
+                    .collect();
+                return Err(Stopped::at(deadline, abandoned));
+            }
+            Counters::add(&self.shared.counters.dispatched, 1);
+        }
+        Ok(())
     }
 
     /// The token that acknowledges `message` once all its callback calls

@@ -168,3 +168,66 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
     assert_eq!(report.stats.acknowledged, 2, "{:?}", report.stats);
     assert_eq!(queue_depth(&settings, guard.name()), 0);
 }
+
+/// With every callback thread busy and no room to queue, the monitor's
+/// thread waits to hand over the next call; a stop must still end it at its
+/// deadline, leaving the waiting messages to the queue.
+#[test]
+fn stop_ends_at_its_deadline_while_every_worker_is_busy() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let tree = unique("test");
+    let label = unique("monitor-test-ack-busy");
+    let guard = QueueGuard::new(&settings, &label);
+    let (started_tx, started) = crossbeam_channel::bounded(1);
+    let (release, release_rx) = crossbeam_channel::bounded(1);
+    let (first, _) = start(
+        &settings,
+        &label,
+        &tree,
+        Some(("msg-0", started_tx, release_rx)),
+        (1, 0),
+    );
+    let names: Vec<String> = (0..5).map(|i| format!("msg-{i}")).collect();
+    let messages: Vec<RawMessage> = names.iter().map(|n| build(&tree, n)).collect();
+    let mut publisher = publisher(&settings);
+    publish_all(&mut publisher, &messages);
+    started
+        .recv_timeout(WAIT)
+        .expect("the blocking callback started");
+    wait_until("the next message taken", || first.stats().received >= 2);
+
+    let (reported, report) = crossbeam_channel::bounded(1);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _ = reported.send(first.stop_timeout(Duration::from_millis(300)));
+        });
+        // Far beyond the deadline: only a hang trips this.
+        let report = report.recv_timeout(Duration::from_secs(20));
+        release.send(()).unwrap();
+        let report = report.expect("stop_timeout(300ms) did not return while a callback ran");
+        assert_eq!(report.still_running.len(), 1, "{report:?}");
+        assert!(report.still_running[0].contains("msg-0"), "{report:?}");
+        // The call the monitor's thread was waiting to hand over.
+        assert!(
+            report.abandoned.iter().any(|key| key.contains("msg-1")),
+            "{report:?}"
+        );
+        assert_eq!(report.stats.acknowledged, 0, "{:?}", report.stats);
+    });
+
+    // Nothing was acknowledged: every message is still on the queue.
+    wait_until("all five back in the queue", || {
+        queue_depth(&settings, guard.name()) == 5
+    });
+    let (second, seen) = start(&settings, &label, &tree, None, (2, 256));
+    wait_until("all five again", || {
+        seen.lock().unwrap().revisions.len() == 5
+    });
+    let report = second.stop();
+    let mut revisions = seen.lock().unwrap().revisions.clone();
+    revisions.sort();
+    assert_eq!(revisions, names);
+    assert!(report.is_complete(), "{report:?}");
+}

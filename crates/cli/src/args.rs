@@ -86,20 +86,36 @@ pub struct FilterArgs {
     #[arg(long, conflicts_with = "trees")]
     pub any_tree: bool,
     /// Generic platforms to keep: linux, linux64, win32, win64, macosx64, android…
-    #[arg(long = "platform", visible_alias = "platforms", value_name = "PLATFORM[,…]")]
+    #[arg(
+        long = "platform",
+        visible_alias = "platforms",
+        value_name = "PLATFORM[,…]"
+    )]
     pub platforms: Vec<String>,
     /// Products to keep; `none` keeps messages without one.
-    #[arg(long = "product", visible_alias = "products", value_name = "PRODUCT[,…]")]
+    #[arg(
+        long = "product",
+        visible_alias = "products",
+        value_name = "PRODUCT[,…]"
+    )]
     pub products: Vec<String>,
     /// Build types to keep: opt, debug, pgo.
-    #[arg(long = "buildtype", visible_alias = "buildtypes", value_name = "TYPE[,…]")]
+    #[arg(
+        long = "buildtype",
+        visible_alias = "buildtypes",
+        value_name = "TYPE[,…]"
+    )]
     pub buildtypes: Vec<String>,
     /// Tests to keep (tests only), e.g. reftest, mochitest-3.
     #[arg(long = "test", visible_alias = "tests", value_name = "TEST[,…]")]
     pub tests: Vec<String>,
     /// Build tags a build must carry (builds only): `a+b` for all of a group,
     /// commas or repeated flags for alternatives.
-    #[arg(long = "buildtag", visible_alias = "buildtags", value_name = "TAG[+TAG…][,…]")]
+    #[arg(
+        long = "buildtag",
+        visible_alias = "buildtags",
+        value_name = "TAG[+TAG…][,…]"
+    )]
     pub buildtags: Vec<String>,
     /// Keep talos runs too (dropped by default).
     #[arg(long)]

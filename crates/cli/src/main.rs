@@ -44,17 +44,19 @@ fn main() -> ExitCode {
 /// stderr, as `warning: …` lines that read like the command's own.
 fn init_logging() {
     use std::io::Write;
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format(|buf, record| match record.level() {
-            log::Level::Error => writeln!(buf, "error: {}", record.args()),
-            log::Level::Warn => writeln!(buf, "warning: {}", record.args()),
-            level => writeln!(
-                buf,
-                "{}: {}: {}",
-                level.as_str().to_lowercase(),
-                record.target(),
-                record.args()
-            ),
-        })
-        .init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("warn,amiquip=error"),
+    )
+    .format(|buf, record| match record.level() {
+        log::Level::Error => writeln!(buf, "error: {}", record.args()),
+        log::Level::Warn => writeln!(buf, "warning: {}", record.args()),
+        level => writeln!(
+            buf,
+            "{}: {}: {}",
+            level.as_str().to_lowercase(),
+            record.target(),
+            record.args()
+        ),
+    })
+    .init();
 }

@@ -101,7 +101,10 @@ pub fn table_row(record: &Record) -> String {
     let time = job
         .builddate
         .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
-        .map_or_else(|| "-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+        .map_or_else(
+            || "-".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M").to_string(),
+        );
     let detail = match record {
         // Buildbot's untagged builds carry one empty tag, as the reference's did.
         Record::Build(build) => {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pulse_build_monitor::{
-    replay, Filter, FilterSpec, Monitor, MonitorBuilder, RawMessage, RecordedMessage, Record,
+    replay, Filter, FilterSpec, Monitor, MonitorBuilder, RawMessage, Record, RecordedMessage,
     Source, Stats, StopReport,
 };
 
@@ -59,8 +59,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
 /// `pulse-monitor replay`.
 pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     let filter = build_filter(&args.filter)?;
-    let messages =
-        replay::load_paths(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
+    let messages = replay::load_paths(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
     let total = messages.len();
     let stop = install_stop_handler()?;
     let printer = Arc::new(Printer::new(
@@ -76,7 +75,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     printer.print_header();
     let monitor = builder.start().map_err(monitor_error)?;
     let progress = (std::io::stderr().is_terminal() && total > PROGRESS_THRESHOLD)
-        .then(|| Progress { total });
+        .then_some(Progress { total });
     let (report, interrupted) = run_until_done(&monitor, &stop, progress);
     let stats = &report.stats;
     eprintln!(
@@ -158,15 +157,18 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
 /// The filter rules: `--filter-file` first, the flags added to it.
 fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
     let mut spec = match &args.filter_file {
-        Some(path) => FilterSpec::from_json_file(path).map_err(|e| {
-            CliError::usage(format!("--filter-file {}: {e}", path.display()))
-        })?,
+        Some(path) => FilterSpec::from_json_file(path)
+            .map_err(|e| CliError::usage(format!("--filter-file {}: {e}", path.display())))?,
         None => FilterSpec::default(),
     };
     args.trees.iter().for_each(|v| spec.add_trees_str(v));
-    args.platforms.iter().for_each(|v| spec.add_platforms_str(v));
+    args.platforms
+        .iter()
+        .for_each(|v| spec.add_platforms_str(v));
     args.products.iter().for_each(|v| spec.add_products_str(v));
-    args.buildtypes.iter().for_each(|v| spec.add_buildtypes_str(v));
+    args.buildtypes
+        .iter()
+        .for_each(|v| spec.add_buildtypes_str(v));
     args.tests.iter().for_each(|v| spec.add_tests_str(v));
     args.buildtags
         .iter()
@@ -345,7 +347,10 @@ impl Recorder {
         std::fs::rename(&self.path, &rotated)?;
         self.file = open_append(&self.path)?;
         self.size = 0;
-        log::info!("{} reached --max-bytes; the older lines are in .1", self.path.display());
+        log::info!(
+            "{} reached --max-bytes; the older lines are in .1",
+            self.path.display()
+        );
         Ok(())
     }
 }

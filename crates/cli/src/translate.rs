@@ -42,7 +42,9 @@ pub fn translate(args: TranslateArgs) -> Result<ExitCode, CliError> {
             match result {
                 Ok(messages) => {
                     if messages.is_empty() {
-                        log::info!("{place}: a message the translator ignores, as the reference did");
+                        log::info!(
+                            "{place}: a message the translator ignores, as the reference did"
+                        );
                     }
                     for message in messages {
                         let line = serde_json::to_string(&message)
@@ -114,7 +116,10 @@ fn documents(input: &Input) -> Vec<(String, Result<Value, String>)> {
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
         .map(|(index, line)| {
             let place = format!("{} line {}", input.name, index + 1);
-            (place, serde_json::from_slice(line).map_err(|e| e.to_string()))
+            (
+                place,
+                serde_json::from_slice(line).map_err(|e| e.to_string()),
+            )
         })
         .collect()
 }
@@ -123,7 +128,10 @@ fn documents(input: &Input) -> Vec<(String, Result<Value, String>)> {
 /// writes) gives its routing key and body; anything else is a raw body.
 fn message_parts(document: &Value) -> (Option<String>, Vec<u8>) {
     let recorded = document.get("exchange").is_some() && document.get("body").is_some();
-    match (recorded, document.get("routing_key").and_then(Value::as_str)) {
+    match (
+        recorded,
+        document.get("routing_key").and_then(Value::as_str),
+    ) {
         (true, Some(key)) => (
             Some(key.to_string()),
             serde_json::to_vec(&document["body"]).expect("JSON always serializes"),

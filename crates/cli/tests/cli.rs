@@ -1,0 +1,693 @@
+//! The `pulse-monitor` binary, run as a user would: replay, translate and
+//! buildername over the demo fixtures, usage and connection errors, and
+//! watch, record and publish against the local RabbitMQ.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use pulse_build_monitor::{BuildRecord, TestRecord};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
+const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/replay")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    run_with_stdin(args, None)
+}
+
+fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("PULSE_URL")
+        .env_remove("PULSE_USER")
+        .env_remove("PULSE_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pulse-monitor binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .expect("utf-8 output")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A unique name for queues and files, so parallel runs do not meet.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+const HEADER: &str = "TIME (UTC)        KIND   TREE              PLATFORM    TYPE   TEST/TAGS                         STATUS     REVISION";
+
+#[test]
+fn replay_prints_the_mozilla_central_rows_in_file_order() {
+    let out = run(&["replay", fixtures().to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let rows = lines(&out.stdout);
+    assert_eq!(rows.len(), 8, "header and 7 rows: {rows:#?}");
+    assert_eq!(rows[0], HEADER);
+    assert_eq!(
+        rows[1],
+        "2015-08-13 03:02  build  mozilla-central   linux64     opt    -                                 success    5f2e7b1c9a0d"
+    );
+    assert_eq!(
+        rows[3],
+        "2015-08-13 03:02  build  mozilla-central   macosx64    opt    nightly                           success    5f2e7b1c9a0d"
+    );
+    assert_eq!(
+        rows[5],
+        "2015-08-13 03:02  test   mozilla-central   win32       opt    reftest                           failure    5f2e7b1c9a0d"
+    );
+    assert_eq!(
+        rows[7],
+        "2021-03-01 12:31  test   mozilla-central   win64       opt    xpcshell-1                        success    7c1d0e9f8a7b"
+    );
+    let stderr = lines(&out.stderr);
+    assert_eq!(
+        stderr.last().map(String::as_str),
+        Some("replay: received 12, translated 11, matched 7, errors 1"),
+        "{stderr:#?}"
+    );
+    assert!(
+        stderr.iter().any(|l| l.starts_with(
+            "warning: cannot translate \"build.mozilla-central-linux64-pgo.77.log_uploaded\""
+        )),
+        "{stderr:#?}"
+    );
+}
+
+#[test]
+fn replay_with_every_tree_and_talos_adds_inbound_autoland_and_talos() {
+    let out = run(&[
+        "replay",
+        "--any-tree",
+        "--talos",
+        fixtures().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let rows = lines(&out.stdout);
+    assert_eq!(rows.len(), 12, "{rows:#?}");
+    assert!(rows.contains(&"2015-08-13 03:02  talos  mozilla-central   macosx64    opt    tp5o                              success    5f2e7b1c9a0d".to_string()), "{rows:#?}");
+    assert!(rows.contains(&"2021-03-01 12:20  test   autoland          linux64     debug  mochitest-browser-chrome-e10s-3   failure    0a9b8c7d6e5f".to_string()), "{rows:#?}");
+    assert!(rows.contains(&"2015-08-13 04:15  test   mozilla-inbound   win32       debug  xpcshell                          warnings   e3a4b5c6d7e8".to_string()), "{rows:#?}");
+}
+
+/// A record printed by `--json`.
+#[derive(Debug)]
+enum Printed {
+    Build(Box<BuildRecord>),
+    Test(Box<TestRecord>),
+}
+
+impl Printed {
+    fn job(&self) -> &pulse_build_monitor::JobInfo {
+        match self {
+            Printed::Build(b) => &b.job,
+            Printed::Test(t) => &t.job,
+        }
+    }
+
+    fn key(&self) -> String {
+        self.job().key.clone()
+    }
+}
+
+/// A record line: a test when it names its test.
+fn parse_record(line: &str) -> Printed {
+    let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+    if value.get("test").is_some() {
+        Printed::Test(serde_json::from_value(value).expect("a test record"))
+    } else {
+        Printed::Build(serde_json::from_value(value).expect("a build record"))
+    }
+}
+
+fn builds(records: &[Printed]) -> Vec<&BuildRecord> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Printed::Build(b) => Some(&**b),
+            Printed::Test(_) => None,
+        })
+        .collect()
+}
+
+fn tests(records: &[Printed]) -> Vec<&TestRecord> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Printed::Test(t) => Some(&**t),
+            Printed::Build(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn replay_json_lines_parse_as_records() {
+    let out = run(&[
+        "replay",
+        "--json",
+        "--any-tree",
+        fixtures().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let records: Vec<_> = lines(&out.stdout).iter().map(|l| parse_record(l)).collect();
+    assert_eq!(records.len(), 10, "no header, no talos: {records:#?}");
+    let (builds, tests) = (builds(&records), tests(&records));
+    assert_eq!((builds.len(), tests.len()), (5, 5));
+    let mochitest = tests.iter().find(|t| t.test == "mochitest-1").unwrap();
+    assert_eq!(mochitest.os, "ubuntu64_vm");
+    assert_eq!(mochitest.job.builddate, Some(1439434924));
+    assert_eq!(
+        mochitest.job.buildername.as_deref(),
+        Some("Ubuntu VM 12.04 x64 mozilla-central debug test mochitest-1")
+    );
+    let shippable = builds.iter().find(|b| b.tags == ["shippable"]).unwrap();
+    assert_eq!(
+        shippable.job.task_id.as_deref(),
+        Some("Bq3mZp0aTcWfXyZ1nPq2Ow")
+    );
+    let trees: BTreeSet<&str> = records.iter().map(|r| r.job().tree.as_str()).collect();
+    assert_eq!(
+        trees,
+        BTreeSet::from(["autoland", "mozilla-central", "mozilla-inbound"])
+    );
+}
+
+#[test]
+fn replay_filter_flags_and_filter_file_combine() {
+    let dir = fixtures();
+    let out = run(&[
+        "replay",
+        "--json",
+        "--tree",
+        "mozilla-inbound,autoland",
+        "--buildtype",
+        "debug",
+        dir.to_str().unwrap(),
+    ]);
+    let keys: Vec<String> = lines(&out.stdout)
+        .iter()
+        .map(|l| parse_record(l).key())
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:#?}");
+    assert!(keys.contains(&"build.mozilla-inbound_xp-ix-debug_test-xpcshell.8.log_uploaded".into()));
+
+    let spec = std::env::temp_dir().join(format!("{}.json", unique("filter")));
+    std::fs::write(&spec, r#"{"any_tree": true, "buildtags": [["nightly"]]}"#).unwrap();
+    let out = run(&[
+        "replay",
+        "--json",
+        "--filter-file",
+        spec.to_str().unwrap(),
+        "--buildtag",
+        "shippable",
+        "--platform",
+        "macosx64,linux64",
+        dir.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&spec).unwrap();
+    let records: Vec<_> = lines(&out.stdout).iter().map(|l| parse_record(l)).collect();
+    let build_tags: Vec<Vec<String>> = builds(&records).iter().map(|b| b.tags.clone()).collect();
+    assert_eq!(
+        build_tags,
+        [vec!["nightly".to_string()], vec!["shippable".to_string()]]
+    );
+    let test_names: Vec<&str> = tests(&records).iter().map(|t| t.test.as_str()).collect();
+    assert_eq!(
+        test_names,
+        ["mochitest-1", "mochitest-browser-chrome-e10s-3"]
+    );
+}
+
+#[test]
+fn explain_says_why_records_were_dropped() {
+    let out = run(&["replay", "--explain", fixtures().to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = lines(&out.stderr);
+    assert!(
+        stderr.contains(
+            &"dropped test mozilla-inbound win32 debug xpcshell (build.mozilla-inbound_xp-ix-debug_test-xpcshell.8.log_uploaded): tree \"mozilla-inbound\" is not one of mozilla-central"
+                .to_string()
+        ),
+        "{stderr:#?}"
+    );
+    let dropped = stderr.iter().filter(|l| l.starts_with("dropped ")).count();
+    assert_eq!(
+        dropped, 4,
+        "inbound build and test, talos, autoland: {stderr:#?}"
+    );
+}
+
+#[test]
+fn exec_gets_each_record_on_stdin_and_a_failing_command_does_not_stop_the_replay() {
+    let file = std::env::temp_dir().join(unique("exec"));
+    let command = format!("cat >> '{}'", file.display());
+    let out = run(&["replay", "--exec", &command, fixtures().to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let written = lines(&std::fs::read(&file).unwrap());
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(written.len(), 7, "{written:#?}");
+    for line in &written {
+        assert!(!parse_record(line).key().is_empty());
+    }
+
+    let out = run(&["replay", "--exec", "exit 3", fixtures().to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(lines(&out.stdout).len(), 8);
+    let failures = lines(&out.stderr)
+        .iter()
+        .filter(|l| l.starts_with("error: --exec \"exit 3\" failed for "))
+        .count();
+    assert_eq!(failures, 7, "{:#?}", lines(&out.stderr));
+}
+
+#[test]
+fn dead_letters_and_log_file_keep_the_untranslatable_message() {
+    let dead = std::env::temp_dir().join(unique("dead"));
+    let log = std::env::temp_dir().join(unique("log"));
+    let out = run(&[
+        "replay",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+        "--log-file",
+        log.to_str().unwrap(),
+        fixtures().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let letters = lines(&std::fs::read(&dead).unwrap());
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    assert!(letters[0]
+        .contains("\"routing_key\":\"build.mozilla-central-linux64-pgo.77.log_uploaded\""));
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("no build url"), "{log_text}");
+
+    // A dead-letter file replays: the same message fails the same way.
+    let again = run(&["replay", dead.to_str().unwrap()]);
+    std::fs::remove_file(&dead).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    assert_eq!(
+        lines(&again.stderr).last().map(String::as_str),
+        Some("replay: received 1, translated 0, matched 0, errors 1")
+    );
+}
+
+#[test]
+fn translate_prints_normalized_json_lines() {
+    let out = run(&[
+        "translate",
+        fixture("04-mozilla-central-linux64-debug-mochitest.json")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let rows = lines(&out.stdout);
+    assert_eq!(rows.len(), 1);
+    let message: serde_json::Value = serde_json::from_str(&rows[0]).unwrap();
+    assert_eq!(
+        message["routing_key"],
+        "unittest.mozilla-central.linux64.ubuntu64_vm.debug.mochitest-1.firefox.mozilla-central_ubuntu64_vm-debug_test-mochitest-1"
+    );
+    assert_eq!(message["payload"]["test"], "mochitest-1");
+    assert_eq!(message["payload"]["buildtype"], "debug");
+    assert_eq!(message["payload"]["builddate"], 1439434924);
+}
+
+#[test]
+fn translate_reads_json_lines_on_stdin_and_goes_on_after_errors() {
+    let compact = |name: &str| {
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixture(name)).unwrap()).unwrap();
+        value.to_string()
+    };
+    let input = [
+        compact("01-mozilla-central-linux64-opt-build.json"),
+        compact("09-mozilla-central-linux64-pgo-no-build-url.json"),
+        "{not json".to_string(),
+        compact("07-mozilla-inbound-linux64-opt-build.json"),
+    ]
+    .join("\n");
+    let out = run_with_stdin(&["translate"], Some(&input));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let keys: Vec<String> = lines(&out.stdout)
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["routing_key"].to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "\"build.mozilla-central.linux64.opt.mozilla-central-linux64\"",
+            "\"build.mozilla-inbound.linux64.opt.mozilla-inbound-linux64\""
+        ]
+    );
+    let stderr = lines(&out.stderr);
+    assert_eq!(stderr.len(), 2, "{stderr:#?}");
+    assert!(stderr[0].starts_with(
+        "error: stdin line 2: routing key \"build.mozilla-central-linux64-pgo.77.log_uploaded\": NoBuildUrlError: "
+    ), "{stderr:#?}");
+    assert!(
+        stderr[1].starts_with("error: stdin line 3: not JSON: "),
+        "{stderr:#?}"
+    );
+}
+
+#[test]
+fn buildername_prints_parts_as_json_lines() {
+    let input = "Rev3 WINNT 6.1 mozilla-central debug test mochitest-3\n\nnot a builder\nOS X 10.6 mozilla-central talos tp5o\n";
+    let out = run_with_stdin(&["buildername"], Some(input));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            r#"{"buildername":"Rev3 WINNT 6.1 mozilla-central debug test mochitest-3","tree":"mozilla-central","platform":"win32","os":"win7","buildtype":"debug","kind":"test","test":"mochitest-3"}"#,
+            r#"{"buildername":"not a builder","tree":null,"platform":null,"os":null,"buildtype":null,"kind":null,"test":null}"#,
+            r#"{"buildername":"OS X 10.6 mozilla-central talos tp5o","tree":"mozilla-central","platform":"macosx64","os":"snowleopard","buildtype":"opt","kind":"talos","test":"tp5o"}"#,
+        ]
+    );
+}
+
+/// Exactly one stderr line, starting with `error:`, and the exit code.
+fn assert_one_error(out: &Output, code: i32, contains: &str) {
+    let stderr = lines(&out.stderr);
+    assert_eq!(stderr.len(), 1, "{stderr:#?}");
+    assert!(stderr[0].starts_with("error: "), "{stderr:#?}");
+    assert!(stderr[0].contains(contains), "{stderr:#?}");
+    assert_eq!(out.status.code(), Some(code), "{stderr:#?}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn usage_errors_are_one_line_and_exit_2() {
+    assert_one_error(
+        &run(&["watch", "--no-such-flag"]),
+        2,
+        "unexpected argument '--no-such-flag'",
+    );
+    assert_one_error(
+        &run(&["watch", "--source", "carrier-pigeon"]),
+        2,
+        "possible values: buildbot, normalized, taskcluster",
+    );
+    assert_one_error(
+        &run(&[
+            "replay",
+            "--buildtype",
+            "fast",
+            fixtures().to_str().unwrap(),
+        ]),
+        2,
+        "invalid filter",
+    );
+    assert_one_error(
+        &run(&["replay", "--tree", "try", "--any-tree", "x"]),
+        2,
+        "cannot be used with",
+    );
+    assert_one_error(&run(&["watch"]), 2, "no pulse credentials");
+}
+
+#[test]
+fn malformed_url_is_one_line_without_the_password() {
+    let out = run(&["watch", "--url", "amqp://me:hunter2@host:port/"]);
+    assert_one_error(&out, 2, "invalid url `amqp://me:***@host:port/`");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+}
+
+#[test]
+fn unreachable_broker_is_one_line_after_the_connect_timeout() {
+    let started = Instant::now();
+    let out = run(&[
+        "watch",
+        "--url",
+        "amqp://me:hunter2@127.0.0.1:1/",
+        "--connect-timeout",
+        "2",
+    ]);
+    assert_one_error(
+        &out,
+        1,
+        "the broker at amqp://me:***@127.0.0.1:1/ is unreachable",
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// Whether the local broker answers; under CI=true it must.
+fn broker_available() -> bool {
+    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("no RabbitMQ on 127.0.0.1:5672, and CI=true requires one");
+    }
+    eprintln!(
+        "\n*** SKIPPED: no RabbitMQ on 127.0.0.1:5672; start one to run the broker tests ***\n"
+    );
+    false
+}
+
+#[test]
+fn bad_credentials_are_one_line() {
+    if !broker_available() {
+        return;
+    }
+    let out = run(&[
+        "watch",
+        "--url",
+        "amqp://guest:not-the-password@127.0.0.1:5672/",
+    ]);
+    assert_one_error(&out, 1, "invalid credentials");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not-the-password"));
+}
+
+/// A running `watch` or `record`, its output lines arriving on channels.
+struct Running {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+    stderr_seen: Vec<String>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let follow = |pipe: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        };
+        let stdout = follow(Box::new(child.stdout.take().unwrap()));
+        let stderr = follow(Box::new(child.stderr.take().unwrap()));
+        Running {
+            child,
+            stdout,
+            stderr,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    fn wait_for_stderr(&mut self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while let Ok(line) = self
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let found = line.contains(text);
+            self.stderr_seen.push(line);
+            if found {
+                return;
+            }
+        }
+        let _ = self.child.kill();
+        panic!(
+            "no {text:?} on stderr within {timeout:?}: {:#?}",
+            self.stderr_seen
+        );
+    }
+
+    /// Ctrl-C, then the rest of its stderr.
+    fn interrupt(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}: {:#?}", self.stderr_seen);
+        self.stderr_seen.extend(self.stderr.iter());
+        self.stderr_seen
+    }
+}
+
+fn publish_fixtures() {
+    let out = run(&[
+        "publish",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        fixtures().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        lines(&out.stdout),
+        ["published 12 messages to amqp://guest:***@127.0.0.1:5672/"]
+    );
+}
+
+#[test]
+fn watch_prints_what_publish_sent() {
+    if !broker_available() {
+        return;
+    }
+    let label = unique("cli-watch");
+    let mut watch = Running::start(&[
+        "watch",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        "--label",
+        &label,
+        "--any-tree",
+        "--json",
+    ]);
+    watch.wait_for_stderr(
+        "pulse-monitor: consuming queue/guest/",
+        Duration::from_secs(60),
+    );
+    publish_fixtures();
+
+    // Other tests may publish on exchange/build/ meanwhile: wait for ours.
+    let expected: BTreeSet<&str> = [
+        "build.mozilla-central-linux64.412.log_uploaded",
+        "build.mozilla-central-win32-debug.233.log_uploaded",
+        "build.mozilla-central-macosx64-nightly.88.log_uploaded",
+        "build.mozilla-central_ubuntu64_vm-debug_test-mochitest-1.97.log_uploaded",
+        "build.mozilla-central_win7-ix_test-reftest.51.log_uploaded",
+        "build.mozilla-inbound-linux64.1022.log_uploaded",
+        "build.mozilla-inbound_xp-ix-debug_test-xpcshell.8.log_uploaded",
+    ]
+    .into();
+    let mut seen = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !expected.iter().all(|k| seen.contains(*k)) {
+        let line = watch
+            .stdout
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("watch printed only {seen:#?}"));
+        seen.insert(parse_record(&line).key());
+    }
+    let stderr = watch.interrupt();
+    let stopped = stderr
+        .iter()
+        .find(|l| l.starts_with("pulse-monitor: stopped: received "))
+        .unwrap_or_else(|| panic!("{stderr:#?}"));
+    assert!(stopped.contains("translation errors "), "{stopped}");
+}
+
+#[test]
+fn record_appends_raw_messages_that_replay_reads_back_and_rotates() {
+    if !broker_available() {
+        return;
+    }
+    let out = std::env::temp_dir().join(unique("record"));
+    let label = unique("cli-record");
+    let mut record = Running::start(&[
+        "record",
+        "--out",
+        out.to_str().unwrap(),
+        "--max-bytes",
+        "8000",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        "--label",
+        &label,
+    ]);
+    record.wait_for_stderr(
+        "pulse-monitor: recording queue/guest/",
+        Duration::from_secs(60),
+    );
+    publish_fixtures();
+
+    let rotated = PathBuf::from(format!("{}.1", out.display()));
+    let ours = "build.mozilla-central-linux64-pgo.77.log_uploaded";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let both = || {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        format!("{}{}", read(&rotated), read(&out))
+    };
+    while !both().contains(ours) {
+        assert!(Instant::now() < deadline, "not recorded: {}", both());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stderr = record.interrupt();
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("pulse-monitor: recorded ")),
+        "{stderr:#?}"
+    );
+    assert!(rotated.exists(), "nine raw messages pass 8000 bytes");
+    assert!(std::fs::metadata(&out).unwrap().len() <= 8000);
+
+    let replayed = run(&[
+        "replay",
+        "--json",
+        "--any-tree",
+        rotated.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&out).unwrap();
+    std::fs::remove_file(&rotated).unwrap();
+    assert!(replayed.status.success(), "{replayed:?}");
+    let keys: BTreeSet<String> = lines(&replayed.stdout)
+        .iter()
+        .map(|l| parse_record(l).key())
+        .collect();
+    assert!(
+        keys.contains("build.mozilla-inbound_xp-ix-debug_test-xpcshell.8.log_uploaded"),
+        "{keys:#?}"
+    );
+}

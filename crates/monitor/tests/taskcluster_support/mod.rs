@@ -77,7 +77,9 @@ pub fn generic_family(treeherder_platform: &str) -> &'static str {
     }
 }
 
-/// The build type an option collection names: its one key.
+/// The build type an option collection names: its one key. `asan`
+/// builds in the corpus are opt builds (their labels say `/opt`), as
+/// buildbot's `linux64-asan` ones were.
 pub fn collection_buildtype(collection: &Value) -> BuildType {
     let keys: Vec<&str> = collection
         .as_object()
@@ -86,7 +88,7 @@ pub fn collection_buildtype(collection: &Value) -> BuildType {
         .map(String::as_str)
         .collect();
     match keys.as_slice() {
-        ["opt"] => BuildType::Opt,
+        ["opt"] | ["asan"] => BuildType::Opt,
         ["debug"] => BuildType::Debug,
         ["pgo"] => BuildType::Pgo,
         other => panic!("add option collection {other:?} to the test's table"),

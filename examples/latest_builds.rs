@@ -1,0 +1,152 @@
+//! Keeps the latest build URL per tree, platform and build type, and serves
+//! it as JSON over HTTP: `GET /` (or `/builds`) for all, `/builds/<tree>`
+//! for one tree.
+//!
+//! Run: `cargo run -p pulse-build-monitor --example latest_builds -- [ADDR] [--replay PATH]`
+//! (ADDR defaults to 127.0.0.1:8080; without `--replay` it connects with
+//! PULSE_URL or PULSE_USER/PULSE_PASSWORD), then
+//! `curl -s http://127.0.0.1:8080/builds/mozilla-central`.
+//!
+//! The server is std's `TcpListener` with a hand-written GET handler: one
+//! route family, JSON only, one request per connection. A crate such as
+//! tiny_http would bring a dependency tree for what fits in a screenful.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use pulse_build_monitor::{BuildRecord, Filter, Monitor};
+use serde::Serialize;
+
+/// The latest build of one tree, platform and build type.
+#[derive(Clone, Serialize)]
+struct Latest {
+    buildurl: String,
+    revision: Option<String>,
+    builddate: Option<i64>,
+    buildername: Option<String>,
+}
+
+/// tree → platform → build type → latest build.
+type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Latest>>>;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let mut addr = "127.0.0.1:8080".to_string();
+    let mut replay = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--replay" => replay = Some(args.next().ok_or("--replay needs a PATH")?),
+            other if !other.starts_with('-') => addr = other.to_string(),
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+
+    let table = Arc::new(Mutex::new(Table::new()));
+    let seen = Arc::clone(&table);
+    let builder = Monitor::builder()
+        .filter(Filter::builder().any_tree().build()?)
+        .on_build(move |build| remember(&seen, build));
+    // The monitor must live as long as the server: dropping it stops it.
+    let _monitor = match replay {
+        Some(path) => builder.replay(&[path])?.start()?,
+        None => builder.start()?,
+    };
+
+    let listener = TcpListener::bind(&addr)?;
+    eprintln!("serving the latest builds as JSON on http://{addr}/builds");
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                if let Err(e) = serve(stream, &table) {
+                    log::warn!("request failed: {e}");
+                }
+            }
+            Err(e) => log::warn!("accept failed: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Keeps `build` if it is newer (by build date) than the one we have.
+fn remember(table: &Mutex<Table>, build: BuildRecord) {
+    let job = build.job;
+    let Some(buildurl) = job.buildurl else {
+        return; // Taskcluster builds and repacks name no package
+    };
+    let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
+    let slot = table
+        .entry(job.tree)
+        .or_default()
+        .entry(job.platform)
+        .or_default()
+        .entry(job.buildtype.to_string());
+    let latest = Latest {
+        buildurl,
+        revision: job.revision,
+        builddate: job.builddate,
+        buildername: job.buildername,
+    };
+    match slot {
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            slot.insert(latest);
+        }
+        std::collections::btree_map::Entry::Occupied(mut slot) => {
+            if latest.builddate >= slot.get().builddate {
+                slot.insert(latest);
+            }
+        }
+    }
+}
+
+/// Answers one request: GET only, JSON only.
+fn serve(stream: TcpStream, table: &Mutex<Table>) -> std::io::Result<()> {
+    // A client that never finishes its request must not hold the server.
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    // Read (and ignore) the headers up to the blank line.
+    let mut header = String::new();
+    while reader.read_line(&mut header)? > 2 {
+        header.clear();
+    }
+
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("");
+    let (status, body) = if method != "GET" {
+        ("405 Method Not Allowed", error_json("only GET is served"))
+    } else {
+        let table = table.lock().unwrap_or_else(PoisonError::into_inner);
+        match path.trim_end_matches('/') {
+            "" | "/builds" => ("200 OK", to_json(&*table)),
+            tree_path => match tree_path
+                .strip_prefix("/builds/")
+                .and_then(|t| table.get(t))
+            {
+                Some(tree) => ("200 OK", to_json(tree)),
+                None => ("404 Not Found", error_json("no such tree or path")),
+            },
+        }
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("the table always serializes") + "\n"
+}
+
+fn error_json(message: &str) -> String {
+    to_json(&serde_json::json!({ "error": message }))
+}

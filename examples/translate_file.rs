@@ -1,0 +1,42 @@
+//! The translator alone, no broker and no threads: reads one raw buildbot
+//! message from a file and prints its normalized messages, as pulsetranslator
+//! published them on `exchange/build/normalized`.
+//!
+//! Run: `cargo run -p pulse-build-monitor --example translate_file -- fixtures/replay/04-mozilla-central-linux64-debug-mochitest.json`
+
+use pulse_translator::buildbot::{translate, Options};
+
+fn main() {
+    env_logger::init();
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: translate_file FILE");
+        std::process::exit(2);
+    };
+    let body = match std::fs::read(&path) {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!("error: cannot read {path}: {e}");
+            std::process::exit(1);
+        }
+    };
+    match translate(&body, &Options::default()) {
+        Ok(messages) if messages.is_empty() => {
+            println!("{path}: a message the reference translator ignores (no output)");
+        }
+        Ok(messages) => {
+            for message in messages {
+                println!("routing key: {}", message.routing_key);
+                let payload = serde_json::to_string_pretty(&message.payload)
+                    .expect("a record always serializes");
+                println!("{payload}");
+            }
+        }
+        Err(e) => {
+            // The reference's exception class, where it had one, helps when
+            // comparing with pulsetranslator's logs.
+            let class = e.reference_class().unwrap_or("no reference class");
+            eprintln!("error: {path}: {e} ({class})");
+            std::process::exit(1);
+        }
+    }
+}

@@ -228,6 +228,24 @@ fn raw_corpus_through_the_broker_matches_in_process_translation() {
             all_records.len()
         );
 
+        // The in-process source, fed the same messages, gives the same.
+        let in_process = Arc::new(Mutex::new(Vec::new()));
+        let (on_build, on_test) = (in_process.clone(), in_process.clone());
+        let local = Monitor::builder()
+            .filter(case.filter(&tree))
+            .on_build(move |b| on_build.lock().unwrap().push(Record::Build(b)))
+            .on_test(move |t| on_test.lock().unwrap().push(Record::Test(t)))
+            .messages(ours.clone())
+            .start()
+            .unwrap();
+        assert!(local.join().is_complete());
+        assert_eq!(
+            multiset(in_process.lock().unwrap().iter()),
+            multiset(&received.records),
+            "{}: in-process and broker runs differ",
+            case.name
+        );
+
         // The counters agree with what the callbacks saw; other tests'
         // messages count too, so they are translated here as well.
         let stats = report.stats;

@@ -94,7 +94,8 @@ impl Ctl {
         let listing = self
             .run(&["list_connections", "-q", "pid", "client_properties"])
             .unwrap_or_default();
-        let quoted = format!("<<\"{name}\">>");
+        // The listing shows `{"information","<name>"}`.
+        let quoted = format!("\"{name}\"");
         listing
             .lines()
             .filter(|line| line.contains(&quoted))

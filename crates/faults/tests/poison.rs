@@ -116,6 +116,7 @@ fn poison_among_good_messages_is_counted_logged_dead_lettered_and_acknowledged()
         GOOD,
         200,
         Duration::from_secs(1),
+        Duration::ZERO,
     );
     let monitor = builder
         .log_file(files.join("monitor.log"))

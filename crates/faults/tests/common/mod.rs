@@ -9,13 +9,15 @@ use pulse_faults::{record_id, Tally};
 use pulse_wire::Backoff;
 
 /// A durable monitor on `settings` whose build callback records each id in
-/// the returned tally; reconnects quickly (50 ms doubling to `cap`).
+/// the returned tally, then sleeps `work` (a callback's work, which keeps
+/// messages in flight); reconnects quickly (50 ms doubling to `cap`).
 pub fn tallying_monitor(
     settings: ConnectionSettings,
     label: &str,
     sent: u64,
     prefetch: u16,
     cap: Duration,
+    work: Duration,
 ) -> (MonitorBuilder, Arc<Mutex<Tally>>) {
     let tally = Arc::new(Mutex::new(Tally::new(sent)));
     let seen = Arc::clone(&tally);
@@ -37,6 +39,9 @@ pub fn tallying_monitor(
         .on_build(move |build| {
             let id = record_id(&build).expect("every test build carries an id");
             seen.lock().unwrap().record(id);
+            if !work.is_zero() {
+                std::thread::sleep(work);
+            }
         });
     (builder, tally)
 }

@@ -1,0 +1,314 @@
+//! Through the broker in this process: the monitor against a bare
+//! consumer draining the same backlog, and publish-to-callback latency.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use amiquip::{AmqpProperties, Publish};
+use pulse_build_monitor::{Filter, Monitor, Source};
+use pulse_wire::ConnectionSettings;
+
+use crate::broker::{self, BoxError, Drain};
+use crate::corpus::{seq_of, Template};
+use crate::report::{Row, Target};
+use crate::{Context, Kind};
+
+/// The monitor's default prefetch; the baseline uses the same.
+pub const PREFETCH: u16 = 256;
+
+/// A filter that keeps every record: all trees, talos included.
+pub fn keep_everything() -> Filter {
+    Filter::builder()
+        .any_tree()
+        .talos(true)
+        .build()
+        .expect("an unrestricted filter is valid")
+}
+
+/// Starts a monitor on the durable queue `queue/<user>/<label>` calling
+/// `callback` with each record's key, then removes its bindings to the
+/// shared exchanges so only the bench's exchange feeds the queue.
+pub fn start_monitor(
+    settings: &ConnectionSettings,
+    source: Source,
+    label: &str,
+    callback: impl Fn(&str) + Send + Sync + 'static,
+) -> Result<Monitor, BoxError> {
+    let callback = Arc::new(callback);
+    let on_test = Arc::clone(&callback);
+    let filter = keep_everything();
+    let bindings = source.bindings(&filter);
+    let monitor = Monitor::builder()
+        .broker(settings.clone())
+        .source(source)
+        .filter(filter)
+        .label(label)
+        .durable(true)
+        .declare_exchanges(true)
+        .prefetch(PREFETCH)
+        .on_build(move |build| callback(&build.job.key))
+        .on_test(move |test| on_test(&test.job.key))
+        .start()?;
+    let queue = monitor.queue_name().ok_or("a broker monitor has a queue")?;
+    broker::unbind(settings, queue, &bindings)?;
+    Ok(monitor)
+}
+
+/// Counts the bench's own records (keys tagged `base .. base + count`) as
+/// callbacks see them, and when.
+pub struct Tracker {
+    base: u64,
+    count: u64,
+    epoch: Instant,
+    handled: AtomicU64,
+    foreign: AtomicU64,
+    first: OnceLock<Instant>,
+    last: Mutex<Option<Instant>>,
+    done: Mutex<Option<mpsc::Sender<()>>>,
+    /// Per message: nanoseconds after `epoch` it was published (0: not yet).
+    sent: Vec<AtomicU64>,
+    /// Per message: publish-to-callback nanoseconds plus one (0: not seen).
+    latency: Vec<AtomicU64>,
+}
+
+impl Tracker {
+    /// A tracker; `with_latency` keeps per-message times.
+    pub fn new(base: u64, count: u64, with_latency: bool) -> (Arc<Tracker>, mpsc::Receiver<()>) {
+        let (done_tx, done_rx) = mpsc::channel();
+        let slots = if with_latency { count as usize } else { 0 };
+        let tracker = Tracker {
+            base,
+            count,
+            epoch: Instant::now(),
+            handled: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
+            first: OnceLock::new(),
+            last: Mutex::new(None),
+            done: Mutex::new(Some(done_tx)),
+            sent: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            latency: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+        };
+        (Arc::new(tracker), done_rx)
+    }
+
+    /// Called from the record callbacks.
+    pub fn handle(&self, key: &str) {
+        let now = Instant::now();
+        let index = match seq_of(key) {
+            Some(seq) if (self.base..self.base + self.count).contains(&seq) => seq - self.base,
+            _ => {
+                self.foreign.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        if let Some(slot) = self.latency.get(index as usize) {
+            let sent = self.sent[index as usize].load(Ordering::SeqCst);
+            let since = now.duration_since(self.epoch).as_nanos() as u64;
+            slot.store(since.saturating_sub(sent) + 1, Ordering::SeqCst);
+        }
+        self.first.get_or_init(|| now);
+        let handled = self.handled.fetch_add(1, Ordering::SeqCst) + 1;
+        if handled >= self.count {
+            *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+            if let Some(done) = self.done.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Records that message `index` is being published now.
+    fn mark_sent(&self, index: usize) {
+        let since = self.epoch.elapsed().as_nanos() as u64;
+        self.sent[index].store(since, Ordering::SeqCst);
+    }
+
+    fn drain(&self) -> Drain {
+        let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = match (self.first.get(), last) {
+            (Some(first), Some(last)) => last.duration_since(*first),
+            _ => Duration::ZERO,
+        };
+        Drain {
+            count: self.handled.load(Ordering::SeqCst),
+            elapsed,
+        }
+    }
+}
+
+/// Drains the backlog in `queue/<user>/<label>` through a monitor.
+fn monitor_drain(
+    ctx: &Context,
+    kind: Kind,
+    label: &str,
+    base: u64,
+    count: u64,
+) -> Result<Drain, BoxError> {
+    let (tracker, done) = Tracker::new(base, count, false);
+    let seen = Arc::clone(&tracker);
+    let monitor = start_monitor(&ctx.broker, kind.source(), label, move |key| {
+        seen.handle(key)
+    })?;
+    let finished = done.recv_timeout(Duration::from_secs(180));
+    let report = monitor.stop();
+    finished.map_err(|_| {
+        format!(
+            "monitor drained only {}/{count} ({:?})",
+            tracker.handled.load(Ordering::SeqCst),
+            report.stats
+        )
+    })?;
+    if report.stats.translation_errors > 0 || report.stats.callback_panics > 0 {
+        return Err(format!("the monitor had errors: {:?}", report.stats).into());
+    }
+    let foreign = tracker.foreign.load(Ordering::SeqCst);
+    if foreign > 0 {
+        log::info!("{foreign} records from others' messages were not counted");
+    }
+    Ok(tracker.drain())
+}
+
+/// Monitor against bare consumer, each draining its own copy of the same
+/// backlog; the best of `rounds`, which alternate who goes first.
+pub fn throughput(ctx: &Context, kind: Kind, count: u64, rounds: usize) -> Result<Row, BoxError> {
+    let templates = ctx.templates(kind);
+    let exchange = ctx.name("exchange", &format!("throughput-{}", kind.name()));
+    let user = ctx.broker.user.clone();
+    let (mut bare_best, mut monitor_best) = (0f64, 0f64);
+    let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
+    let mut bytes = 0;
+    for round in 0..rounds {
+        let bare_queue = format!("queue/{user}/{}-bare-{}-{round}", ctx.run, kind.name());
+        let label = format!("{}-monitor-{}-{round}", ctx.run, kind.name());
+        let monitor_queue = pulse_wire::queue_name(&user, Some(&label));
+        broker::declare_queue(&ctx.ledger, &mut publisher, &bare_queue, &exchange)?;
+        broker::declare_queue(&ctx.ledger, &mut publisher, &monitor_queue, &exchange)?;
+        let base = ctx.next_base();
+        bytes = broker::publish_backlog(&mut publisher, &exchange, templates, base, count)?;
+        let bare = || broker::bare_drain(&ctx.broker, &bare_queue, PREFETCH, count);
+        let monitored = || monitor_drain(ctx, kind, &label, base, count);
+        let (b, m) = if round % 2 == 0 {
+            let b = bare()?;
+            (b, monitored()?)
+        } else {
+            let m = monitored()?;
+            (bare()?, m)
+        };
+        eprintln!(
+            "  {} round {round}: bare {:.0} msg/s, monitor {:.0} msg/s",
+            kind.name(),
+            b.rate(),
+            m.rate()
+        );
+        bare_best = bare_best.max(b.rate());
+        monitor_best = monitor_best.max(m.rate());
+        ctx.ledger.delete_queue(&bare_queue);
+        ctx.ledger.delete_queue(&monitor_queue);
+    }
+    let _ = publisher.close();
+    Ok(Row::versus(
+        format!("end to end, {} → no-op callback", kind.title()),
+        monitor_best,
+        bare_best,
+        "msg/s",
+    )
+    .target(Target::RatioAtLeast(0.8))
+    .note(format!(
+        "{count} msgs of {} B average, best of {rounds}; baseline: bare amiquip consumer, prefetch {PREFETCH}, one ack per message, no work",
+        bytes / count
+    )))
+}
+
+/// Publishes real-size raw messages at `rate` per second for `seconds` and
+/// measures publish-to-callback latency through the monitor.
+pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError> {
+    let kind = Kind::Raw;
+    let templates = ctx.templates(kind);
+    let exchange = ctx.name("exchange", "latency");
+    let label = format!("{}-latency", ctx.run);
+    let queue = pulse_wire::queue_name(&ctx.broker.user, Some(&label));
+    let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
+    broker::declare_queue(&ctx.ledger, &mut publisher, &queue, &exchange)?;
+    let _ = publisher.close();
+
+    let count = seconds * rate;
+    let base = ctx.next_base();
+    let (tracker, done) = Tracker::new(base, count, true);
+    let seen = Arc::clone(&tracker);
+    let monitor = start_monitor(&ctx.broker, kind.source(), &label, move |key| {
+        seen.handle(key)
+    })?;
+
+    let mut connection = broker::connect(&ctx.broker)?;
+    let channel = connection.open_channel(None)?;
+    let interval = Duration::from_nanos(1_000_000_000 / rate);
+    let start = Instant::now();
+    let mut worst_lag = Duration::ZERO;
+    for i in 0..count {
+        let due = start + interval * i as u32;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        } else {
+            worst_lag = worst_lag.max(now - due);
+        }
+        let template = &templates[(i % templates.len() as u64) as usize];
+        let seq = base + i;
+        let body = template.body(seq);
+        tracker.mark_sent(i as usize);
+        channel.basic_publish(
+            exchange.as_str(),
+            Publish::with_properties(
+                &body,
+                template.routing_key(seq),
+                AmqpProperties::default().with_delivery_mode(2),
+            ),
+        )?;
+    }
+    let publishing = start.elapsed();
+    let _ = done.recv_timeout(Duration::from_secs(10));
+    let report = monitor.stop();
+    let _ = channel.close();
+    let _ = connection.close();
+    ctx.ledger.delete_queue(&queue);
+
+    let mut latencies: Vec<u64> = tracker
+        .latency
+        .iter()
+        .map(|l| l.load(Ordering::SeqCst))
+        .filter(|&l| l > 0)
+        .map(|l| l - 1)
+        .collect();
+    latencies.sort_unstable();
+    let received = latencies.len() as u64;
+    if received == 0 {
+        return Err(format!("no message arrived ({:?})", report.stats).into());
+    }
+    let at = |q: f64| {
+        let index = ((received as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index] as f64 / 1e6
+    };
+    let size = templates.iter().map(Template::size).sum::<usize>() / templates.len();
+    let how = format!(
+        "{count} raw msgs ({size} B average) at {rate}/s for {seconds} s ({:.1} s actual); received {received}; publisher at most {:.1} ms behind schedule",
+        publishing.as_secs_f64(),
+        worst_lag.as_secs_f64() * 1e3
+    );
+    let row = |name: &str, ms: f64| {
+        let mut row = Row::info(name, format!("{ms:.2} ms"));
+        row.value = ms;
+        row
+    };
+    let mut rows = vec![
+        row("latency publish → callback, p50", at(0.50)).note(how),
+        row("latency publish → callback, p99", at(0.99))
+            .target(Target::Below(5.0))
+            .unit("ms"),
+        row("latency publish → callback, max", at(1.0)),
+    ];
+    if received < count {
+        rows[2].note = format!("{} messages never arrived", count - received);
+        rows[1].value = f64::INFINITY;
+    }
+    Ok(rows)
+}

@@ -1,0 +1,298 @@
+//! `bench`: how close the monitor runs to its limits, measured side by side
+//! with those limits in one run, printed as a markdown table with ratios.
+//!
+//! 1. Translation ([`translation`]): raw buildbot messages translated per
+//!    second against parsing the same bytes into `IgnoredAny`; normalized
+//!    payloads and buildernames per second.
+//! 2. End to end ([`endtoend`]): the full monitor (translation, filter,
+//!    dispatch, ack after the callback) against a bare amiquip consumer,
+//!    both draining the same pre-published backlog.
+//! 3. Latency: publish to callback at a steady 1,000 messages per second.
+//! 4. Memory ([`processes`]): peak RSS of a monitor process draining 10k
+//!    and 50k real-size messages with a slow callback.
+//! 5. Scale-out: 1, 2 and 4 monitor processes on one durable queue, and a
+//!    check that each message was handled exactly once.
+//!
+//! Everything declared on the broker is written to a ledger file first and
+//! deleted at the end, also after an error; `bench cleanup <ledger>`
+//! deletes what a killed run left behind. Neighbours: every workspace
+//! crate, used as a user would; [`corpus`] reads the shared corpus.
+//!
+//! ```text
+//! bench [--quick] [--only translation,throughput,latency,memory,scale]
+//!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
+//! ```
+#![deny(missing_docs)]
+
+mod broker;
+mod corpus;
+mod endtoend;
+mod processes;
+mod report;
+mod translation;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pulse_build_monitor::Source;
+use pulse_wire::ConnectionSettings;
+
+use crate::broker::{BoxError, Ledger};
+use crate::corpus::{Corpus, Template};
+use crate::report::Row;
+
+/// Which messages a broker measurement uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Normalized payloads (< 2 KB) from `exchange/build/normalized`.
+    Small,
+    /// Raw buildbot messages (~15–20 KB) from `exchange/build/`.
+    Raw,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Small => "small",
+            Kind::Raw => "raw",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Small => "small normalized msgs",
+            Kind::Raw => "real-size raw msgs",
+        }
+    }
+
+    fn source(self) -> Source {
+        match self {
+            Kind::Small => Source::Normalized,
+            Kind::Raw => Source::Buildbot,
+        }
+    }
+}
+
+/// Command-line settings.
+pub struct Settings {
+    quick: bool,
+    only: Option<Vec<String>>,
+    broker_url: String,
+    report: Option<PathBuf>,
+    ledger: Option<PathBuf>,
+}
+
+/// What the broker measurements share.
+pub struct Context {
+    broker: ConnectionSettings,
+    broker_url: String,
+    /// Unique prefix of every name this run declares.
+    run: String,
+    ledger: Ledger,
+    corpus: Corpus,
+    next_base: AtomicU64,
+}
+
+impl Context {
+    fn templates(&self, kind: Kind) -> &[Template] {
+        match kind {
+            Kind::Small => &self.corpus.small_templates,
+            Kind::Raw => &self.corpus.raw_templates,
+        }
+    }
+
+    /// A unique name: `<prefix>/<run>-<what>`.
+    fn name(&self, prefix: &str, what: &str) -> String {
+        format!("{prefix}/{}-{what}", self.run)
+    }
+
+    /// A fresh range of sequence numbers, so no backlog's keys collide with
+    /// another's (or with anyone else's build numbers).
+    fn next_base(&self) -> u64 {
+        self.next_base.fetch_add(1_000_000_000, Ordering::SeqCst)
+    }
+}
+
+const SECTIONS: [&str; 5] = ["translation", "throughput", "latency", "memory", "scale"];
+
+fn parse_args(args: &[String]) -> Result<Settings, BoxError> {
+    let mut settings = Settings {
+        quick: false,
+        only: None,
+        broker_url: std::env::var("PULSE_BENCH_BROKER")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/".to_string()),
+        report: None,
+        ledger: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--quick" => settings.quick = true,
+            "--only" => {
+                let only: Vec<String> = value()?.split(',').map(str::to_owned).collect();
+                if let Some(bad) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!("unknown section {bad:?}; known: {SECTIONS:?}").into());
+                }
+                settings.only = Some(only);
+            }
+            "--broker" => settings.broker_url = value()?.clone(),
+            "--report" => settings.report = Some(value()?.into()),
+            "--ledger" => settings.ledger = Some(value()?.into()),
+            "-h" | "--help" => {
+                println!("usage: bench [--quick] [--only {}] [--broker URL] [--report FILE] [--ledger FILE]\n       bench cleanup LEDGER", SECTIONS.join(","));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    Ok(settings)
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("child") => processes::child_main(&args[1..]),
+        Some("cleanup") => cleanup(&args[1..]),
+        _ => parse_args(&args).and_then(|settings| run(&settings)),
+    };
+    if let Err(e) = result {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn cleanup(args: &[String]) -> Result<(), BoxError> {
+    let [path] = args else {
+        return Err("usage: bench cleanup LEDGER".into());
+    };
+    let url = std::env::var("PULSE_BENCH_BROKER")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/".to_string());
+    let settings = ConnectionSettings::from_url(&url)?;
+    match Ledger::load(settings, path.into()) {
+        Ok(ledger) => {
+            let left = ledger.clean_up();
+            if left > 0 {
+                return Err(format!("{left} entries could not be deleted").into());
+            }
+            Ok(())
+        }
+        Err(_) => Ok(()), // no ledger: nothing was left behind
+    }
+}
+
+fn run(settings: &Settings) -> Result<(), BoxError> {
+    let wants = |section: &str| {
+        settings
+            .only
+            .as_ref()
+            .map_or(true, |only| only.iter().any(|s| s == section))
+    };
+    let corpus = Corpus::load(&endtoend::keep_everything())?;
+    let quick = settings.quick;
+    eprintln!(
+        "corpus: {} raw messages, {} normalized, {} buildernames; templates: {} raw, {} small",
+        corpus.raw_bodies.len(),
+        corpus.normalized.len(),
+        corpus.buildernames.len(),
+        corpus.raw_templates.len(),
+        corpus.small_templates.len()
+    );
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    if wants("translation") {
+        eprintln!("translation ...");
+        rows.extend(translation::run(&corpus, settings));
+        print_rows(&rows);
+    }
+
+    let broker_sections = ["throughput", "latency", "memory", "scale"];
+    if broker_sections.iter().any(|s| wants(s)) {
+        let broker = ConnectionSettings::from_url(&settings.broker_url)?;
+        let run = format!("pulse-bench-{}", &pulse_wire::random_label()[..8]);
+        let ledger_path = settings
+            .ledger
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("{run}.ledger")));
+        let ctx = Context {
+            ledger: Ledger::new(broker.clone(), ledger_path),
+            broker,
+            broker_url: settings.broker_url.clone(),
+            run,
+            corpus,
+            next_base: AtomicU64::new(1_000_000_000),
+        };
+        // The monitor declares the shared exchanges; remember which were new.
+        ctx.ledger.shared_exchanges(&[
+            pulse_wire::EXCHANGE_BUILD,
+            pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+        ])?;
+        let mut section =
+            |name: &str, rows: &mut Vec<Row>, f: &dyn Fn() -> Result<Vec<Row>, BoxError>| {
+                if !wants(name) {
+                    return;
+                }
+                eprintln!("{name} ...");
+                match f() {
+                    Ok(new) => rows.extend(new),
+                    Err(e) => {
+                        eprintln!("!!! {name} failed: {e}");
+                        failures.push(format!("{name}: {e}"));
+                    }
+                }
+                print_rows(rows);
+            };
+        section("throughput", &mut rows, &|| {
+            let (small, raw, rounds) = if quick {
+                (10_000, 3_000, 1)
+            } else {
+                (50_000, 20_000, 2)
+            };
+            Ok(vec![
+                endtoend::throughput(&ctx, Kind::Small, small, rounds)?,
+                endtoend::throughput(&ctx, Kind::Raw, raw, rounds)?,
+            ])
+        });
+        section("latency", &mut rows, &|| {
+            endtoend::latency(&ctx, if quick { 5 } else { 30 }, 1_000)
+        });
+        section("memory", &mut rows, &|| {
+            let sizes: &[u64] = if quick {
+                &[2_000, 10_000]
+            } else {
+                &[10_000, 50_000]
+            };
+            processes::memory(&ctx, sizes)
+        });
+        section("scale", &mut rows, &|| {
+            processes::scale_out(&ctx, if quick { 3_000 } else { 20_000 }, &[1, 2, 4])
+        });
+        let left = ctx.ledger.clean_up();
+        if left > 0 {
+            failures.push(format!("{left} broker objects could not be deleted"));
+        }
+    }
+
+    let mut table = report::markdown(&rows);
+    if !failures.is_empty() {
+        table.push_str("\nFailed sections:\n\n");
+        for failure in &failures {
+            table.push_str(&format!("- {failure}\n"));
+        }
+    }
+    println!("{table}");
+    if let Some(path) = &settings.report {
+        std::fs::write(path, &table)?;
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} section(s) failed", failures.len()).into())
+    }
+}
+
+fn print_rows(rows: &[Row]) {
+    eprintln!("{}", report::markdown(rows));
+}

@@ -46,6 +46,17 @@ impl RawMessage {
 ///
 /// A JSON body is kept as JSON so recordings stay readable and `jq`-able;
 /// any other body is kept byte for byte in `body_bytes`.
+///
+/// ```
+/// use pulse_build_monitor::{RawMessage, RecordedMessage};
+///
+/// let message = RawMessage::new("exchange/build/", "build.x.1.log_uploaded", br#"{"a":1}"#.to_vec());
+/// let line = serde_json::to_string(&RecordedMessage::from(&message))?;
+/// assert_eq!(line, r#"{"exchange":"exchange/build/","routing_key":"build.x.1.log_uploaded","body":{"a":1}}"#);
+/// let back: RecordedMessage = serde_json::from_str(&line)?;
+/// assert_eq!(RawMessage::from(back), message);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordedMessage {
     /// The exchange the message was published to.

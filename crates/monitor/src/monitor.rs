@@ -373,6 +373,25 @@ impl Shared {
 /// A running monitor: the handle [`MonitorBuilder::start`] returns.
 ///
 /// Dropping it stops the monitor gracefully, as [`stop`](Self::stop) does.
+///
+/// ```
+/// use std::time::Duration;
+/// use pulse_build_monitor::{Monitor, RawMessage};
+///
+/// let message = RawMessage::new("exchange/build/", "build.x.1.finished", b"{}".to_vec());
+/// let monitor = Monitor::builder()
+///     .on_message(|message| println!("{}", message.routing_key))
+///     .messages(vec![message])
+///     .start()?;
+/// // A broker monitor runs until stopped; this one ends with its messages.
+/// while monitor.is_alive() {
+///     monitor.join_timeout(Duration::from_secs(1));
+/// }
+/// let report = monitor.stop_timeout(Duration::from_secs(5));
+/// assert!(report.is_complete());
+/// assert_eq!((report.stats.received, report.stats.translation_errors), (1, 1));
+/// # Ok::<(), pulse_build_monitor::Error>(())
+/// ```
 #[must_use = "dropping the monitor stops it"]
 pub struct Monitor {
     shared: Arc<Shared>,

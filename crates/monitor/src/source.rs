@@ -29,6 +29,22 @@ impl Source {
     /// narrowed by the filter's trees (and platforms, on the normalized
     /// exchange, whose routing keys carry them) so the broker drops what
     /// the filter would.
+    ///
+    /// ```
+    /// use pulse_build_monitor::{Filter, Source};
+    ///
+    /// let filter = Filter::builder().trees(["try"]).platforms(["linux64"]).build()?;
+    /// assert_eq!(
+    ///     Source::Normalized.bindings(&filter),
+    ///     [
+    ///         ("exchange/build/normalized", "build.try.linux64.#".to_string()),
+    ///         ("exchange/build/normalized", "unittest.try.linux64.#".to_string()),
+    ///     ]
+    /// );
+    /// // Raw buildbot keys do not carry the tree where a pattern can see it.
+    /// assert_eq!(Source::Buildbot.bindings(&filter), [("exchange/build/", "#".to_string())]);
+    /// # Ok::<(), pulse_build_monitor::Error>(())
+    /// ```
     pub fn bindings(&self, filter: &Filter) -> Vec<(&'static str, String)> {
         let spec = filter.to_spec();
         // `to_spec` leaves the default tree out: no trees and not any tree

@@ -69,7 +69,9 @@ fn a_forced_close_mid_stream_loses_nothing() {
 
     wait_until("300 messages received", || monitor.stats().received >= 300);
     close_connection_named(&settings.connection_name);
-    wait_until("every message handled", || seen.lock().unwrap().len() == TOTAL);
+    wait_until("every message handled", || {
+        seen.lock().unwrap().len() == TOTAL
+    });
     publishing.join().unwrap();
     wait_until("a reconnect counted", || monitor.stats().reconnects >= 1);
     let report = monitor.stop();

@@ -76,7 +76,10 @@ pub struct RecordedMessage {
 
 impl From<&RawMessage> for RecordedMessage {
     fn from(message: &RawMessage) -> RecordedMessage {
-        let body = serde_json::from_slice::<serde_json::Value>(&message.body).ok();
+        // A `null` body would read back as no body at all: keep its bytes.
+        let body = serde_json::from_slice::<serde_json::Value>(&message.body)
+            .ok()
+            .filter(|json| !json.is_null());
         RecordedMessage {
             exchange: message.exchange.clone(),
             routing_key: message.routing_key.clone(),

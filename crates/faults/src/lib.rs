@@ -24,8 +24,8 @@
 //!   connections.
 //!
 //! The `fault-monitor` binary runs a durable monitor that writes each
-//! handled id to a file; the crash and credential tests run it as a child
-//! process.
+//! handled id to a file; the crash and credential tests run it as a
+//! [`MonitorProcess`].
 //!
 //! Neighbours: `pulse-build-monitor` (the monitor under test) and
 //! `pulse-wire` (its connection settings and the test publisher).
@@ -54,6 +54,7 @@ mod ctl;
 mod logcapture;
 mod messages;
 mod node;
+mod process;
 mod stream;
 mod tls;
 
@@ -61,6 +62,7 @@ pub use ctl::{Ctl, Vhost};
 pub use logcapture::CapturedLog;
 pub use messages::{build_message, print_result, record_id, Tally, XorShift};
 pub use node::SecondNode;
+pub use process::{read_ids, Ended, MonitorProcess};
 pub use stream::Stream;
 pub use tls::TestCa;
 

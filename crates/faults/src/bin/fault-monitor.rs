@@ -4,13 +4,15 @@
 //! ```text
 //! PULSE_URL=amqp://user:pw@127.0.0.1:5672/vhost \
 //!   fault-monitor --label L --ids FILE [--log-file F] [--dead-letters F]
-//!                 [--prefetch N] [--connection-name NAME]
+//!                 [--prefetch N] [--connection-name NAME] [--work-ms MS]
 //! ```
 //!
 //! The id is written (one line, straight to the file, no buffer) inside
 //! the callback, before it returns; the monitor acknowledges a message only
 //! after its callback returned, so every acknowledged message is in the
-//! file, whenever the process dies. Runs until its stdin closes, then stops
+//! file, whenever the process dies. `--work-ms` makes each callback sleep
+//! after writing, as real work would, so messages are in flight when the
+//! process is killed. Runs until its stdin closes, then stops
 //! gracefully and prints its counters. Exit code 2: the monitor could not
 //! start (bad settings, credentials, certificate).
 
@@ -27,6 +29,7 @@ struct Args {
     dead_letters: Option<String>,
     prefetch: u16,
     connection_name: Option<String>,
+    work: std::time::Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
         dead_letters: None,
         prefetch: 100,
         connection_name: None,
+        work: std::time::Duration::ZERO,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -52,6 +56,13 @@ fn parse_args() -> Result<Args, String> {
                 args.prefetch = text
                     .parse()
                     .map_err(|_| format!("--prefetch `{text}` is not 1..65535"))?;
+            }
+            "--work-ms" => {
+                let text = value()?;
+                let millis = text
+                    .parse()
+                    .map_err(|_| format!("--work-ms `{text}` is not milliseconds"))?;
+                args.work = std::time::Duration::from_millis(millis);
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -91,6 +102,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .append(true)
             .open(&args.ids)?,
     );
+    let work = args.work;
     let mut builder = Monitor::builder()
         .broker(settings)
         .label(args.label)
@@ -108,6 +120,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             if let Err(e) = writeln!(file, "{id}") {
                 eprintln!("fault-monitor: writing id {id}: {e}");
                 std::process::abort();
+            }
+            drop(file);
+            if !work.is_zero() {
+                std::thread::sleep(work);
             }
         });
     if let Some(path) = args.log_file {

@@ -54,7 +54,11 @@ impl Stream {
                 loop {
                     if publisher.is_none() {
                         publisher = Publisher::connect(&settings)
-                            .and_then(|mut p| p.declare_exchange(EXCHANGE_BUILD).map(|()| p))
+                            .and_then(|mut p| {
+                                // A broker going away must not stall us long.
+                                p.set_confirm_timeout(Duration::from_secs(5));
+                                p.declare_exchange(EXCHANGE_BUILD).map(|()| p)
+                            })
                             .ok();
                     }
                     let result = match publisher.as_mut() {

@@ -36,7 +36,7 @@ pub enum Command {
 /// Where the broker is and how long to wait for it.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Broker URL, amqp[s]://user:password@host:port/vhost. Default: PULSE_URL,
+    /// Broker URL, amqp://user:password@host:port/vhost (amqps:// for TLS). Default: PULSE_URL,
     /// else PULSE_USER and PULSE_PASSWORD on pulse.mozilla.org.
     #[arg(long, value_name = "URL", conflicts_with = "config")]
     pub url: Option<String>,
@@ -54,7 +54,7 @@ pub struct QueueArgs {
     /// Which messages to read.
     #[arg(long, value_enum, default_value_t = SourceArg::Buildbot)]
     pub source: SourceArg,
-    /// Name the queue queue/<user>/<LABEL>; monitors with one label share its work.
+    /// Name the queue queue/USER/LABEL; monitors with one label share its work.
     /// Default: a random label.
     #[arg(long)]
     pub label: Option<String>,

@@ -7,6 +7,8 @@
 //! `error:` line on stderr; exit codes are 0 (done), 1 (failure) and 2
 //! (usage: a bad flag, flag value or filter).
 
+#![deny(missing_docs)]
+
 mod args;
 mod broker;
 mod error;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use pulse_build_monitor::{Record, Rejection};
 
@@ -28,6 +28,7 @@ pub struct Printer {
     json: bool,
     exec: Option<String>,
     stop: Arc<StopFlag>,
+    header: Once,
 }
 
 /// Column titles and widths of the table; the last column is not padded.
@@ -44,13 +45,11 @@ const COLUMNS: [(&str, usize); 8] = [
 
 impl Printer {
     pub fn new(json: bool, exec: Option<String>, stop: Arc<StopFlag>) -> Printer {
-        Printer { json, exec, stop }
-    }
-
-    /// The table's header, printed before the first row; none for JSON.
-    pub fn print_header(&self) {
-        if !self.json {
-            self.write_line(&row(COLUMNS.map(|(title, _)| title.to_string())));
+        Printer {
+            json,
+            exec,
+            stop,
+            header: Once::new(),
         }
     }
 
@@ -61,6 +60,10 @@ impl Printer {
         if self.json {
             self.write_line(&json);
         } else {
+            // Once makes any other callback thread wait until the header is out.
+            self.header.call_once(|| {
+                self.write_line(&row(COLUMNS.map(|(title, _)| title.to_string())));
+            });
             self.write_line(&table_row(record));
         }
         if let Some(command) = &self.exec {

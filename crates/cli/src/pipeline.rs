@@ -45,7 +45,6 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         builder = builder.label(label.clone());
     }
     let monitor = builder.start().map_err(monitor_error)?;
-    printer.print_header();
     eprintln!(
         "pulse-monitor: consuming {} on {settings}; Ctrl-C stops",
         monitor.queue_name().unwrap_or("the queue")
@@ -72,7 +71,6 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         .source(source(args.source))
         .workers(args.output.workers.unwrap_or(1))
         .messages(messages);
-    printer.print_header();
     let monitor = builder.start().map_err(monitor_error)?;
     let progress = (std::io::stderr().is_terminal() && total > PROGRESS_THRESHOLD)
         .then_some(Progress { total });

@@ -272,9 +272,13 @@ impl MonitorBuilder {
             Some(input) => input,
             None => Input::Broker(Box::new(ConnectionSettings::from_env()?)),
         };
+        let mut queue_to_delete = None;
         let (consumer, messages) = match input {
             Input::Broker(settings) => {
                 let topology = self.topology(&settings);
+                if !self.durable {
+                    queue_to_delete = Some(((*settings).clone(), topology.queue.name.clone()));
+                }
                 let consumer = Consumer::start(*settings, topology, self.consume.clone())?;
                 (Some(Arc::new(consumer)), None)
             }
@@ -296,6 +300,7 @@ impl MonitorBuilder {
             translators: self.translators,
             log_file: log_file.map(Arc::new),
             dead_letters,
+            queue_to_delete,
         };
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Duration>(1);
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
@@ -320,7 +325,16 @@ impl MonitorBuilder {
         let queue = if self.durable {
             QueueSpec::durable(name)
         } else {
-            QueueSpec::transient(name)
+            // Not exclusive: an exclusive queue dies with its connection, and
+            // with it every message routed while we reconnect. The broker
+            // deletes it once unused for a while; stop() deletes it at once.
+            QueueSpec {
+                durable: false,
+                exclusive: false,
+                auto_delete: false,
+                expires: Some(TRANSIENT_QUEUE_GRACE),
+                ..QueueSpec::durable(name)
+            }
         };
         let declaration = if self.declare_exchanges {
             ExchangeDeclaration::Declare
@@ -399,6 +413,10 @@ pub struct Monitor {
     done: Receiver<()>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
+
+/// How long a non-durable monitor's queue outlives its last consumer, so
+/// that reconnecting loses nothing.
+const TRANSIENT_QUEUE_GRACE: Duration = Duration::from_secs(300);
 
 /// How long [`Monitor::stop`] waits for callbacks in flight.
 const DEFAULT_STOP_DEADLINE: Duration = Duration::from_secs(30);
@@ -527,6 +545,8 @@ struct Pump {
     translators: Translators,
     log_file: Option<Arc<LineFile>>,
     dead_letters: Option<LineFile>,
+    /// A non-durable monitor's queue, deleted when it stops.
+    queue_to_delete: Option<(ConnectionSettings, String)>,
 }
 
 impl Pump {
@@ -555,6 +575,9 @@ impl Pump {
         // what no callback finished with to the queue.
         if let Some(consumer) = &self.shared.consumer {
             consumer.stop();
+        }
+        if let Some((settings, queue)) = &self.queue_to_delete {
+            delete_queue(settings, queue);
         }
         *self
             .shared
@@ -766,5 +789,16 @@ impl Pump {
                 resume_unwind(panic);
             }
         })
+    }
+}
+
+/// Best effort: the broker deletes an unused non-durable queue after
+/// [`TRANSIENT_QUEUE_GRACE`] anyway.
+fn delete_queue(settings: &ConnectionSettings, queue: &str) {
+    let deleted = pulse_wire::Publisher::connect(settings)
+        .and_then(|mut publisher| publisher.delete_queue(queue));
+    match deleted {
+        Ok(left) => log::debug!("deleted queue {queue} ({left} messages left in it)"),
+        Err(e) => log::warn!("cannot delete queue {queue}, the broker will expire it: {e}"),
     }
 }

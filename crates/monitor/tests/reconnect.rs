@@ -1,6 +1,7 @@
 //! A forced close of the monitor's broker connection in the middle of a
-//! stream: the monitor reconnects by itself and, on its durable queue,
-//! every message published reaches the callbacks at least once.
+//! stream: the monitor reconnects by itself and, on a durable queue as on a
+//! non-durable one, every message published reaches the callbacks at least
+//! once.
 
 mod common;
 
@@ -32,7 +33,16 @@ fn build(tree: &str, id: usize) -> RawMessage {
 }
 
 #[test]
-fn a_forced_close_mid_stream_loses_nothing() {
+fn a_forced_close_mid_stream_loses_nothing_on_a_durable_queue() {
+    forced_close_mid_stream(true);
+}
+
+#[test]
+fn a_forced_close_mid_stream_loses_nothing_on_a_non_durable_queue() {
+    forced_close_mid_stream(false);
+}
+
+fn forced_close_mid_stream(durable: bool) {
     let Some(settings) = broker_or_skip() else {
         return;
     };
@@ -45,7 +55,7 @@ fn a_forced_close_mid_stream_loses_nothing() {
         .broker(settings.clone())
         .source(Source::Normalized)
         .label(&label)
-        .durable(true)
+        .durable(durable)
         .declare_exchanges(true)
         .prefetch(100)
         .filter(Filter::builder().trees([tree.as_str()]).build().unwrap())
@@ -74,12 +84,20 @@ fn a_forced_close_mid_stream_loses_nothing() {
     });
     publishing.join().unwrap();
     wait_until("a reconnect counted", || monitor.stats().reconnects >= 1);
+    let queue = monitor.queue_name().unwrap().to_string();
     let report = monitor.stop();
+    let after_stop = publisher(&settings).queue_depth(&queue);
+    if durable {
+        assert_eq!(after_stop.unwrap(), 0, "the durable queue stays, drained");
+    } else {
+        let error = after_stop.expect_err("stop() deletes a non-durable queue");
+        assert_eq!(error.kind(), pulse_wire::ErrorKind::NotFound, "{error}");
+    }
 
     let seen = seen.lock().unwrap();
     let duplicates: usize = seen.values().map(|n| n - 1).sum();
     eprintln!(
-        "reconnect: {TOTAL} published, {} distinct handled, {duplicates} duplicates; {:?}",
+        "reconnect (durable: {durable}): {TOTAL} published, {} distinct handled, {duplicates} duplicates; {:?}",
         seen.len(),
         report.stats
     );

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 
 use crate::{Completion, Error, ErrorKind};
 
@@ -229,6 +229,17 @@ impl Pool {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(job)) => Err(QueueFull(job)),
             Err(TrySendError::Disconnected(_)) => unreachable!("the pool holds a receiver"),
+        }
+    }
+
+    /// Queues a job, waiting up to `timeout` for room, else hands it back:
+    /// back-pressure for a producer that must also watch for something
+    /// else, such as a request to stop.
+    pub fn submit_timeout(&self, job: Job, timeout: Duration) -> Result<(), QueueFull> {
+        match self.sender().send_timeout(job, timeout) {
+            Ok(()) => Ok(()),
+            Err(SendTimeoutError::Timeout(job)) => Err(QueueFull(job)),
+            Err(SendTimeoutError::Disconnected(_)) => unreachable!("the pool holds a receiver"),
         }
     }
 

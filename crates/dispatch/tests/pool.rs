@@ -182,6 +182,10 @@ fn a_full_queue_blocks_submitters_instead_of_growing() {
     }
     let refused = pool.try_submit(counted("one too many".into())).unwrap_err();
     assert_eq!(refused.into_job().key(), "one too many");
+    let timed_out = pool
+        .submit_timeout(counted("waited".into()), Duration::from_millis(20))
+        .unwrap_err();
+    assert_eq!(timed_out.into_job().key(), "waited");
 
     let about_to_submit = AtomicBool::new(false);
     let submitted = AtomicBool::new(false);

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use pulse_dispatch::{Completion, Job, Outcome, Pool};
 use pulse_filter::{Filter, Rejection};
 use pulse_translator::{BuildRecord, Record, TestRecord};
@@ -379,8 +379,12 @@ struct Shared {
 
 impl Shared {
     fn stats(&self) -> Stats {
-        let reconnects = self.consumer.as_ref().map_or(0, |c| c.stats().reconnects);
-        self.counters.snapshot(reconnects)
+        let wire = self.consumer.as_ref().map(|c| c.stats());
+        let mut stats = self
+            .counters
+            .snapshot(wire.as_ref().map_or(0, |w| w.reconnects));
+        stats.connected = wire.map(|w| w.connected);
+        stats
     }
 }
 
@@ -513,6 +517,25 @@ impl Drop for Monitor {
     }
 }
 
+/// Once the input has run out, waits for the callbacks still queued or
+/// running, still heeding a stop: a replay interrupted after its last
+/// message was handed out must not wait for every callback.
+fn wait_until_idle(pool: &Pool, stop: &Receiver<Duration>) -> Option<Stopped> {
+    loop {
+        let stats = pool.stats();
+        if stats.queued == 0 && stats.running == 0 {
+            return None;
+        }
+        match stop.recv_timeout(FULL_POOL_RETRY) {
+            Ok(deadline) => return Some(Stopped::at(deadline, Vec::new())),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Some(Stopped::at(DEFAULT_STOP_DEADLINE, Vec::new()))
+            }
+        }
+    }
+}
+
 /// How often the monitor's thread, waiting for room in a full pool, looks
 /// for a stop.
 const FULL_POOL_RETRY: Duration = Duration::from_millis(2);
@@ -561,7 +584,8 @@ impl Pump {
             (None, Some(consumer)) => self.run_broker(&pool, &consumer, &stop),
             (None, None) => unreachable!("start() sets a consumer or messages"),
         }
-        .err();
+        .err()
+        .or_else(|| wait_until_idle(&pool, &stop));
         let mut pool_report = match &stopped {
             Some(stopped) => {
                 pool.shutdown_timeout(stopped.deadline.saturating_duration_since(Instant::now()))
@@ -710,14 +734,14 @@ impl Pump {
         let mut jobs = jobs.into_iter();
         while let Some(mut job) = jobs.next() {
             loop {
-                match pool.try_submit(job) {
+                match pool.submit_timeout(job, FULL_POOL_RETRY) {
                     Ok(()) => break,
                     Err(full) => job = full.into_job(),
                 }
-                let deadline = match stop.recv_timeout(FULL_POOL_RETRY) {
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                let deadline = match stop.try_recv() {
+                    Err(TryRecvError::Empty) => continue,
                     Ok(deadline) => deadline,
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => DEFAULT_STOP_DEADLINE,
+                    Err(TryRecvError::Disconnected) => DEFAULT_STOP_DEADLINE,
                 };
                 let abandoned = std::iter::once(job)
                     .chain(jobs)

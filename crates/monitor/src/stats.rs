@@ -17,10 +17,15 @@ pub struct Stats {
     pub callback_panics: u64,
     /// Messages the translator rejected.
     pub translation_errors: u64,
-    /// Messages acknowledged to the broker after all their callbacks ended.
+    /// Acknowledgements sent after all of a message's callbacks ended. One
+    /// sent after its connection dropped never reaches the broker, which
+    /// delivers the message again: at-least-once, never at-most-once.
     pub acknowledged: u64,
     /// Times the connection was re-established.
     pub reconnects: u64,
+    /// Whether the broker connection is up right now; `None` for the
+    /// in-process source.
+    pub connected: Option<bool>,
 }
 
 #[derive(Default)]
@@ -50,6 +55,7 @@ impl Counters {
             translation_errors: get(&self.translation_errors),
             acknowledged: get(&self.acknowledged),
             reconnects,
+            connected: None,
         }
     }
 }

@@ -319,3 +319,37 @@ fn in_process_messages_match_the_filter() {
     assert!(got.iter().all(|r| r.job().timestamp.is_some()));
     assert_eq!(report.stats.matched, expected.len() as u64);
 }
+
+/// A stop that comes after the last message was handed to the pool still
+/// ends at its deadline, leaving the queued calls unrun and reported.
+#[test]
+fn stop_ends_a_replay_whose_messages_are_all_handed_out() {
+    let messages: Vec<RawMessage> = (0..50)
+        .map(|n| {
+            RawMessage::new(
+                "exchange/build/",
+                format!("build.slow.{n}.finished"),
+                b"{}".to_vec(),
+            )
+        })
+        .collect();
+    let (started_tx, started) = crossbeam_channel::unbounded();
+    let monitor = Monitor::builder()
+        .workers(1)
+        .queue_bound(100)
+        .on_message(move |_| {
+            let _ = started_tx.send(());
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        })
+        .messages(messages)
+        .start()
+        .unwrap();
+    started.recv().unwrap();
+    let report = monitor.stop_timeout(std::time::Duration::from_millis(50));
+    assert_eq!(report.stats.received, 50, "every message was handed out");
+    assert_eq!(report.stats.connected, None, "no broker here");
+    assert!(
+        report.abandoned.len() >= 45,
+        "the queued calls are abandoned, not waited for: {report:?}"
+    );
+}

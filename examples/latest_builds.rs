@@ -33,7 +33,10 @@ struct Latest {
 type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Latest>>>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // amiquip logs the AMQP handshake, password included, under this target.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
+        .init();
     let mut addr = "127.0.0.1:8080".to_string();
     let mut replay = None;
     let mut args = std::env::args().skip(1);

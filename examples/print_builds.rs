@@ -10,7 +10,10 @@ use std::time::Duration;
 use pulse_build_monitor::{Filter, Monitor};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // amiquip logs the AMQP handshake, password included, under this target.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
 
     let builder = Monitor::builder()

@@ -43,12 +43,15 @@ fn main() -> ExitCode {
 }
 
 /// `RUST_LOG` chooses what is logged (default: warnings and errors), on
-/// stderr, as `warning: …` lines that read like the command's own.
+/// stderr, as `warning: …` lines that read like the command's own. The
+/// target where amiquip logs the AMQP handshake, password included, stays
+/// capped at `info` whatever `RUST_LOG` says.
 fn init_logging() {
     use std::io::Write;
     env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("warn,amiquip=error"),
     )
+    .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
     .format(|buf, record| match record.level() {
         log::Level::Error => writeln!(buf, "error: {}", record.args()),
         log::Level::Warn => writeln!(buf, "warning: {}", record.args()),

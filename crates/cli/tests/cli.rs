@@ -488,6 +488,33 @@ fn bad_credentials_are_one_line() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not-the-password"));
 }
 
+/// amiquip logs the handshake, credentials included, at debug level; the
+/// command must not pass that on even when asked for every log line.
+#[test]
+fn trace_logging_never_shows_the_password() {
+    if !broker_available() {
+        return;
+    }
+    let password = "pw-7d1f3c-never-printed";
+    let out = Command::new(BIN)
+        .args(["watch", "--connect-timeout", "3", "--url"])
+        .arg(format!("amqp://guest:{password}@127.0.0.1:5672/"))
+        .env("RUST_LOG", "trace")
+        .env_remove("PULSE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the pulse-monitor binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("handshake") || stderr.lines().count() > 5,
+        "trace logging was on: {stderr}"
+    );
+    for output in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(output);
+        assert!(!text.contains(password), "the password leaked:\n{text}");
+    }
+}
+
 /// A running `watch` or `record`, its output lines arriving on channels.
 struct Running {
     child: Child,

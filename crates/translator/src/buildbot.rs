@@ -22,7 +22,7 @@
 
 use std::sync::OnceLock;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use regex::Regex;
 
 use crate::raw::{self, Property, Scalar, Slot};
@@ -447,8 +447,7 @@ impl Translation<'_> {
                 self.options
                     .clock
                     .now()
-                    .format("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string(),
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
             ),
             blobber_files: props.blobber_files,
             completemarurl: props.completemarurl,
@@ -676,9 +675,23 @@ fn url(name: &str, value: Scalar<'_>) -> Result<Option<String>, ErrorKind> {
 /// `%/:=&?~#+!$,;'@()*[]|` safe): every other byte outside ASCII letters,
 /// digits and `_.-` becomes `%XX`.
 pub fn quote_url(url: &str) -> String {
-    fn is_safe(byte: u8) -> bool {
-        byte.is_ascii_alphanumeric() || b"_.-%/:=&?~#+!$,;'@()*[]|".contains(&byte)
-    }
+    // A table: every byte of every URL of every message is looked up.
+    const SAFE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            table[byte] = (byte as u8).is_ascii_alphanumeric();
+            byte += 1;
+        }
+        let others = b"_.-%/:=&?~#+!$,;'@()*[]|";
+        let mut i = 0;
+        while i < others.len() {
+            table[others[i] as usize] = true;
+            i += 1;
+        }
+        table
+    };
+    let is_safe = |byte: u8| SAFE[usize::from(byte)];
     if url.bytes().all(is_safe) {
         return url.to_owned();
     }

@@ -321,13 +321,18 @@ impl Drain {
     }
 }
 
-/// The baseline: drains `count` messages from `queue` with manual acks,
-/// one `basic.ack` per message, `prefetch` in flight, doing nothing else.
+/// The baseline: drains `count` messages from `queue` with manual acks and
+/// `prefetch` in flight, doing nothing else. It acknowledges as the
+/// monitor's wire layer does: whatever has arrived by the time one message
+/// is done goes out as one `ack_multiple` (one `basic.ack` per message when
+/// they trickle in). With `parse`, each body is first parsed into
+/// `IgnoredAny`: the least work any consumer of JSON must do.
 pub fn bare_drain(
     settings: &ConnectionSettings,
     queue: &str,
     prefetch: u16,
     count: u64,
+    parse: bool,
 ) -> Result<Drain, BoxError> {
     let mut connection = connect(settings)?;
     let channel: Channel = connection.open_channel(None)?;
@@ -336,15 +341,37 @@ pub fn bare_drain(
     let mut first = None;
     let mut handled = 0;
     let deadline = Duration::from_secs(120);
-    while handled < count {
-        match consumer.receiver().recv_timeout(deadline) {
-            Ok(ConsumerMessage::Delivery(delivery)) => {
-                first.get_or_insert_with(Instant::now);
-                consumer.ack(delivery)?;
-                handled += 1;
+    let delivery = |message: ConsumerMessage| match message {
+        ConsumerMessage::Delivery(delivery) => {
+            if parse {
+                serde_json::from_slice::<serde::de::IgnoredAny>(&delivery.body)
+                    .map_err(|e| format!("bare consumer: a body is not JSON: {e}"))?;
             }
-            Ok(other) => return Err(format!("bare consumer: {other:?}").into()),
-            Err(_) => return Err(format!("bare consumer: stalled at {handled}/{count}").into()),
+            Ok(delivery)
+        }
+        other => Err(format!("bare consumer: {other:?}")),
+    };
+    while handled < count {
+        let Ok(message) = consumer.receiver().recv_timeout(deadline) else {
+            return Err(format!("bare consumer: stalled at {handled}/{count}").into());
+        };
+        first.get_or_insert_with(Instant::now);
+        let mut last = delivery(message)?;
+        let mut batch = 1;
+        while handled + batch < count {
+            match consumer.receiver().try_recv() {
+                Ok(message) => {
+                    last = delivery(message)?;
+                    batch += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        handled += batch;
+        if batch == 1 {
+            consumer.ack(last)?;
+        } else {
+            consumer.ack_multiple(last)?;
         }
     }
     let elapsed = first.map_or(Duration::ZERO, |f| f.elapsed());
@@ -356,4 +383,40 @@ pub fn bare_drain(
         count: handled,
         elapsed,
     })
+}
+
+/// A bare consumer for the latency baseline: on its own thread, it records
+/// when each message tagged `base .. base + count` (in its routing key)
+/// arrives, acking each, until all came or `stop` is set.
+pub fn bare_arrivals(
+    settings: &ConnectionSettings,
+    queue: &str,
+    prefetch: u16,
+    arrived: &dyn Fn(u64),
+    stop: &std::sync::atomic::AtomicBool,
+    count: u64,
+) -> Result<(), BoxError> {
+    let mut connection = connect(settings)?;
+    let channel: Channel = connection.open_channel(None)?;
+    channel.qos(0, prefetch, false)?;
+    let consumer = channel.basic_consume(queue, ConsumerOptions::default())?;
+    let mut seen = 0;
+    while seen < count && !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        match consumer.receiver().recv_timeout(Duration::from_millis(100)) {
+            Ok(ConsumerMessage::Delivery(delivery)) => {
+                if let Some(seq) = crate::corpus::seq_of(&delivery.routing_key) {
+                    arrived(seq);
+                }
+                consumer.ack(delivery)?;
+                seen += 1;
+            }
+            Ok(other) => return Err(format!("bare consumer: {other:?}").into()),
+            Err(_) => {}
+        }
+    }
+    let _ = consumer.cancel();
+    drop(consumer);
+    let _ = channel.close();
+    let _ = connection.close();
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Through the broker in this process: the monitor against a bare
 //! consumer draining the same backlog, and publish-to-callback latency.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use pulse_wire::ConnectionSettings;
 use crate::broker::{self, BoxError, Drain};
 use crate::corpus::{seq_of, Template};
 use crate::report::{Row, Target};
+use crate::threads;
 use crate::{Context, Kind};
 
 /// The monitor's default prefetch; the baseline uses the same.
@@ -70,6 +71,8 @@ pub struct Tracker {
     sent: Vec<AtomicU64>,
     /// Per message: publish-to-callback nanoseconds plus one (0: not seen).
     latency: Vec<AtomicU64>,
+    /// The same for the bare consumer beside the monitor.
+    bare_latency: Vec<AtomicU64>,
 }
 
 impl Tracker {
@@ -88,6 +91,7 @@ impl Tracker {
             done: Mutex::new(Some(done_tx)),
             sent: (0..slots).map(|_| AtomicU64::new(0)).collect(),
             latency: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            bare_latency: (0..slots).map(|_| AtomicU64::new(0)).collect(),
         };
         (Arc::new(tracker), done_rx)
     }
@@ -102,11 +106,7 @@ impl Tracker {
                 return;
             }
         };
-        if let Some(slot) = self.latency.get(index as usize) {
-            let sent = self.sent[index as usize].load(Ordering::SeqCst);
-            let since = now.duration_since(self.epoch).as_nanos() as u64;
-            slot.store(since.saturating_sub(sent) + 1, Ordering::SeqCst);
-        }
+        self.record_latency(&self.latency, index, now);
         self.first.get_or_init(|| now);
         let handled = self.handled.fetch_add(1, Ordering::SeqCst) + 1;
         if handled >= self.count {
@@ -114,6 +114,22 @@ impl Tracker {
             if let Some(done) = self.done.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 let _ = done.send(());
             }
+        }
+    }
+
+    fn record_latency(&self, slots: &[AtomicU64], index: u64, now: Instant) {
+        if let Some(slot) = slots.get(index as usize) {
+            let sent = self.sent[index as usize].load(Ordering::SeqCst);
+            let since = now.duration_since(self.epoch).as_nanos() as u64;
+            slot.store(since.saturating_sub(sent) + 1, Ordering::SeqCst);
+        }
+    }
+
+    /// Called by the bare consumer with the sequence number it received.
+    fn bare_arrived(&self, seq: u64) {
+        let now = Instant::now();
+        if let Some(index) = seq.checked_sub(self.base) {
+            self.record_latency(&self.bare_latency, index, now);
         }
     }
 
@@ -136,20 +152,24 @@ impl Tracker {
     }
 }
 
-/// Drains the backlog in `queue/<user>/<label>` through a monitor.
+/// Drains the backlog in `queue/<user>/<label>` through a monitor; also
+/// returns how busy each of the monitor's threads was meanwhile.
 fn monitor_drain(
     ctx: &Context,
     kind: Kind,
     label: &str,
     base: u64,
     count: u64,
-) -> Result<Drain, BoxError> {
+) -> Result<(Drain, String), BoxError> {
     let (tracker, done) = Tracker::new(base, count, false);
     let seen = Arc::clone(&tracker);
+    let before = threads::cpu_by_name();
+    let started = Instant::now();
     let monitor = start_monitor(&ctx.broker, kind.source(), label, move |key| {
         seen.handle(key)
     })?;
     let finished = done.recv_timeout(Duration::from_secs(180));
+    let busy = threads::busy_since(&before, started.elapsed());
     let report = monitor.stop();
     finished.map_err(|_| {
         format!(
@@ -165,70 +185,109 @@ fn monitor_drain(
     if foreign > 0 {
         log::info!("{foreign} records from others' messages were not counted");
     }
-    Ok(tracker.drain())
+    Ok((tracker.drain(), busy))
 }
 
-/// Monitor against bare consumer, each draining its own copy of the same
-/// backlog; the best of `rounds`, which alternate who goes first.
-pub fn throughput(ctx: &Context, kind: Kind, count: u64, rounds: usize) -> Result<Row, BoxError> {
+/// Monitor against bare consumers (one doing nothing, one parsing each
+/// body), each draining its own copy of the same backlog; the best of
+/// `rounds`, which rotate who goes first.
+pub fn throughput(
+    ctx: &Context,
+    kind: Kind,
+    count: u64,
+    rounds: usize,
+) -> Result<Vec<Row>, BoxError> {
     let templates = ctx.templates(kind);
     let exchange = ctx.name("exchange", &format!("throughput-{}", kind.name()));
     let user = ctx.broker.user.clone();
-    let (mut bare_best, mut monitor_best) = (0f64, 0f64);
+    let (mut bare_best, mut parse_best, mut monitor_best) = (0f64, 0f64, 0f64);
+    let mut busy_at_best = String::new();
     let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
     let mut bytes = 0;
     for round in 0..rounds {
         let bare_queue = format!("queue/{user}/{}-bare-{}-{round}", ctx.run, kind.name());
+        let parse_queue = format!("queue/{user}/{}-parse-{}-{round}", ctx.run, kind.name());
         let label = format!("{}-monitor-{}-{round}", ctx.run, kind.name());
         let monitor_queue = pulse_wire::queue_name(&user, Some(&label));
-        broker::declare_queue(&ctx.ledger, &mut publisher, &bare_queue, &exchange)?;
-        broker::declare_queue(&ctx.ledger, &mut publisher, &monitor_queue, &exchange)?;
+        for queue in [&bare_queue, &parse_queue, &monitor_queue] {
+            broker::declare_queue(&ctx.ledger, &mut publisher, queue, &exchange)?;
+        }
         let base = ctx.next_base();
         bytes = broker::publish_backlog(&mut publisher, &exchange, templates, base, count)?;
-        let bare = || broker::bare_drain(&ctx.broker, &bare_queue, PREFETCH, count);
-        let monitored = || monitor_drain(ctx, kind, &label, base, count);
-        let (b, m) = if round % 2 == 0 {
-            let b = bare()?;
-            (b, monitored()?)
-        } else {
-            let m = monitored()?;
-            (bare()?, m)
-        };
+        let (mut bare, mut parse, mut monitor) = (None, None, None);
+        for turn in 0..3 {
+            match (turn + round) % 3 {
+                0 => {
+                    bare = Some(broker::bare_drain(
+                        &ctx.broker,
+                        &bare_queue,
+                        PREFETCH,
+                        count,
+                        false,
+                    )?)
+                }
+                1 => {
+                    parse = Some(broker::bare_drain(
+                        &ctx.broker,
+                        &parse_queue,
+                        PREFETCH,
+                        count,
+                        true,
+                    )?)
+                }
+                _ => monitor = Some(monitor_drain(ctx, kind, &label, base, count)?),
+            }
+        }
+        let (bare, parse) = (bare.expect("ran").rate(), parse.expect("ran").rate());
+        let (monitor, busy) = monitor.expect("ran");
         eprintln!(
-            "  {} round {round}: bare {:.0} msg/s, monitor {:.0} msg/s",
+            "  {} round {round}: bare {bare:.0} msg/s, bare+parse {parse:.0} msg/s, monitor {:.0} msg/s; monitor threads busy: {busy}",
             kind.name(),
-            b.rate(),
-            m.rate()
+            monitor.rate(),
         );
-        bare_best = bare_best.max(b.rate());
-        monitor_best = monitor_best.max(m.rate());
-        ctx.ledger.delete_queue(&bare_queue);
-        ctx.ledger.delete_queue(&monitor_queue);
+        bare_best = bare_best.max(bare);
+        parse_best = parse_best.max(parse);
+        if monitor.rate() > monitor_best {
+            monitor_best = monitor.rate();
+            busy_at_best = busy;
+        }
+        for queue in [&bare_queue, &parse_queue, &monitor_queue] {
+            ctx.ledger.delete_queue(queue);
+        }
     }
     let _ = publisher.close();
-    Ok(Row::versus(
-        format!("end to end, {} → no-op callback", kind.title()),
-        monitor_best,
-        bare_best,
-        "msg/s",
-    )
-    .target(Target::RatioAtLeast(0.8))
-    .note(format!(
-        "{count} msgs of {} B average, best of {rounds}; baseline: bare amiquip consumer, prefetch {PREFETCH}, one ack per message, no work",
-        bytes / count
-    )))
+    let title = format!("end to end, {} → no-op callback", kind.title());
+    Ok(vec![
+        Row::versus(title.clone(), monitor_best, bare_best, "msg/s")
+            .target(Target::RatioAtLeast(0.8))
+            .note(format!(
+                "{count} msgs of {} B average, best of {rounds}; baseline: bare amiquip consumer, prefetch {PREFETCH}, acks coalesced as the monitor's are, no work; monitor threads busy (share of one core): {busy_at_best}",
+                bytes / count
+            )),
+        Row::versus(
+            format!("{title}, against a bare consumer that parses"),
+            monitor_best,
+            parse_best,
+            "msg/s",
+        )
+        .note("baseline: the same bare consumer, parsing each body into IgnoredAny first"),
+    ])
 }
 
 /// Publishes real-size raw messages at `rate` per second for `seconds` and
-/// measures publish-to-callback latency through the monitor.
+/// measures publish-to-callback latency through the monitor, and, as the
+/// baseline, publish-to-arrival latency of a bare consumer reading a copy
+/// of every message at the same time.
 pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError> {
     let kind = Kind::Raw;
     let templates = ctx.templates(kind);
     let exchange = ctx.name("exchange", "latency");
     let label = format!("{}-latency", ctx.run);
     let queue = pulse_wire::queue_name(&ctx.broker.user, Some(&label));
+    let bare_queue = format!("queue/{}/{}-latency-bare", ctx.broker.user, ctx.run);
     let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
     broker::declare_queue(&ctx.ledger, &mut publisher, &queue, &exchange)?;
+    broker::declare_queue(&ctx.ledger, &mut publisher, &bare_queue, &exchange)?;
     let _ = publisher.close();
 
     let count = seconds * rate;
@@ -238,7 +297,87 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
     let monitor = start_monitor(&ctx.broker, kind.source(), &label, move |key| {
         seen.handle(key)
     })?;
+    let stop_bare = Arc::new(AtomicBool::new(false));
+    let bare = {
+        let (settings, tracker, stop) = (
+            ctx.broker.clone(),
+            Arc::clone(&tracker),
+            Arc::clone(&stop_bare),
+        );
+        let queue = bare_queue.clone();
+        std::thread::spawn(move || {
+            broker::bare_arrivals(
+                &settings,
+                &queue,
+                PREFETCH,
+                &|seq| tracker.bare_arrived(seq),
+                &stop,
+                count,
+            )
+            .map_err(|e| e.to_string())
+        })
+    };
 
+    let published = publish_steadily(ctx, &tracker, &exchange, templates, base, count, rate);
+    let _ = done.recv_timeout(Duration::from_secs(10));
+    stop_bare.store(true, Ordering::SeqCst);
+    let bare_result = bare.join().map_err(|_| "the bare consumer panicked")?;
+    let report = monitor.stop();
+    ctx.ledger.delete_queue(&queue);
+    ctx.ledger.delete_queue(&bare_queue);
+    let (publishing, worst_lag) = published?;
+    bare_result?;
+
+    let monitor = Percentiles::of(&tracker.latency);
+    let bare = Percentiles::of(&tracker.bare_latency);
+    if monitor.received == 0 {
+        return Err(format!("no message reached a callback ({:?})", report.stats).into());
+    }
+    let size = templates.iter().map(Template::size).sum::<usize>() / templates.len();
+    let how = format!(
+        "{count} raw msgs ({size} B average) at {rate}/s for {seconds} s ({:.1} s actual), publisher at most {:.1} ms behind schedule; reached the callback: {}, the bare consumer: {}; baseline: a bare amiquip consumer reading a copy of each message at the same time",
+        publishing.as_secs_f64(),
+        worst_lag.as_secs_f64() * 1e3,
+        monitor.received,
+        bare.received,
+    );
+    let row = |name: &str, q: f64| {
+        let (ms, bare_ms) = (monitor.at(q), bare.at(q));
+        let mut row = Row::info(name, format!("{ms:.2} ms"));
+        row.value = ms;
+        row.baseline = format!("{bare_ms:.2} ms");
+        row.ratio = Some(ms / bare_ms);
+        row
+    };
+    let mut rows = vec![
+        row("latency publish → callback, p50", 0.50).note(how),
+        row("latency publish → callback, p99", 0.99)
+            .target(Target::Below(5.0))
+            .unit("ms"),
+        row("latency publish → callback, max", 1.0),
+    ];
+    if monitor.received < count {
+        rows[2].note = format!(
+            "{} messages never reached the callback",
+            count - monitor.received
+        );
+        rows[1].value = f64::INFINITY;
+    }
+    Ok(rows)
+}
+
+/// Publishes message `i` at `i / rate` seconds after the start, without
+/// confirms, marking each in `tracker` just before it goes. Returns how
+/// long it took and how far behind schedule it fell at worst.
+fn publish_steadily(
+    ctx: &Context,
+    tracker: &Tracker,
+    exchange: &str,
+    templates: &[Template],
+    base: u64,
+    count: u64,
+    rate: u64,
+) -> Result<(Duration, Duration), BoxError> {
     let mut connection = broker::connect(&ctx.broker)?;
     let channel = connection.open_channel(None)?;
     let interval = Duration::from_nanos(1_000_000_000 / rate);
@@ -257,7 +396,7 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
         let body = template.body(seq);
         tracker.mark_sent(i as usize);
         channel.basic_publish(
-            exchange.as_str(),
+            exchange,
             Publish::with_properties(
                 &body,
                 template.routing_key(seq),
@@ -265,50 +404,39 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
             ),
         )?;
     }
-    let publishing = start.elapsed();
-    let _ = done.recv_timeout(Duration::from_secs(10));
-    let report = monitor.stop();
+    let took = start.elapsed();
     let _ = channel.close();
     let _ = connection.close();
-    ctx.ledger.delete_queue(&queue);
+    Ok((took, worst_lag))
+}
 
-    let mut latencies: Vec<u64> = tracker
-        .latency
-        .iter()
-        .map(|l| l.load(Ordering::SeqCst))
-        .filter(|&l| l > 0)
-        .map(|l| l - 1)
-        .collect();
-    latencies.sort_unstable();
-    let received = latencies.len() as u64;
-    if received == 0 {
-        return Err(format!("no message arrived ({:?})", report.stats).into());
+/// Sorted latencies of the messages that arrived.
+struct Percentiles {
+    sorted_ns: Vec<u64>,
+    received: u64,
+}
+
+impl Percentiles {
+    fn of(slots: &[AtomicU64]) -> Percentiles {
+        let mut sorted_ns: Vec<u64> = slots
+            .iter()
+            .map(|l| l.load(Ordering::SeqCst))
+            .filter(|&l| l > 0)
+            .map(|l| l - 1)
+            .collect();
+        sorted_ns.sort_unstable();
+        Percentiles {
+            received: sorted_ns.len() as u64,
+            sorted_ns,
+        }
     }
-    let at = |q: f64| {
-        let index = ((received as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[index] as f64 / 1e6
-    };
-    let size = templates.iter().map(Template::size).sum::<usize>() / templates.len();
-    let how = format!(
-        "{count} raw msgs ({size} B average) at {rate}/s for {seconds} s ({:.1} s actual); received {received}; publisher at most {:.1} ms behind schedule",
-        publishing.as_secs_f64(),
-        worst_lag.as_secs_f64() * 1e3
-    );
-    let row = |name: &str, ms: f64| {
-        let mut row = Row::info(name, format!("{ms:.2} ms"));
-        row.value = ms;
-        row
-    };
-    let mut rows = vec![
-        row("latency publish → callback, p50", at(0.50)).note(how),
-        row("latency publish → callback, p99", at(0.99))
-            .target(Target::Below(5.0))
-            .unit("ms"),
-        row("latency publish → callback, max", at(1.0)),
-    ];
-    if received < count {
-        rows[2].note = format!("{} messages never arrived", count - received);
-        rows[1].value = f64::INFINITY;
+
+    /// The `q` quantile in milliseconds (nearest rank).
+    fn at(&self, q: f64) -> f64 {
+        if self.sorted_ns.is_empty() {
+            return f64::NAN;
+        }
+        let rank = (self.sorted_ns.len() as f64 * q).ceil() as usize;
+        self.sorted_ns[rank.clamp(1, self.sorted_ns.len()) - 1] as f64 / 1e6
     }
-    Ok(rows)
 }

@@ -29,6 +29,7 @@ mod corpus;
 mod endtoend;
 mod processes;
 mod report;
+mod threads;
 mod translation;
 
 use std::path::PathBuf;
@@ -150,11 +151,15 @@ fn parse_args(args: &[String]) -> Result<Settings, BoxError> {
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("warn,pulse_wire::consumer=error"),
+    )
+    .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("child") => processes::child_main(&args[1..]),
         Some("cleanup") => cleanup(&args[1..]),
+        Some("profile") => translation::profile(&args[1..]),
         _ => parse_args(&args).and_then(|settings| run(&settings)),
     };
     if let Err(e) = result {
@@ -250,10 +255,9 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
             } else {
                 (50_000, 20_000, 2)
             };
-            Ok(vec![
-                endtoend::throughput(&ctx, Kind::Small, small, rounds)?,
-                endtoend::throughput(&ctx, Kind::Raw, raw, rounds)?,
-            ])
+            let mut rows = endtoend::throughput(&ctx, Kind::Small, small, rounds)?;
+            rows.extend(endtoend::throughput(&ctx, Kind::Raw, raw, rounds)?);
+            Ok(rows)
         });
         section("latency", &mut rows, &|| {
             endtoend::latency(&ctx, if quick { 5 } else { 30 }, 1_000)

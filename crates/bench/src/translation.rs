@@ -134,3 +134,31 @@ pub fn run(corpus: &Corpus, settings: &Settings) -> Vec<Row> {
     );
     rows
 }
+
+/// `bench profile translate|normalized|ignored ROUNDS`: one kind of work in
+/// a loop and nothing else, for `perf record` or callgrind.
+pub fn profile(args: &[String]) -> Result<(), crate::broker::BoxError> {
+    let [what, rounds] = args else {
+        return Err("usage: bench profile translate|normalized|ignored ROUNDS".into());
+    };
+    let rounds: usize = rounds.parse()?;
+    let corpus = Corpus::load(&crate::endtoend::keep_everything())?;
+    let options = Options::default();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        match what.as_str() {
+            "translate" => corpus.raw_bodies.iter().for_each(|body| {
+                let _ = black_box(translate(black_box(body), &options));
+            }),
+            "normalized" => corpus.normalized.iter().for_each(|(key, body)| {
+                let _ = black_box(normalized::parse(black_box(key), black_box(body)));
+            }),
+            "ignored" => corpus.raw_bodies.iter().for_each(|body| {
+                let _ = black_box(serde_json::from_slice::<IgnoredAny>(black_box(body)));
+            }),
+            other => return Err(format!("unknown work {other:?}").into()),
+        }
+    }
+    eprintln!("{rounds} rounds of {what} in {:?}", started.elapsed());
+    Ok(())
+}

@@ -192,7 +192,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         settings
             .only
             .as_ref()
-            .map_or(true, |only| only.iter().any(|s| s == section))
+            .is_none_or(|only| only.iter().any(|s| s == section))
     };
     let corpus = Corpus::load(&endtoend::keep_everything())?;
     let quick = settings.quick;

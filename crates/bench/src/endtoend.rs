@@ -163,11 +163,12 @@ fn monitor_drain(
 ) -> Result<(Drain, String), BoxError> {
     let (tracker, done) = Tracker::new(base, count, false);
     let seen = Arc::clone(&tracker);
-    let before = threads::cpu_by_name();
-    let started = Instant::now();
     let monitor = start_monitor(&ctx.broker, kind.source(), label, move |key| {
         seen.handle(key)
     })?;
+    // From here on the monitor is consuming: connecting is not counted.
+    let before = threads::cpu_by_name();
+    let started = Instant::now();
     let finished = done.recv_timeout(Duration::from_secs(180));
     let busy = threads::busy_since(&before, started.elapsed());
     let report = monitor.stop();

@@ -105,7 +105,7 @@ impl Stream {
 
     /// Whether every id has been confirmed (or publishing failed).
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().map_or(true, |t| t.is_finished())
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Waits for the last confirm; panics if publishing failed.

@@ -315,7 +315,7 @@ impl Filter {
                 if !self
                     .tests
                     .as_ref()
-                    .map_or(true, |tests| keeps_test(tests, &test.test))
+                    .is_none_or(|tests| keeps_test(tests, &test.test))
                 {
                     return Some(Rule::Tests);
                 }
@@ -336,7 +336,7 @@ impl Filter {
 }
 
 fn is_kept(set: &Option<HashSet<String>>, value: &str) -> bool {
-    set.as_ref().map_or(true, |set| set.contains(value))
+    set.as_ref().is_none_or(|set| set.contains(value))
 }
 
 /// A listed name keeps a test of that exact name, as in the original, or

@@ -44,7 +44,7 @@ impl Case {
     /// talos and test names for test records only.
     fn wants(&self, tree: &str, record: &Record) -> bool {
         let job = record.job();
-        let listed = |list: Option<&[&str]>, value: &str| list.map_or(true, |l| l.contains(&value));
+        let listed = |list: Option<&[&str]>, value: &str| list.is_none_or(|l| l.contains(&value));
         job.tree == tree
             && listed(self.platforms, &job.platform)
             && listed(self.buildtypes, job.buildtype.as_str())

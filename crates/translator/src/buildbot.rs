@@ -198,7 +198,7 @@ impl Translation<'_> {
                 })
             }
         };
-        if props.locale.as_deref().map_or(true, str::is_empty) {
+        if props.locale.as_deref().is_none_or(str::is_empty) {
             props.locale = Some("en-US".into());
         }
         let status = match build.results {
@@ -274,7 +274,7 @@ impl Translation<'_> {
         if platform.as_deref().is_some_and(tables::is_ignored_platform) {
             return Ok(Vec::new());
         }
-        if job.props.logurl.as_deref().map_or(true, str::is_empty) {
+        if job.props.logurl.as_deref().is_none_or(str::is_empty) {
             return Err(ErrorKind::NoLogUrl);
         }
         let oses = match platform.as_deref().and_then(tables::platform_oses) {
@@ -500,7 +500,7 @@ fn check_build(
             product: job.props.product.clone(),
         });
     }
-    if job.props.buildurl.as_deref().map_or(true, str::is_empty) && !repack {
+    if job.props.buildurl.as_deref().is_none_or(str::is_empty) && !repack {
         return Err(ErrorKind::NoBuildUrl);
     }
     Ok(true)

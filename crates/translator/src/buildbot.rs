@@ -20,12 +20,13 @@
 //! - A malformed `blobber_files` property is left out, as the reference
 //!   did (it logged it); this crate does not log.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use regex::Regex;
 
-use crate::raw::{self, Property, Scalar, Slot};
+use crate::raw::{self, PropertyName, Scalar, Slot};
 use crate::record::{BuildRecord, BuildType, JobInfo, NormalizedMessage, Record, TestRecord};
 use crate::tables::{self, OsConversion};
 use crate::{Clock, Error, ErrorKind};
@@ -87,7 +88,7 @@ fn translate_message(
     let key = match message.meta {
         Slot::Present(raw::Meta {
             routing_key: Some(Scalar::Str(key)),
-        }) => key.into_owned(),
+        }) => key,
         Slot::Present(raw::Meta {
             routing_key: Some(other),
         }) => {
@@ -99,7 +100,7 @@ fn translate_message(
         }
         Slot::Wrong(_) => return Err(with_key(ErrorKind::NotAnObject { field: "_meta" })),
         Slot::Present(raw::Meta { routing_key: None }) => match delivery_key {
-            Some(key) => key.to_owned(),
+            Some(key) => Cow::Borrowed(key),
             None => {
                 return Err(Error::new(ErrorKind::MissingField {
                     field: "_meta.routing_key",
@@ -107,42 +108,154 @@ fn translate_message(
             }
         },
         Slot::Missing => match delivery_key {
-            Some(key) => key.to_owned(),
+            Some(key) => Cow::Borrowed(key),
             None => return Err(Error::new(ErrorKind::MissingField { field: "_meta" })),
         },
     };
     Translation { key: &key, options }
         .run(message.payload)
-        .map_err(|kind| Error::new(kind).with_routing_key(key.as_str()))
+        .map_err(|kind| Error::new(kind).with_routing_key(&*key))
 }
 
-/// The properties the translator reads, as the reference's `builddata`.
+/// The properties the translator reads, as the reference's `builddata`,
+/// filled while the body is parsed and borrowed from it where possible.
+///
+/// The first bad property, in document order, is kept in `error` and
+/// stops the reading of further values, as the reference stopped there.
 #[derive(Debug, Default)]
-struct Properties {
+pub(crate) struct Properties<'a> {
     job_number: Option<i64>,
-    revision: Option<String>,
-    product: Option<String>,
-    version: Option<String>,
-    tree: Option<String>,
-    buildid: Option<String>,
+    revision: Option<Cow<'a, str>>,
+    product: Option<Cow<'a, str>>,
+    version: Option<Cow<'a, str>>,
+    tree: Option<Cow<'a, str>>,
+    buildid: Option<Cow<'a, str>>,
     builddate: Option<i64>,
     build_number: Option<i64>,
-    previous_buildid: Option<String>,
-    platform: Option<String>,
-    locale: Option<String>,
-    locales: Option<String>,
-    buildurl: Option<String>,
-    logurl: Option<String>,
-    release: Option<String>,
-    symbols_url: Option<String>,
-    testsurl: Option<String>,
-    test_packages_url: Option<String>,
-    buildername: Option<String>,
-    slave: Option<String>,
+    previous_buildid: Option<Cow<'a, str>>,
+    platform: Option<Cow<'a, str>>,
+    locale: Option<Cow<'a, str>>,
+    locales: Option<Cow<'a, str>>,
+    buildurl: Option<Cow<'a, str>>,
+    logurl: Option<Cow<'a, str>>,
+    release: Option<Cow<'a, str>>,
+    symbols_url: Option<Cow<'a, str>>,
+    testsurl: Option<Cow<'a, str>>,
+    test_packages_url: Option<Cow<'a, str>>,
+    buildername: Option<Cow<'a, str>>,
+    slave: Option<Cow<'a, str>>,
     blobber_files: Option<serde_json::Value>,
-    stage_platform: Option<String>,
-    completemarurl: Option<String>,
-    completemarhash: Option<String>,
+    stage_platform: Option<Cow<'a, str>>,
+    completemarurl: Option<Cow<'a, str>>,
+    completemarhash: Option<Cow<'a, str>>,
+    error: Option<ErrorKind>,
+}
+
+impl<'a> Properties<'a> {
+    /// False once a bad property was seen: the rest are only skipped.
+    pub(crate) fn wants_values(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// Records that the property at `index` is no `[name, value, source]`
+    /// array (the type found).
+    pub(crate) fn malformed(&mut self, index: usize, found: &'static str) {
+        if self.error.is_none() {
+            self.error = Some(ErrorKind::WrongFieldType {
+                field: format!("payload.build.properties[{index}]"),
+                expected: "a [name, value, source] array",
+                found,
+            });
+        }
+    }
+
+    /// Reads the value of one property the translator uses.
+    pub(crate) fn read(&mut self, name: PropertyName, value: Scalar<'a>) {
+        if self.error.is_none() {
+            if let Err(error) = self.read_value(name, value) {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    fn read_value(&mut self, name: PropertyName, value: Scalar<'a>) -> Result<(), ErrorKind> {
+        use PropertyName as P;
+        match name {
+            P::Buildnumber => self.job_number = int_or_null(name, value)?,
+            P::Revision => self.revision = string_or_null(name, value)?,
+            P::Product => self.product = Some(lowercase(string(name, value)?)),
+            P::Version => self.version = string_or_null(name, value)?,
+            P::Branch => {
+                self.tree = string_or_null(name, value)?.map(|branch| match branch.rfind('/') {
+                    Some(slash) => slice(branch, slash + 1..),
+                    None => branch,
+                })
+            }
+            P::Buildid => {
+                let buildid = string(name, value)?;
+                self.builddate = Some(buildid_to_date(&buildid)?);
+                self.buildid = Some(buildid);
+            }
+            P::BuildNumber => self.build_number = int_or_null(name, value)?,
+            P::PreviousBuildid => self.previous_buildid = string_or_null(name, value)?,
+            P::Platform => {
+                self.platform =
+                    string_or_null(name, value)?.map(|platform| match platform.find("-debug") {
+                        Some(at) => slice(platform, ..at),
+                        None => platform,
+                    })
+            }
+            P::Locale => self.locale = string_or_null(name, value)?,
+            P::Locales => self.locales = string_or_null(name, value)?,
+            P::PackageUrl | P::BuildUrl | P::FileUrl => self.buildurl = url(name, value)?,
+            P::LogUrl => self.logurl = url(name, value)?,
+            P::EnRevision | P::ScriptRepoRevision => self.release = string_or_null(name, value)?,
+            P::SymbolsUrl => self.symbols_url = url(name, value)?,
+            P::TestsUrl => self.testsurl = url(name, value)?,
+            P::TestPackagesUrl => self.test_packages_url = url(name, value)?,
+            P::Buildername => self.buildername = string_or_null(name, value)?,
+            P::Slavename => self.slave = string_or_null(name, value)?,
+            P::BlobberFiles => {
+                if let Ok(files) = serde_json::from_str(&string(name, value)?) {
+                    self.blobber_files = Some(files);
+                }
+            }
+            P::StagePlatform => {
+                let stage_platform = string(name, value)?;
+                let end = strip_buildtypes(&stage_platform).len();
+                self.stage_platform = Some(slice(stage_platform, ..end));
+            }
+            P::CompleteMarUrl => self.completemarurl = string_or_null(name, value)?,
+            P::CompleteMarHash => self.completemarhash = string_or_null(name, value)?,
+        }
+        Ok(())
+    }
+}
+
+/// A part of a string, borrowed when the string is.
+fn slice<'a>(
+    text: Cow<'a, str>,
+    range: impl std::slice::SliceIndex<str, Output = str>,
+) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(&text[range]),
+        Cow::Owned(text) => Cow::Owned(text[range].to_owned()),
+    }
+}
+
+fn lowercase(text: Cow<'_, str>) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|b| !b.is_ascii() || b.is_ascii_uppercase())
+    {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        text
+    }
+}
+
+fn owned(text: Option<Cow<'_, str>>) -> Option<String> {
+    text.map(Cow::into_owned)
 }
 
 struct Translation<'k> {
@@ -188,10 +301,13 @@ impl Translation<'_> {
                 })
             }
         };
-        let mut props = read_properties(properties)?;
+        let mut props = properties;
+        if let Some(error) = props.error.take() {
+            return Err(error);
+        }
 
         let tree = match props.tree.take() {
-            Some(tree) if !tree.is_empty() => tree,
+            Some(tree) if !tree.is_empty() => tree.into_owned(),
             _ => {
                 return Err(ErrorKind::BadPulseMessage {
                     reason: "no 'branch' property".into(),
@@ -255,7 +371,7 @@ impl Translation<'_> {
 
     fn unittest(
         &self,
-        mut job: Job,
+        mut job: Job<'_>,
         os: &str,
         test: &str,
     ) -> Result<Vec<NormalizedMessage>, ErrorKind> {
@@ -270,7 +386,7 @@ impl Translation<'_> {
         if let Some(stage_platform) = job.props.stage_platform.take().filter(|p| !p.is_empty()) {
             job.props.platform = Some(stage_platform);
         }
-        let platform = job.props.platform.take();
+        let platform = owned(job.props.platform.take());
         if platform.as_deref().is_some_and(tables::is_ignored_platform) {
             return Ok(Vec::new());
         }
@@ -286,7 +402,7 @@ impl Translation<'_> {
             return Err(ErrorKind::BadOs {
                 platform,
                 os,
-                buildername: job.props.buildername,
+                buildername: owned(job.props.buildername),
             });
         }
         let record = TestRecord {
@@ -302,11 +418,11 @@ impl Translation<'_> {
         }])
     }
 
-    fn build(&self, mut job: Job) -> Result<Vec<NormalizedMessage>, ErrorKind> {
+    fn build(&self, mut job: Job<'_>) -> Result<Vec<NormalizedMessage>, ErrorKind> {
         let platform = match job.props.platform.take().filter(|p| !p.is_empty()) {
-            Some(platform) => platform,
+            Some(platform) => platform.into_owned(),
             None => match job.props.stage_platform.take().filter(|p| !p.is_empty()) {
-                Some(stage_platform) => stage_platform,
+                Some(stage_platform) => stage_platform.into_owned(),
                 None => match guess_platform(self.key) {
                     Some(guess) => guess.to_owned(),
                     None => {
@@ -345,10 +461,10 @@ impl Translation<'_> {
         }
         if platform.contains("emulator") && !self.key.contains("try") {
             if let Some(buildid) = job.props.buildid.as_deref().filter(|id| !id.is_empty()) {
-                job.props.buildurl = Some(format!(
+                job.props.buildurl = Some(Cow::Owned(format!(
                     "https://pvtbuilds.mozilla.org/pub/mozilla.org/b2g/tinderbox-builds/{}-{}/{}/emulator.tar.gz",
                     job.tree, platform, buildid
-                ));
+                )));
             }
         }
 
@@ -356,7 +472,7 @@ impl Translation<'_> {
         if self.key.contains("repack") {
             // A release repack: one message per comma-separated locale.
             let locales = match job.props.locales.take().filter(|l| !l.is_empty()) {
-                Some(locales) => locales,
+                Some(locales) => locales.into_owned(),
                 None => {
                     return Err(ErrorKind::BadPulseMessage {
                         reason: "no \"locales\" property".into(),
@@ -382,7 +498,7 @@ impl Translation<'_> {
                     build_message(job, tags.clone(), short_key)
                 })
                 .collect())
-        } else if let Some(locales) = job.props.locales.take().filter(|l| !l.is_empty()) {
+        } else if let Some(locales) = owned(job.props.locales.take().filter(|l| !l.is_empty())) {
             // A nightly repack: `locales` maps each locale to its result.
             let Some(results) = raw::read_locale_results(&locales) else {
                 return Err(ErrorKind::BadLocalesJson { locales });
@@ -404,7 +520,7 @@ impl Translation<'_> {
             if !check_build(&platform, &tags, &job, false)? {
                 return Ok(Vec::new());
             }
-            let locales = job.props.locales.take();
+            let locales = owned(job.props.locales.take());
             let job = self.job_info(job, platform, Some(locales), None);
             Ok(vec![build_message(job, tags, short_key)])
         }
@@ -412,7 +528,7 @@ impl Translation<'_> {
 
     fn job_info(
         &self,
-        job: Job,
+        job: Job<'_>,
         platform: String,
         locales: Option<Option<String>>,
         repack: Option<bool>,
@@ -423,26 +539,26 @@ impl Translation<'_> {
             tree: job.tree,
             platform,
             buildtype: job.buildtype,
-            product: props.product,
-            revision: props.revision,
+            product: owned(props.product),
+            revision: owned(props.revision),
             builddate: props.builddate,
-            buildername: props.buildername,
-            buildid: props.buildid,
+            buildername: owned(props.buildername),
+            buildid: owned(props.buildid),
             job_number: props.job_number,
             build_number: props.build_number,
-            previous_buildid: props.previous_buildid,
+            previous_buildid: owned(props.previous_buildid),
             status: job.status,
-            locale: props.locale,
+            locale: owned(props.locale),
             locales,
-            buildurl: props.buildurl,
-            testsurl: props.testsurl,
-            test_packages_url: props.test_packages_url,
-            symbols_url: props.symbols_url,
-            logurl: props.logurl,
-            release: props.release,
-            slave: props.slave,
+            buildurl: owned(props.buildurl),
+            testsurl: owned(props.testsurl),
+            test_packages_url: owned(props.test_packages_url),
+            symbols_url: owned(props.symbols_url),
+            logurl: owned(props.logurl),
+            release: owned(props.release),
+            slave: owned(props.slave),
             repack,
-            version: props.version,
+            version: owned(props.version),
             timestamp: Some(
                 self.options
                     .clock
@@ -450,8 +566,8 @@ impl Translation<'_> {
                     .to_rfc3339_opts(SecondsFormat::Secs, true),
             ),
             blobber_files: props.blobber_files,
-            completemarurl: props.completemarurl,
-            completemarhash: props.completemarhash,
+            completemarurl: owned(props.completemarurl),
+            completemarhash: owned(props.completemarhash),
             task_id: None,
             run_id: None,
             worker_type: None,
@@ -461,14 +577,14 @@ impl Translation<'_> {
 }
 
 /// What every message has once its properties are read.
-struct Job {
-    props: Properties,
+struct Job<'a> {
+    props: Properties<'a>,
     tree: String,
     status: Option<i64>,
     buildtype: BuildType,
 }
 
-fn required_buildername(job: &Job) -> Result<&str, ErrorKind> {
+fn required_buildername<'j>(job: &'j Job<'_>) -> Result<&'j str, ErrorKind> {
     job.props
         .buildername
         .as_deref()
@@ -482,7 +598,7 @@ fn required_buildername(job: &Job) -> Result<&str, ErrorKind> {
 fn check_build(
     platform: &str,
     tags: &[String],
-    job: &Job,
+    job: &Job<'_>,
     repack: bool,
 ) -> Result<bool, ErrorKind> {
     if tables::is_ignored_platform(platform) {
@@ -497,7 +613,7 @@ fn check_build(
         return Err(ErrorKind::BadTag {
             tag: tag.clone(),
             platform: platform.to_owned(),
-            product: job.props.product.clone(),
+            product: job.props.product.as_deref().map(str::to_owned),
         });
     }
     if job.props.buildurl.as_deref().is_none_or(str::is_empty) && !repack {
@@ -566,96 +682,33 @@ fn locale_succeeded(result: &Scalar<'_>) -> bool {
     }
 }
 
-fn read_properties(properties: Vec<Property<'_>>) -> Result<Properties, ErrorKind> {
-    let mut props = Properties::default();
-    for (index, property) in properties.into_iter().enumerate() {
-        let (name, value) = match property {
-            Property::Used { name, value } => (name, value),
-            Property::Skipped => continue,
-            Property::Malformed(found) => {
-                return Err(ErrorKind::WrongFieldType {
-                    field: format!("payload.build.properties[{index}]"),
-                    expected: "a [name, value, source] array",
-                    found,
-                })
-            }
-        };
-        let name = name.as_ref();
-        match name {
-            "buildnumber" => props.job_number = int_or_null(name, value)?,
-            "revision" => props.revision = string_or_null(name, value)?,
-            "product" => props.product = Some(string(name, value)?.to_lowercase()),
-            "version" => props.version = string_or_null(name, value)?,
-            "branch" => {
-                props.tree =
-                    string_or_null(name, value)?.map(|branch| match branch.rsplit_once('/') {
-                        Some((_, base)) => base.to_owned(),
-                        None => branch,
-                    })
-            }
-            "buildid" => {
-                let buildid = string(name, value)?;
-                props.builddate = Some(buildid_to_date(&buildid)?);
-                props.buildid = Some(buildid);
-            }
-            "build_number" => props.build_number = int_or_null(name, value)?,
-            "previous_buildid" => props.previous_buildid = string_or_null(name, value)?,
-            "platform" => {
-                props.platform = string_or_null(name, value)?.map(|mut platform| {
-                    if let Some(at) = platform.find("-debug") {
-                        platform.truncate(at);
-                    }
-                    platform
-                })
-            }
-            "locale" => props.locale = string_or_null(name, value)?,
-            "locales" => props.locales = string_or_null(name, value)?,
-            "packageUrl" | "build_url" | "fileURL" => props.buildurl = url(name, value)?,
-            "log_url" => props.logurl = url(name, value)?,
-            "en_revision" | "script_repo_revision" => props.release = string_or_null(name, value)?,
-            "symbolsUrl" => props.symbols_url = url(name, value)?,
-            "testsUrl" => props.testsurl = url(name, value)?,
-            "testPackagesUrl" => props.test_packages_url = url(name, value)?,
-            "buildername" => props.buildername = string_or_null(name, value)?,
-            "slavename" => props.slave = string_or_null(name, value)?,
-            "blobber_files" => {
-                if let Ok(files) = serde_json::from_str(&string(name, value)?) {
-                    props.blobber_files = Some(files);
-                }
-            }
-            "stage_platform" => props.stage_platform = Some(strip_buildtypes(string(name, value)?)),
-            "completeMarUrl" => props.completemarurl = string_or_null(name, value)?,
-            "completeMarHash" => props.completemarhash = string_or_null(name, value)?,
-            _ => {}
-        }
-    }
-    Ok(props)
-}
-
-fn wrong_type(name: &str, expected: &'static str, value: &Scalar<'_>) -> ErrorKind {
+fn wrong_type(name: PropertyName, expected: &'static str, value: &Scalar<'_>) -> ErrorKind {
     ErrorKind::WrongFieldType {
-        field: format!("property {name}"),
+        field: format!("property {}", name.as_str()),
         expected,
         found: value.json_type(),
     }
 }
 
-fn string(name: &str, value: Scalar<'_>) -> Result<String, ErrorKind> {
+fn string(name: PropertyName, value: Scalar<'_>) -> Result<Cow<'_, str>, ErrorKind> {
     match value {
-        Scalar::Str(text) => Ok(text.into_owned()),
+        Scalar::Str(text) => Ok(text),
         other => Err(wrong_type(name, "a string", &other)),
     }
 }
 
-fn string_or_null(name: &str, value: Scalar<'_>) -> Result<Option<String>, ErrorKind> {
+fn string_or_null(
+    name: PropertyName,
+    value: Scalar<'_>,
+) -> Result<Option<Cow<'_, str>>, ErrorKind> {
     match value {
-        Scalar::Str(text) => Ok(Some(text.into_owned())),
+        Scalar::Str(text) => Ok(Some(text)),
         Scalar::Null => Ok(None),
         other => Err(wrong_type(name, "a string or null", &other)),
     }
 }
 
-fn int_or_null(name: &str, value: Scalar<'_>) -> Result<Option<i64>, ErrorKind> {
+fn int_or_null(name: PropertyName, value: Scalar<'_>) -> Result<Option<i64>, ErrorKind> {
     match value {
         Scalar::Int(number) => Ok(Some(number)),
         Scalar::Null => Ok(None),
@@ -663,9 +716,12 @@ fn int_or_null(name: &str, value: Scalar<'_>) -> Result<Option<i64>, ErrorKind> 
     }
 }
 
-fn url(name: &str, value: Scalar<'_>) -> Result<Option<String>, ErrorKind> {
+fn url(name: PropertyName, value: Scalar<'_>) -> Result<Option<Cow<'_, str>>, ErrorKind> {
     match value {
-        Scalar::Str(text) => Ok(Some(quote_url(&text))),
+        Scalar::Str(text) => Ok(Some(match quoted(&text) {
+            Some(quoted) => Cow::Owned(quoted),
+            None => text,
+        })),
         Scalar::Null => Ok(None),
         other => Err(wrong_type(name, "a string or null", &other)),
     }
@@ -675,6 +731,11 @@ fn url(name: &str, value: Scalar<'_>) -> Result<Option<String>, ErrorKind> {
 /// `%/:=&?~#+!$,;'@()*[]|` safe): every other byte outside ASCII letters,
 /// digits and `_.-` becomes `%XX`.
 pub fn quote_url(url: &str) -> String {
+    quoted(url).unwrap_or_else(|| url.to_owned())
+}
+
+/// The quoted URL, or `None` when quoting changes nothing.
+fn quoted(url: &str) -> Option<String> {
     // A table: every byte of every URL of every message is looked up.
     const SAFE: [bool; 256] = {
         let mut table = [false; 256];
@@ -691,36 +752,39 @@ pub fn quote_url(url: &str) -> String {
         }
         table
     };
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let is_safe = |byte: u8| SAFE[usize::from(byte)];
     if url.bytes().all(is_safe) {
-        return url.to_owned();
+        return None;
     }
     let mut quoted = String::with_capacity(url.len() + 8);
     for byte in url.bytes() {
         if is_safe(byte) {
             quoted.push(char::from(byte));
         } else {
-            quoted.push_str(&format!("%{byte:02X}"));
+            quoted.push('%');
+            quoted.push(char::from(HEX[usize::from(byte >> 4)]));
+            quoted.push(char::from(HEX[usize::from(byte & 15)]));
         }
     }
-    quoted
+    Some(quoted)
 }
 
 /// Cuts `stage_platform` before each build type it names, as the
 /// reference did, including its slice of `[0:-1]` when the build type
 /// starts the string.
-fn strip_buildtypes(mut stage_platform: String) -> String {
+fn strip_buildtypes(mut stage_platform: &str) -> &str {
     for buildtype in tables::BUILDTYPES {
         if let Some(at) = stage_platform.find(buildtype) {
             // Python slices characters: drop the one before the build type,
             // or, for `[0:-1]`, the last one.
             let before = if at == 0 {
-                &stage_platform[..]
+                stage_platform
             } else {
                 &stage_platform[..at]
             };
             let end = before.char_indices().last().map_or(0, |(last, _)| last);
-            stage_platform.truncate(end);
+            stage_platform = &stage_platform[..end];
         }
     }
     stage_platform
@@ -730,6 +794,24 @@ fn strip_buildtypes(mut stage_platform: String) -> String {
 /// that is no date, read as an integer.
 pub fn buildid_to_date(buildid: &str) -> Result<i64, ErrorKind> {
     let digits = buildid.bytes().all(|b| b.is_ascii_digit());
+    if digits && buildid.len() == 14 {
+        // The usual case, without a strftime parse; anything chrono's parse
+        // might read differently (a leap second) takes the general path.
+        let number = |range: std::ops::Range<usize>| {
+            buildid.as_bytes()[range]
+                .iter()
+                .fold(0, |n, digit| n * 10 + u32::from(digit - b'0'))
+        };
+        let (hour, minute, second) = (number(8..10), number(10..12), number(12..14));
+        if second < 60 {
+            let year = i32::try_from(number(0..4)).unwrap_or(i32::MAX);
+            if let Some(date) = NaiveDate::from_ymd_opt(year, number(4..6), number(6..8))
+                .and_then(|date| date.and_hms_opt(hour, minute, second))
+            {
+                return Ok(date.and_utc().timestamp());
+            }
+        }
+    }
     let date = match buildid.len() {
         14 if digits => NaiveDateTime::parse_from_str(buildid, "%Y%m%d%H%M%S").ok(),
         8 if digits => NaiveDate::parse_from_str(buildid, "%Y%m%d")
@@ -790,20 +872,78 @@ struct UnittestMatch<'k> {
 /// The reference's unittest key pattern,
 /// `build.<tree>[-|_]<os>[-debug…][-|_](test|unittest|pgo)-<test>.<n>.<event>`.
 fn match_unittest<'k>(key: &'k str, tree: &str) -> Option<UnittestMatch<'k>> {
-    static PATTERN: OnceLock<Regex> = OnceLock::new();
-    let pattern = PATTERN.get_or_init(|| {
-        Regex::new(
-            r"^[-|_](.*?)(?:-debug|-o-debug|-pgo|_pgo|_test)?[-|_](?:test|unittest|pgo)-(.*?)\.[0-9]+\.(log_uploaded|finished)",
-        )
-        .expect("valid unittest pattern")
-    });
+    // The pattern's parts after `<tree>[-|_]`, tried in the order its
+    // lazy groups and alternatives were: the shortest OS first, with the
+    // build type suffix before without it. At most one alternative of each
+    // list can match at a given place.
+    const BUILDTYPE_SUFFIXES: [&str; 5] = ["-debug", "-o-debug", "-pgo", "_pgo", "_test"];
+    const KINDS: [&str; 3] = ["test", "unittest", "pgo"];
     let rest = key.strip_prefix("build.")?.strip_prefix(tree)?;
-    let captures = pattern.captures(rest)?;
-    Some(UnittestMatch {
-        os: captures.get(1)?.as_str(),
-        test: captures.get(2)?.as_str(),
-        finished: &captures[3] == "finished",
-    })
+    let after_separator = rest.strip_prefix(['-', '|', '_'])?;
+    for (os_end, byte) in after_separator.bytes().enumerate() {
+        if !byte.is_ascii() {
+            // Every part after the OS starts with ASCII.
+            continue;
+        }
+        let after_os = &after_separator[os_end..];
+        let with_buildtype = BUILDTYPE_SUFFIXES
+            .iter()
+            .find_map(|suffix| after_os.strip_prefix(suffix));
+        for after_buildtype in with_buildtype.into_iter().chain([after_os]) {
+            let Some(test) = after_buildtype
+                .strip_prefix(['-', '|', '_'])
+                .and_then(|text| KINDS.iter().find_map(|kind| text.strip_prefix(kind)))
+                .and_then(|text| text.strip_prefix('-'))
+            else {
+                continue;
+            };
+            if let Some((test_end, finished)) = shortest_before_event(test) {
+                return Some(UnittestMatch {
+                    os: &after_separator[..os_end],
+                    test: &test[..test_end],
+                    finished,
+                });
+            }
+        }
+        if byte == b'\n' {
+            // The OS is `.*?`, which stops at a line end.
+            return None;
+        }
+    }
+    None
+}
+
+/// `\.[0-9]+\.(log_uploaded|finished)` at the start of `text`: whether
+/// the event is `finished`.
+fn event_at(text: &str) -> Option<bool> {
+    let after_dot = text.strip_prefix('.')?;
+    let digits = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let event = after_dot[digits..].strip_prefix('.')?;
+    if event.starts_with("log_uploaded") {
+        Some(false)
+    } else if event.starts_with("finished") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// `(.*?)\.[0-9]+\.(log_uploaded|finished)` at the start of `text`: the
+/// end of the shortest group, and whether the event is `finished`.
+fn shortest_before_event(text: &str) -> Option<(usize, bool)> {
+    for (at, byte) in text.bytes().enumerate() {
+        if byte == b'.' {
+            if let Some(finished) = event_at(&text[at..]) {
+                return Some((at, finished));
+            }
+        } else if byte == b'\n' {
+            return None;
+        }
+    }
+    None
 }
 
 struct BuildMatch<'k> {
@@ -817,10 +957,6 @@ struct BuildMatch<'k> {
 /// `build.[release-|jetpack-|b2g_]<tree>[-|_][xulrunner[-|_]]<platform>[-|_]<tags>.<n>.<event>`,
 /// trying the optional parts present first, as its regular expression did.
 fn match_build<'k>(key: &'k str, tree: &str, platform: &str) -> Option<BuildMatch<'k>> {
-    static TAIL: OnceLock<Regex> = OnceLock::new();
-    let tail = TAIL.get_or_init(|| {
-        Regex::new(r"^[-|_]?(.*?)\.[0-9]+\.(log_uploaded|finished)").expect("valid build pattern")
-    });
     fn separator(text: &str) -> Option<&str> {
         text.strip_prefix(['-', '|', '_'])
     }
@@ -840,13 +976,19 @@ fn match_build<'k>(key: &'k str, tree: &str, platform: &str) -> Option<BuildMatc
             else {
                 continue;
             };
-            if let Some(captures) = tail.captures(after_platform) {
-                return Some(BuildMatch {
-                    prefix,
-                    xulrunner,
-                    tags: captures.get(1)?.as_str(),
-                    finished: &captures[2] == "finished",
-                });
+            // `[-|_]?(.*?)\.[0-9]+\.(log_uploaded|finished)`.
+            let tags = separator(after_platform)
+                .into_iter()
+                .chain([after_platform]);
+            for tags in tags {
+                if let Some((end, finished)) = shortest_before_event(tags) {
+                    return Some(BuildMatch {
+                        prefix,
+                        xulrunner,
+                        tags: &tags[..end],
+                        finished,
+                    });
+                }
             }
         }
     }
@@ -872,12 +1014,12 @@ mod tests {
 
     #[test]
     fn strips_buildtypes_from_stage_platform() {
-        assert_eq!(strip_buildtypes("win32-pgo".into()), "win32");
-        assert_eq!(strip_buildtypes("linux64-debug".into()), "linux64");
-        assert_eq!(strip_buildtypes("macosx64".into()), "macosx64");
+        assert_eq!(strip_buildtypes("win32-pgo"), "win32");
+        assert_eq!(strip_buildtypes("linux64-debug"), "linux64");
+        assert_eq!(strip_buildtypes("macosx64"), "macosx64");
         // The reference's slice [0:find - 1] drops the last character when
         // the build type starts the string.
-        assert_eq!(strip_buildtypes("optimus".into()), "optimu");
+        assert_eq!(strip_buildtypes("optimus"), "optimu");
     }
 
     #[test]
@@ -941,6 +1083,96 @@ mod tests {
             "win32"
         )
         .is_none());
+    }
+
+    /// Keys made of the pieces the patterns care about, in many orders.
+    fn tricky_keys() -> Vec<String> {
+        // Each slot of a key the patterns accept, with near misses.
+        let slots: [&[&str]; 9] = [
+            &["-", "_", "|", "", "x"],
+            &["linux", "win-7", "a.b", "é", "", "\n", "-x-"],
+            &["-debug", "-o-debug", "-pgo", "_pgo", "_test", "", "-o"],
+            &["-", "_", "|", "", "."],
+            &["test", "unittest", "pgo", "", "tes"],
+            &["-", "", "_"],
+            &["mochitest", "a.1", "b-2.x", "", "\n", "é"],
+            &[".12.", ".7.", ".", "..", ".x.", "1."],
+            &["log_uploaded", "finished", "finish", ".log_uploaded", ""],
+        ];
+        let mut keys = Vec::new();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut key = String::from("build.tree");
+            for options in slots {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                key.push_str(options[(state % options.len() as u64) as usize]);
+            }
+            keys.push(key);
+        }
+        keys.extend(
+            [
+                "build.tree-linux-debug-test-mochitest.12.log_uploaded",
+                "build.tree_xp_test_pgo-xpcshell.0.finished",
+                "build.tree-a-o-debug_unittest-b.c.1.finished.2.log_uploaded",
+                "build.tree-linux\n-test-x.1.finished",
+                "build.tree-linux-test-x\n.1.finished",
+                "build.tree-linux-test-.1.finished",
+                "build.tree-linux_repack_2.16.log_uploaded",
+                "build.tree-linux-.1.log_uploadedx",
+                "build.tree-linux.1.finished",
+                "build.tree-linux|x.1..2.finished",
+            ]
+            .map(String::from),
+        );
+        keys
+    }
+
+    #[test]
+    fn unittest_matching_agrees_with_the_reference_pattern() {
+        let pattern = Regex::new(
+            r"^[-|_](.*?)(?:-debug|-o-debug|-pgo|_pgo|_test)?[-|_](?:test|unittest|pgo)-(.*?)\.[0-9]+\.(log_uploaded|finished)",
+        )
+        .unwrap();
+        let mut matched = 0;
+        for key in tricky_keys() {
+            let expected = pattern
+                .captures(key.strip_prefix("build.tree").unwrap())
+                .map(|c| (c[1].to_owned(), c[2].to_owned(), &c[3] == "finished"));
+            let found = match_unittest(&key, "tree")
+                .map(|m| (m.os.to_owned(), m.test.to_owned(), m.finished));
+            assert_eq!(found, expected, "{key:?}");
+            matched += usize::from(found.is_some());
+        }
+        assert!(
+            matched > 100,
+            "only {matched} keys matched: the test proves little"
+        );
+    }
+
+    #[test]
+    fn build_matching_agrees_with_the_reference_pattern() {
+        let pattern = Regex::new(r"^[-|_]?(.*?)\.[0-9]+\.(log_uploaded|finished)").unwrap();
+        let mut matched = 0;
+        for key in tricky_keys() {
+            let after_platform = key
+                .strip_prefix("build.tree")
+                .and_then(|rest| rest.strip_prefix(['-', '|', '_']))
+                .and_then(|rest| rest.strip_prefix("linux"));
+            let expected = after_platform
+                .and_then(|rest| pattern.captures(rest))
+                .map(|c| (c[1].to_owned(), &c[2] == "finished"));
+            let found = match_build(&key, "tree", "linux")
+                .filter(|m| m.prefix.is_none() && !m.xulrunner)
+                .map(|m| (m.tags.to_owned(), m.finished));
+            assert_eq!(found, expected, "{key:?}");
+            matched += usize::from(found.is_some());
+        }
+        assert!(
+            matched > 100,
+            "only {matched} keys matched: the test proves little"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::buildbot::Properties;
+
 /// A JSON scalar, or the kind of a compound value that was skipped.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Scalar<'a> {
@@ -172,20 +174,152 @@ pub(crate) struct Payload<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Build<'a> {
     pub(crate) results: Option<Scalar<'a>>,
-    pub(crate) properties: Slot<Vec<Property<'a>>>,
+    pub(crate) properties: Slot<Properties<'a>>,
 }
 
-/// One `[name, value, source]` triple, with the value only for the
-/// properties the translator reads.
-#[derive(Debug)]
-pub(crate) enum Property<'a> {
-    Used {
-        name: Cow<'a, str>,
-        value: Scalar<'a>,
-    },
-    Skipped,
-    /// Not an array of a string name and a value (the type found).
-    Malformed(&'static str),
+/// The properties the translator reads, each named once here; all others
+/// are skipped unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PropertyName {
+    Buildnumber,
+    Revision,
+    Product,
+    Version,
+    Branch,
+    Buildid,
+    BuildNumber,
+    PreviousBuildid,
+    Platform,
+    Locale,
+    Locales,
+    PackageUrl,
+    BuildUrl,
+    FileUrl,
+    LogUrl,
+    EnRevision,
+    ScriptRepoRevision,
+    SymbolsUrl,
+    TestsUrl,
+    TestPackagesUrl,
+    Buildername,
+    Slavename,
+    BlobberFiles,
+    StagePlatform,
+    CompleteMarUrl,
+    CompleteMarHash,
+}
+
+impl PropertyName {
+    /// The property a name stands for, if the translator reads it.
+    fn parse(name: &str) -> Option<PropertyName> {
+        Some(match name {
+            "buildnumber" => PropertyName::Buildnumber,
+            "revision" => PropertyName::Revision,
+            "product" => PropertyName::Product,
+            "version" => PropertyName::Version,
+            "branch" => PropertyName::Branch,
+            "buildid" => PropertyName::Buildid,
+            "build_number" => PropertyName::BuildNumber,
+            "previous_buildid" => PropertyName::PreviousBuildid,
+            "platform" => PropertyName::Platform,
+            "locale" => PropertyName::Locale,
+            "locales" => PropertyName::Locales,
+            "packageUrl" => PropertyName::PackageUrl,
+            "build_url" => PropertyName::BuildUrl,
+            "fileURL" => PropertyName::FileUrl,
+            "log_url" => PropertyName::LogUrl,
+            "en_revision" => PropertyName::EnRevision,
+            "script_repo_revision" => PropertyName::ScriptRepoRevision,
+            "symbolsUrl" => PropertyName::SymbolsUrl,
+            "testsUrl" => PropertyName::TestsUrl,
+            "testPackagesUrl" => PropertyName::TestPackagesUrl,
+            "buildername" => PropertyName::Buildername,
+            "slavename" => PropertyName::Slavename,
+            "blobber_files" => PropertyName::BlobberFiles,
+            "stage_platform" => PropertyName::StagePlatform,
+            "completeMarUrl" => PropertyName::CompleteMarUrl,
+            "completeMarHash" => PropertyName::CompleteMarHash,
+            _ => return None,
+        })
+    }
+
+    /// The name as it appears in the message, for error messages.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PropertyName::Buildnumber => "buildnumber",
+            PropertyName::Revision => "revision",
+            PropertyName::Product => "product",
+            PropertyName::Version => "version",
+            PropertyName::Branch => "branch",
+            PropertyName::Buildid => "buildid",
+            PropertyName::BuildNumber => "build_number",
+            PropertyName::PreviousBuildid => "previous_buildid",
+            PropertyName::Platform => "platform",
+            PropertyName::Locale => "locale",
+            PropertyName::Locales => "locales",
+            PropertyName::PackageUrl => "packageUrl",
+            PropertyName::BuildUrl => "build_url",
+            PropertyName::FileUrl => "fileURL",
+            PropertyName::LogUrl => "log_url",
+            PropertyName::EnRevision => "en_revision",
+            PropertyName::ScriptRepoRevision => "script_repo_revision",
+            PropertyName::SymbolsUrl => "symbolsUrl",
+            PropertyName::TestsUrl => "testsUrl",
+            PropertyName::TestPackagesUrl => "testPackagesUrl",
+            PropertyName::Buildername => "buildername",
+            PropertyName::Slavename => "slavename",
+            PropertyName::BlobberFiles => "blobber_files",
+            PropertyName::StagePlatform => "stage_platform",
+            PropertyName::CompleteMarUrl => "completeMarUrl",
+            PropertyName::CompleteMarHash => "completeMarHash",
+        }
+    }
+}
+
+/// The first element of a property triple.
+enum NameElement {
+    /// A string: the property, if the translator reads it.
+    Name(Option<PropertyName>),
+    NotString,
+}
+
+impl<'de> Deserialize<'de> for NameElement {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = NameElement;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any json value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(NameElement::Name(PropertyName::parse(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(NameElement::NotString)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(NameElement::NotString)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(NameElement::NotString)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(NameElement::NotString)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(NameElement::NotString)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(NameElement::NotString)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(NameElement::NotString)
+            }
+        }
+        deserializer.deserialize_any(NameVisitor)
+    }
 }
 
 /// An object key, borrowed from the body unless it has escapes.
@@ -199,40 +333,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
             _ => Ok(Key(Cow::Borrowed(""))),
         }
     }
-}
-
-/// True for the property names the translator reads; all others are
-/// skipped unread.
-fn is_used_property(name: &str) -> bool {
-    matches!(
-        name,
-        "buildnumber"
-            | "revision"
-            | "product"
-            | "version"
-            | "branch"
-            | "buildid"
-            | "build_number"
-            | "previous_buildid"
-            | "platform"
-            | "locale"
-            | "locales"
-            | "packageUrl"
-            | "build_url"
-            | "fileURL"
-            | "log_url"
-            | "en_revision"
-            | "script_repo_revision"
-            | "symbolsUrl"
-            | "testsUrl"
-            | "testPackagesUrl"
-            | "buildername"
-            | "slavename"
-            | "blobber_files"
-            | "stage_platform"
-            | "completeMarUrl"
-            | "completeMarHash"
-    )
 }
 
 impl<'de> FromObject<'de> for RawMessage<'de> {
@@ -295,18 +395,26 @@ impl<'de> FromObject<'de> for Build<'de> {
     }
 }
 
-/// Reads the properties array, or records the type found instead.
+/// Reads the properties array straight into [`Properties`], or records
+/// the type found instead.
 struct PropertiesSeed;
 
 impl<'de> Visitor<'de> for PropertiesSeed {
-    type Value = Slot<Vec<Property<'de>>>;
+    type Value = Slot<Properties<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of properties")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut properties = Vec::with_capacity(seq.size_hint().unwrap_or(48));
-        while let Some(property) = seq.next_element_seed(PropertySeed)? {
-            properties.push(property);
+        let mut properties = Properties::default();
+        let mut index = 0;
+        while seq
+            .next_element_seed(PropertySeed {
+                properties: &mut properties,
+                index,
+            })?
+            .is_some()
+        {
+            index += 1;
         }
         Ok(Slot::Present(properties))
     }
@@ -335,63 +443,81 @@ impl<'de> Visitor<'de> for PropertiesSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed {
-    type Value = Slot<Vec<Property<'de>>>;
+    type Value = Slot<Properties<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-struct PropertySeed;
+/// One `[name, value, source]` triple, handed to [`Properties`] as it is
+/// read: the value only for the properties the translator reads.
+struct PropertySeed<'p, 'de> {
+    properties: &'p mut Properties<'de>,
+    index: usize,
+}
 
-impl<'de> Visitor<'de> for PropertySeed {
-    type Value = Property<'de>;
+impl<'de> Visitor<'de> for PropertySeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a [name, value, source] property")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let property = match seq.next_element::<Scalar<'de>>()? {
-            Some(Scalar::Str(name)) if is_used_property(&name) => {
+        match seq.next_element::<NameElement>()? {
+            Some(NameElement::Name(Some(name))) if self.properties.wants_values() => {
                 match seq.next_element::<Scalar<'de>>()? {
-                    Some(value) => Property::Used { name, value },
-                    None => return Ok(Property::Malformed("an array without a value")),
+                    Some(value) => self.properties.read(name, value),
+                    None => self
+                        .properties
+                        .malformed(self.index, "an array without a value"),
                 }
             }
-            Some(Scalar::Str(_)) => match seq.next_element::<IgnoredAny>()? {
-                Some(_) => Property::Skipped,
-                None => return Ok(Property::Malformed("an array without a value")),
-            },
-            Some(_) => Property::Malformed("an array without a string name"),
-            None => return Ok(Property::Malformed("an empty array")),
-        };
+            Some(NameElement::Name(_)) => {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    self.properties
+                        .malformed(self.index, "an array without a value");
+                }
+            }
+            Some(NameElement::NotString) => self
+                .properties
+                .malformed(self.index, "an array without a string name"),
+            None => self.properties.malformed(self.index, "an empty array"),
+        }
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(property)
+        Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Property::Malformed("an object"))
+        self.properties.malformed(self.index, "an object");
+        Ok(())
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Property::Malformed("null"))
+        self.properties.malformed(self.index, "null");
+        Ok(())
     }
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Property::Malformed("a boolean"))
+        self.properties.malformed(self.index, "a boolean");
+        Ok(())
     }
     fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Property::Malformed("a number"))
+        self.properties.malformed(self.index, "a number");
+        Ok(())
     }
     fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Property::Malformed("a number"))
+        self.properties.malformed(self.index, "a number");
+        Ok(())
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Property::Malformed("a number"))
+        self.properties.malformed(self.index, "a number");
+        Ok(())
     }
     fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Property::Malformed("a string"))
+        self.properties.malformed(self.index, "a string");
+        Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for PropertySeed {
-    type Value = Property<'de>;
+impl<'de> DeserializeSeed<'de> for PropertySeed<'_, 'de> {
+    type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }

@@ -578,7 +578,7 @@ impl Translation<'_> {
 
 /// What every message has once its properties are read.
 struct Job<'a> {
-    props: Properties<'a>,
+    props: Box<Properties<'a>>,
     tree: String,
     status: Option<i64>,
     buildtype: BuildType,
@@ -634,7 +634,25 @@ fn build_message(job: JobInfo, tags: Vec<String>, short_key: &str) -> Normalized
 /// `build.<tree>.<platform>.<buildtype>[.<tag>[.<locale> after l10n]…].<short key>`.
 pub(crate) fn build_routing_key(record: &BuildRecord, short_key: &str) -> String {
     let job = &record.job;
-    let mut key = format!("build.{}.{}.{}", job.tree, job.platform, job.buildtype);
+    let locale = job.locale.as_deref().unwrap_or("None");
+    let length = "build...".len()
+        + job.tree.len()
+        + job.platform.len()
+        + job.buildtype.as_str().len()
+        + record
+            .tags
+            .iter()
+            .map(|tag| tag.len() + 2 + locale.len())
+            .sum::<usize>()
+        + 1
+        + short_key.len();
+    let mut key = String::with_capacity(length);
+    for part in ["build", &job.tree, &job.platform, job.buildtype.as_str()] {
+        if !key.is_empty() {
+            key.push('.');
+        }
+        key.push_str(part);
+    }
     for tag in &record.tags {
         if !tag.is_empty() {
             key.push('.');
@@ -653,20 +671,27 @@ pub(crate) fn build_routing_key(record: &BuildRecord, short_key: &str) -> String
 /// `talos|unittest.<tree>.<platform>.<os>.<buildtype>.<test>.<product>.<short key>`.
 pub(crate) fn test_routing_key(record: &TestRecord, short_key: &str) -> String {
     let job = &record.job;
-    format!(
-        "{}.{}.{}.{}.{}.{}.{}.{}",
+    let parts = [
         if record.talos { "talos" } else { "unittest" },
-        job.tree,
-        job.platform,
-        record.os,
-        job.buildtype,
-        record.test,
+        &job.tree,
+        &job.platform,
+        &record.os,
+        job.buildtype.as_str(),
+        &record.test,
         job.product
             .as_deref()
             .filter(|p| !p.is_empty())
             .unwrap_or("unknown"),
-        short_key
-    )
+        short_key,
+    ];
+    let mut key = String::with_capacity(parts.iter().map(|part| part.len() + 1).sum());
+    for part in parts {
+        if !key.is_empty() {
+            key.push('.');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 /// The second dot-separated part of the original key: `build.<this>.12.log_uploaded`.

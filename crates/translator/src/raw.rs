@@ -101,11 +101,22 @@ pub(crate) enum Slot<T> {
     Present(T),
 }
 
+/// How names and keys are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    /// As raw bytes, without UTF-8 validation: only printable ASCII is
+    /// accepted, anything else fails the parse so that it is read again
+    /// [`Reading::Exact`]ly.
+    Fast,
+    /// As strings, any JSON type accepted.
+    Exact,
+}
+
 /// Reads a `T` from a JSON object, or records the type found instead.
-struct ObjectOf<T>(std::marker::PhantomData<T>);
+struct ObjectOf<T>(Reading, std::marker::PhantomData<T>);
 
 trait FromObject<'de>: Sized {
-    fn from_object<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+    fn from_object<A: MapAccess<'de>>(map: A, reading: Reading) -> Result<Self, A::Error>;
 }
 
 impl<'de, T: FromObject<'de>> Visitor<'de> for ObjectOf<T> {
@@ -114,7 +125,7 @@ impl<'de, T: FromObject<'de>> Visitor<'de> for ObjectOf<T> {
         f.write_str("a json object")
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::from_object(map).map(Slot::Present)
+        T::from_object(map, self.0).map(Slot::Present)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -147,8 +158,8 @@ impl<'de, T: FromObject<'de>> DeserializeSeed<'de> for ObjectOf<T> {
     }
 }
 
-fn object<'de, T: FromObject<'de>>() -> ObjectOf<T> {
-    ObjectOf(std::marker::PhantomData)
+fn object<'de, T: FromObject<'de>>(reading: Reading) -> ObjectOf<T> {
+    ObjectOf(reading, std::marker::PhantomData)
 }
 
 /// The top level of a raw buildbot message.
@@ -174,7 +185,8 @@ pub(crate) struct Payload<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Build<'a> {
     pub(crate) results: Option<Scalar<'a>>,
-    pub(crate) properties: Slot<Properties<'a>>,
+    /// Boxed: the fields are many, and the message passes up by value.
+    pub(crate) properties: Slot<Box<Properties<'a>>>,
 }
 
 /// The properties the translator reads, each named once here; all others
@@ -210,41 +222,65 @@ pub(crate) enum PropertyName {
 }
 
 impl PropertyName {
+    /// Every property, for the lookup table.
+    const ALL: [PropertyName; 26] = [
+        PropertyName::Buildnumber,
+        PropertyName::Revision,
+        PropertyName::Product,
+        PropertyName::Version,
+        PropertyName::Branch,
+        PropertyName::Buildid,
+        PropertyName::BuildNumber,
+        PropertyName::PreviousBuildid,
+        PropertyName::Platform,
+        PropertyName::Locale,
+        PropertyName::Locales,
+        PropertyName::PackageUrl,
+        PropertyName::BuildUrl,
+        PropertyName::FileUrl,
+        PropertyName::LogUrl,
+        PropertyName::EnRevision,
+        PropertyName::ScriptRepoRevision,
+        PropertyName::SymbolsUrl,
+        PropertyName::TestsUrl,
+        PropertyName::TestPackagesUrl,
+        PropertyName::Buildername,
+        PropertyName::Slavename,
+        PropertyName::BlobberFiles,
+        PropertyName::StagePlatform,
+        PropertyName::CompleteMarUrl,
+        PropertyName::CompleteMarHash,
+    ];
+
     /// The property a name stands for, if the translator reads it.
-    fn parse(name: &str) -> Option<PropertyName> {
-        Some(match name {
-            "buildnumber" => PropertyName::Buildnumber,
-            "revision" => PropertyName::Revision,
-            "product" => PropertyName::Product,
-            "version" => PropertyName::Version,
-            "branch" => PropertyName::Branch,
-            "buildid" => PropertyName::Buildid,
-            "build_number" => PropertyName::BuildNumber,
-            "previous_buildid" => PropertyName::PreviousBuildid,
-            "platform" => PropertyName::Platform,
-            "locale" => PropertyName::Locale,
-            "locales" => PropertyName::Locales,
-            "packageUrl" => PropertyName::PackageUrl,
-            "build_url" => PropertyName::BuildUrl,
-            "fileURL" => PropertyName::FileUrl,
-            "log_url" => PropertyName::LogUrl,
-            "en_revision" => PropertyName::EnRevision,
-            "script_repo_revision" => PropertyName::ScriptRepoRevision,
-            "symbolsUrl" => PropertyName::SymbolsUrl,
-            "testsUrl" => PropertyName::TestsUrl,
-            "testPackagesUrl" => PropertyName::TestPackagesUrl,
-            "buildername" => PropertyName::Buildername,
-            "slavename" => PropertyName::Slavename,
-            "blobber_files" => PropertyName::BlobberFiles,
-            "stage_platform" => PropertyName::StagePlatform,
-            "completeMarUrl" => PropertyName::CompleteMarUrl,
-            "completeMarHash" => PropertyName::CompleteMarHash,
-            _ => return None,
-        })
+    ///
+    /// Most names in a message are of properties nobody reads, so a name
+    /// is hashed (length, first and last byte) to the one candidate it
+    /// could be, rather than compared with each.
+    fn parse(name: &[u8]) -> Option<PropertyName> {
+        const fn slot(name: &[u8]) -> usize {
+            (name.len() + name[0] as usize + 10 * name[name.len() - 1] as usize) % 64
+        }
+        const TABLE: [Option<PropertyName>; 64] = {
+            let mut table = [None; 64];
+            let mut i = 0;
+            while i < PropertyName::ALL.len() {
+                let property = PropertyName::ALL[i];
+                let slot = slot(property.as_str().as_bytes());
+                assert!(table[slot].is_none(), "two property names share a slot");
+                table[slot] = Some(property);
+                i += 1;
+            }
+            table
+        };
+        if name.is_empty() {
+            return None;
+        }
+        TABLE[slot(name)].filter(|property| property.as_str().as_bytes() == name)
     }
 
     /// The name as it appears in the message, for error messages.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             PropertyName::Buildnumber => "buildnumber",
             PropertyName::Revision => "revision",
@@ -283,8 +319,20 @@ enum NameElement {
     NotString,
 }
 
-impl<'de> Deserialize<'de> for NameElement {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+/// True for bytes a fast reading accepts as a name or key.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
+}
+
+fn needs_exact_reading<E: serde::de::Error>() -> E {
+    E::custom("a name that needs the exact reading")
+}
+
+struct NameSeed(Reading);
+
+impl<'de> DeserializeSeed<'de> for NameSeed {
+    type Value = NameElement;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         struct NameVisitor;
         impl<'de> Visitor<'de> for NameVisitor {
             type Value = NameElement;
@@ -292,6 +340,12 @@ impl<'de> Deserialize<'de> for NameElement {
                 f.write_str("any json value")
             }
             fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(NameElement::Name(PropertyName::parse(v.as_bytes())))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                if !is_printable_ascii(v) {
+                    return Err(needs_exact_reading());
+                }
                 Ok(NameElement::Name(PropertyName::parse(v)))
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -318,30 +372,72 @@ impl<'de> Deserialize<'de> for NameElement {
                 Ok(NameElement::NotString)
             }
         }
-        deserializer.deserialize_any(NameVisitor)
+        match self.0 {
+            Reading::Fast => deserializer.deserialize_bytes(NameVisitor),
+            Reading::Exact => deserializer.deserialize_any(NameVisitor),
+        }
     }
 }
 
 /// An object key, borrowed from the body unless it has escapes.
-struct Key<'a>(Cow<'a, str>);
+enum Key<'a> {
+    Borrowed(&'a [u8]),
+    Owned(String),
+}
 
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Scalar::deserialize(deserializer)? {
-            Scalar::Str(key) => Ok(Key(key)),
-            // JSON keys are always strings.
-            _ => Ok(Key(Cow::Borrowed(""))),
+impl Key<'_> {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Borrowed(key) => key,
+            Key::Owned(key) => key.as_bytes(),
+        }
+    }
+}
+
+struct KeySeed(Reading);
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Self::Value, E> {
+                if !is_printable_ascii(v) {
+                    return Err(needs_exact_reading());
+                }
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
+                // Escapes: rare enough to read the message again.
+                Err(needs_exact_reading())
+            }
+        }
+        match self.0 {
+            Reading::Fast => deserializer.deserialize_bytes(KeyVisitor),
+            Reading::Exact => match Scalar::deserialize(deserializer)? {
+                Scalar::Str(Cow::Borrowed(key)) => Ok(Key::Borrowed(key.as_bytes())),
+                Scalar::Str(Cow::Owned(key)) => Ok(Key::Owned(key)),
+                // JSON keys are always strings.
+                _ => Ok(Key::Borrowed(b"")),
+            },
         }
     }
 }
 
 impl<'de> FromObject<'de> for RawMessage<'de> {
-    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    fn from_object<A: MapAccess<'de>>(mut map: A, reading: Reading) -> Result<Self, A::Error> {
         let mut message = RawMessage::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            match key.0.as_ref() {
-                "_meta" => message.meta = map.next_value_seed(object())?,
-                "payload" => message.payload = map.next_value_seed(object())?,
+        while let Some(key) = map.next_key_seed(KeySeed(reading))? {
+            match key.as_bytes() {
+                b"_meta" => message.meta = map.next_value_seed(object(reading))?,
+                b"payload" => message.payload = map.next_value_seed(object(reading))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -352,10 +448,10 @@ impl<'de> FromObject<'de> for RawMessage<'de> {
 }
 
 impl<'de> FromObject<'de> for Meta<'de> {
-    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    fn from_object<A: MapAccess<'de>>(mut map: A, reading: Reading) -> Result<Self, A::Error> {
         let mut meta = Meta::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if key.0 == "routing_key" {
+        while let Some(key) = map.next_key_seed(KeySeed(reading))? {
+            if key.as_bytes() == b"routing_key" {
                 meta.routing_key = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -366,11 +462,11 @@ impl<'de> FromObject<'de> for Meta<'de> {
 }
 
 impl<'de> FromObject<'de> for Payload<'de> {
-    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    fn from_object<A: MapAccess<'de>>(mut map: A, reading: Reading) -> Result<Self, A::Error> {
         let mut payload = Payload::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if key.0 == "build" {
-                payload.build = map.next_value_seed(object())?;
+        while let Some(key) = map.next_key_seed(KeySeed(reading))? {
+            if key.as_bytes() == b"build" {
+                payload.build = map.next_value_seed(object(reading))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -380,12 +476,12 @@ impl<'de> FromObject<'de> for Payload<'de> {
 }
 
 impl<'de> FromObject<'de> for Build<'de> {
-    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    fn from_object<A: MapAccess<'de>>(mut map: A, reading: Reading) -> Result<Self, A::Error> {
         let mut build = Build::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            match key.0.as_ref() {
-                "results" => build.results = Some(map.next_value()?),
-                "properties" => build.properties = map.next_value_seed(PropertiesSeed)?,
+        while let Some(key) = map.next_key_seed(KeySeed(reading))? {
+            match key.as_bytes() {
+                b"results" => build.results = Some(map.next_value()?),
+                b"properties" => build.properties = map.next_value_seed(PropertiesSeed(reading))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -397,20 +493,21 @@ impl<'de> FromObject<'de> for Build<'de> {
 
 /// Reads the properties array straight into [`Properties`], or records
 /// the type found instead.
-struct PropertiesSeed;
+struct PropertiesSeed(Reading);
 
 impl<'de> Visitor<'de> for PropertiesSeed {
-    type Value = Slot<Properties<'de>>;
+    type Value = Slot<Box<Properties<'de>>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of properties")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut properties = Properties::default();
+        let mut properties = Box::<Properties<'de>>::default();
         let mut index = 0;
         while seq
             .next_element_seed(PropertySeed {
                 properties: &mut properties,
                 index,
+                reading: self.0,
             })?
             .is_some()
         {
@@ -443,7 +540,7 @@ impl<'de> Visitor<'de> for PropertiesSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed {
-    type Value = Slot<Properties<'de>>;
+    type Value = Slot<Box<Properties<'de>>>;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
@@ -454,6 +551,7 @@ impl<'de> DeserializeSeed<'de> for PropertiesSeed {
 struct PropertySeed<'p, 'de> {
     properties: &'p mut Properties<'de>,
     index: usize,
+    reading: Reading,
 }
 
 impl<'de> Visitor<'de> for PropertySeed<'_, 'de> {
@@ -462,7 +560,7 @@ impl<'de> Visitor<'de> for PropertySeed<'_, 'de> {
         f.write_str("a [name, value, source] property")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        match seq.next_element::<NameElement>()? {
+        match seq.next_element_seed(NameSeed(self.reading))? {
             Some(NameElement::Name(Some(name))) if self.properties.wants_values() => {
                 match seq.next_element::<Scalar<'de>>()? {
                     Some(value) => self.properties.read(name, value),
@@ -525,8 +623,15 @@ impl<'de> DeserializeSeed<'de> for PropertySeed<'_, 'de> {
 
 /// Reads a whole body: `Err` only for bytes that are not one JSON value.
 pub(crate) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
+    // Names and keys read as bytes save a UTF-8 check each; a message the
+    // fast reading does not take, valid or not, is read again exactly, so
+    // the result is always the exact reading's.
+    read_as(body, Reading::Fast).or_else(|_| read_as(body, Reading::Exact))
+}
+
+fn read_as(body: &[u8], reading: Reading) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let message = object::<RawMessage<'_>>().deserialize(&mut deserializer)?;
+    let message = object::<RawMessage<'_>>(reading).deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(message)
 }
@@ -536,7 +641,7 @@ pub(crate) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Erro
 /// Python dict does.
 pub(crate) fn read_locale_results(locales: &str) -> Option<Vec<(String, Scalar<'_>)>> {
     let mut deserializer = serde_json::Deserializer::from_str(locales);
-    let entries = object::<LocaleResults<'_>>()
+    let entries = object::<LocaleResults<'_>>(Reading::Exact)
         .deserialize(&mut deserializer)
         .ok()?;
     deserializer.end().ok()?;
@@ -549,7 +654,7 @@ pub(crate) fn read_locale_results(locales: &str) -> Option<Vec<(String, Scalar<'
 struct LocaleResults<'a>(Vec<(String, Scalar<'a>)>);
 
 impl<'de> FromObject<'de> for LocaleResults<'de> {
-    fn from_object<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+    fn from_object<A: MapAccess<'de>>(mut map: A, _reading: Reading) -> Result<Self, A::Error> {
         let mut entries: Vec<(String, Scalar<'de>)> = Vec::new();
         while let Some((locale, result)) = map.next_entry::<String, Scalar<'de>>()? {
             match entries.iter_mut().find(|(seen, _)| *seen == locale) {
@@ -558,5 +663,23 @@ impl<'de> FromObject<'de> for LocaleResults<'de> {
             }
         }
         Ok(LocaleResults(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PropertyName;
+
+    #[test]
+    fn each_property_name_and_only_it_is_recognized() {
+        for property in PropertyName::ALL {
+            let name = property.as_str();
+            assert_eq!(PropertyName::parse(name.as_bytes()), Some(property));
+            assert_eq!(PropertyName::parse(&name.as_bytes()[1..]), None);
+            assert_eq!(PropertyName::parse(format!("{name}x").as_bytes()), None);
+        }
+        for unused in ["", "a", "builddir", "basedir", "Buildid", "product "] {
+            assert_eq!(PropertyName::parse(unused.as_bytes()), None, "{unused}");
+        }
     }
 }

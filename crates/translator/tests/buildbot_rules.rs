@@ -620,3 +620,44 @@ fn the_timestamp_comes_from_the_clock() {
         Some("2015-08-13T12:00:00Z")
     );
 }
+
+#[test]
+fn names_and_keys_with_escapes_or_odd_bytes_read_as_plain_ones() {
+    let plain = serde_json::to_string(&fixture("build")).unwrap();
+    let translated = |body: &str| buildbot::translate(body.as_bytes(), &options());
+    let expected = translated(&plain).unwrap();
+    assert!(plain.contains(r#""buildnumber""#) && plain.contains(r#""payload""#));
+    let same = [
+        // An escaped name of a used property, and an escaped key.
+        plain.replace(r#""buildnumber""#, r#""build\u006eumber""#),
+        plain.replace(r#""payload""#, r#""p\u0061yload""#),
+        // Names and keys outside printable ASCII that nothing reads.
+        plain.replacen('{', r#"{"_mé\nta\u0001": 1, "#, 1),
+        plain.replacen(r#""properties":["#, r#""properties":[["é\t", 1, "x"], "#, 1),
+    ];
+    for body in same {
+        assert_ne!(body, plain);
+        assert_eq!(translated(&body).unwrap(), expected, "{body}");
+    }
+
+    // A name that is no string is reported at its place.
+    let body = plain.replacen(r#""properties":["#, r#""properties":[[5, 1, "x"], "#, 1);
+    assert_eq!(
+        translated(&body).unwrap_err().kind(),
+        &ErrorKind::WrongFieldType {
+            field: "payload.build.properties[0]".into(),
+            expected: "a [name, value, source] array",
+            found: "an array without a string name"
+        }
+    );
+    // A lone surrogate is no string: the body is not JSON.
+    let body = plain.replacen(
+        r#""properties":["#,
+        r#""properties":[["\ud800", 1, "x"], "#,
+        1,
+    );
+    assert!(matches!(
+        translated(&body).unwrap_err().kind(),
+        ErrorKind::NotJson { .. }
+    ));
+}

@@ -489,6 +489,8 @@ impl Translation<'_> {
             if list.contains(&"") {
                 return Err(ErrorKind::BadLocales { locales });
             }
+            // Each message gets its own locale: the template needs none.
+            job.props.locale = None;
             let template = self.job_info(job, platform, Some(Some(locales.clone())), Some(true));
             Ok(list
                 .iter()
@@ -506,6 +508,7 @@ impl Translation<'_> {
             if results.is_empty() || !check_build(&platform, &tags, &job, true)? {
                 return Ok(Vec::new());
             }
+            job.props.locale = None;
             let template = self.job_info(job, platform, None, Some(true));
             Ok(results
                 .into_iter()

@@ -146,6 +146,12 @@ pub struct OutputArgs {
     /// Callback threads (0: one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Complete Taskcluster messages without tags from their task
+    /// definitions, fetched from this Taskcluster root URL (e.g.
+    /// https://firefox-ci-tc.services.mozilla.com). Needs the `fetch` feature.
+    #[cfg(feature = "fetch")]
+    #[arg(long, value_name = "ROOT_URL")]
+    pub task_definitions: Option<String>,
 }
 
 #[derive(Debug, Args)]

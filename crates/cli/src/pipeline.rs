@@ -33,7 +33,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         args.output.exec.clone(),
         Arc::clone(&stop),
     ));
-    let mut builder = printing_monitor(filter, &args.output, &printer)
+    let mut builder = printing_monitor(filter, &args.output, &printer)?
         .source(source(args.queue.source))
         .durable(args.queue.durable)
         .declare_exchanges(args.queue.declare_exchanges)
@@ -67,7 +67,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         Arc::clone(&stop),
     ));
     // One callback thread by default, so rows come out in the files' order.
-    let builder = printing_monitor(filter, &args.output, &printer)
+    let builder = printing_monitor(filter, &args.output, &printer)?
         .source(source(args.source))
         .workers(args.output.workers.unwrap_or(1))
         .messages(messages);
@@ -186,7 +186,11 @@ fn source(source: SourceArg) -> Source {
 
 /// A monitor whose build and test callbacks print, with the output flags
 /// that do not depend on where messages come from.
-fn printing_monitor(filter: Filter, output: &OutputArgs, printer: &Arc<Printer>) -> MonitorBuilder {
+fn printing_monitor(
+    filter: Filter,
+    output: &OutputArgs,
+    printer: &Arc<Printer>,
+) -> Result<MonitorBuilder, CliError> {
     let (builds, tests) = (Arc::clone(printer), Arc::clone(printer));
     let mut builder = Monitor::builder()
         .filter(filter)
@@ -201,7 +205,15 @@ fn printing_monitor(filter: Filter, output: &OutputArgs, printer: &Arc<Printer>)
     if let Some(path) = &output.dead_letter {
         builder = builder.dead_letter_file(path.clone());
     }
-    builder
+    #[cfg(feature = "fetch")]
+    if let Some(root_url) = &output.task_definitions {
+        let fetcher = pulse_build_monitor::TaskDefinitionFetcher::new(root_url.clone())
+            .map_err(|e| CliError::usage(format!("--task-definitions: {e}")))?;
+        builder = builder
+            .taskcluster_root_url(root_url.clone())
+            .task_definitions(fetcher);
+    }
+    Ok(builder)
 }
 
 fn monitor_error(e: pulse_build_monitor::Error) -> CliError {

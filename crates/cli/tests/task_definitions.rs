@@ -1,0 +1,121 @@
+//! `--task-definitions` (feature `fetch`): a 2019 Taskcluster message, which
+//! carries no task tags, is placed only once its definition is fetched from
+//! the queue, here a local HTTP server standing in for it.
+#![cfg(feature = "fetch")]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
+const TASK_ID: &str = "B3EheQ-IQ5aPzw34KS_a6g";
+
+fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/taskcluster/treeherder-2019"
+    ));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some_and(|v| v == "true") {
+        panic!(
+            "{} is missing: CI needs ../shared beside the checkout",
+            dir.display()
+        );
+    }
+    eprintln!("SKIP: no corpus at {}", dir.display());
+    None
+}
+
+fn read_json(path: PathBuf) -> Value {
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// Serves `definition` for its task, 404 for anything else, until the
+/// process ends.
+fn serve_definition(definition: Value) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut request_line).unwrap();
+            let mut header = String::new();
+            while reader.read_line(&mut header).unwrap() > 2 {
+                header.clear();
+            }
+            let (status, body) = if request_line.contains(&format!("/api/queue/v1/task/{TASK_ID} "))
+            {
+                ("200 OK", definition.to_string())
+            } else {
+                ("404 Not Found", "{}".to_string())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    root
+}
+
+fn replay(recording: &PathBuf, extra: &[&str]) -> (Vec<Value>, String) {
+    let out = Command::new(BIN)
+        .args(["replay", "--any-tree", "--talos", "--json"])
+        .arg(recording)
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let records = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (records, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_message_without_tags_is_placed_from_its_fetched_definition() {
+    let Some(corpus) = corpus() else { return };
+    let message = &read_json(corpus.join("taskcluster_pulse_messages.json"))[TASK_ID];
+    let definition = read_json(corpus.join("taskcluster_tasks.json"))[TASK_ID].clone();
+    let recorded = json!({
+        "exchange": message["exchange"],
+        "routing_key": message["routes"],
+        "body": message["payload"],
+    });
+    let recording =
+        std::env::temp_dir().join(format!("task-definitions-{}.jsonl", std::process::id()));
+    std::fs::write(&recording, format!("{recorded}\n")).unwrap();
+
+    let (records, stderr) = replay(&recording, &[]);
+    assert!(
+        records.is_empty(),
+        "nothing to place it by without the definition: {records:?}"
+    );
+    assert!(stderr.contains("errors 1"), "{stderr}");
+
+    let root = serve_definition(definition);
+    let (records, stderr) = replay(&recording, &["--task-definitions", &root]);
+    std::fs::remove_file(&recording).unwrap();
+    assert_eq!(records.len(), 1, "{stderr}");
+    let record = &records[0];
+    assert_eq!(record["task_id"], TASK_ID);
+    assert_eq!(record["platform"], "macosx64");
+    assert_eq!(record["os"], "macosx1014-64-shippable");
+    assert_eq!(record["buildtype"], "opt");
+    assert_eq!(record["talos"], true, "raptor is a performance test");
+    assert_eq!(record["status"], 0);
+    assert!(
+        record["logurl"].as_str().unwrap().starts_with(&root),
+        "log URLs follow the root URL: {record}"
+    );
+}

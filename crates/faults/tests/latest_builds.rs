@@ -55,11 +55,11 @@ fn every_response_is_json() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(ROOT).join("target"));
     let binary = target.join("debug/examples/latest_builds");
-    if !binary.is_file() {
-        eprintln!(
-            "\n*** SKIP: {} not built (cargo test --workspace builds it) ***\n",
-            binary.display()
-        );
+    let what = format!(
+        "the latest_builds example at {} (cargo test --workspace builds it)",
+        binary.display()
+    );
+    if pulse_faults::require(binary.is_file(), &what).is_err() {
         return;
     }
     let port = free_port();

@@ -909,8 +909,12 @@ fn match_unittest<'k>(key: &'k str, tree: &str) -> Option<UnittestMatch<'k>> {
     let rest = key.strip_prefix("build.")?.strip_prefix(tree)?;
     let after_separator = rest.strip_prefix(['-', '|', '_'])?;
     for (os_end, byte) in after_separator.bytes().enumerate() {
-        if !byte.is_ascii() {
-            // Every part after the OS starts with ASCII.
+        if !matches!(byte, b'-' | b'_' | b'|') {
+            if byte == b'\n' {
+                // The OS is `.*?`, which stops at a line end.
+                return None;
+            }
+            // Every part after the OS starts with one of these.
             continue;
         }
         let after_os = &after_separator[os_end..];
@@ -932,10 +936,6 @@ fn match_unittest<'k>(key: &'k str, tree: &str) -> Option<UnittestMatch<'k>> {
                     finished,
                 });
             }
-        }
-        if byte == b'\n' {
-            // The OS is `.*?`, which stops at a line end.
-            return None;
         }
     }
     None

@@ -112,6 +112,31 @@ enum Reading {
     Exact,
 }
 
+/// The visitor methods of a `Slot` reader for every JSON scalar: each is
+/// the wrong type for a slot that wants an object or an array.
+macro_rules! scalars_are_the_wrong_type {
+    () => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Slot::Wrong("null"))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Slot::Wrong("a boolean"))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Slot::Wrong("a number"))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Slot::Wrong("a number"))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Slot::Wrong("a number"))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Slot::Wrong("a string"))
+        }
+    };
+}
+
 /// Reads a `T` from a JSON object, or records the type found instead.
 struct ObjectOf<T>(Reading, std::marker::PhantomData<T>);
 
@@ -131,24 +156,7 @@ impl<'de, T: FromObject<'de>> Visitor<'de> for ObjectOf<T> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Slot::Wrong("an array"))
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("null"))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a number"))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a string"))
-    }
+    scalars_are_the_wrong_type!();
 }
 
 impl<'de, T: FromObject<'de>> DeserializeSeed<'de> for ObjectOf<T> {
@@ -527,24 +535,7 @@ impl<'de> Visitor<'de> for PropertiesSeed {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Slot::Wrong("an object"))
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("null"))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a number"))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Slot::Wrong("a string"))
-    }
+    scalars_are_the_wrong_type!();
 }
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed {

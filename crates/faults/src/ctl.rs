@@ -155,14 +155,10 @@ impl Vhost {
     /// guest/guest on this vhost, with a connection name of its own
     /// (`<prefix>-<random>`) so [`Ctl::close_connections_named`] finds it.
     pub fn settings(&self, prefix: &str) -> ConnectionSettings {
-        let mut settings = ConnectionSettings::from_url(&format!(
-            "amqp://guest:guest@127.0.0.1:5672/{}",
-            self.name
-        ))
-        .expect("a valid test url");
-        settings.connection_name = crate::unique(prefix);
-        settings.heartbeat = 10;
-        settings
+        crate::guest_settings(
+            &format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name),
+            prefix,
+        )
     }
 
     /// Adds a user with full rights on this vhost only; deleted on drop.

@@ -69,6 +69,8 @@ pub use tls::TestCa;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pulse_wire::ConnectionSettings;
+
 /// Whether this run is CI (`CI=true`), where nothing may be skipped.
 pub fn under_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
@@ -120,6 +122,15 @@ pub fn free_port() -> u16 {
 /// A short random name part, unique enough for parallel tests.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", pulse_wire::random_label())
+}
+
+/// guest/guest at `url`, with a connection name of its own
+/// (`<prefix>-<random>`) so [`Ctl::close_connections_named`] finds it.
+pub fn guest_settings(url: &str, prefix: &str) -> ConnectionSettings {
+    let mut settings = ConnectionSettings::from_url(url).expect("a valid test url");
+    settings.connection_name = unique(prefix);
+    settings.heartbeat = 10;
+    settings
 }
 
 /// Polls `condition` every 20 ms until it holds; false after `timeout`.

@@ -128,14 +128,10 @@ impl SecondNode {
 
     /// guest/guest over plain AMQP, with a connection name of its own.
     pub fn settings(&self, prefix: &str) -> ConnectionSettings {
-        let mut settings = ConnectionSettings::from_url(&format!(
-            "amqp://guest:guest@127.0.0.1:{}/",
-            self.amqp_port
-        ))
-        .expect("a valid test url");
-        settings.connection_name = crate::unique(prefix);
-        settings.heartbeat = 10;
-        settings
+        crate::guest_settings(
+            &format!("amqp://guest:guest@127.0.0.1:{}/", self.amqp_port),
+            prefix,
+        )
     }
 
     /// Stops the RabbitMQ application, keeping the Erlang node: every

@@ -575,6 +575,8 @@ impl Translation<'_> {
             run_id: None,
             worker_type: None,
             tier: None,
+            kind: None,
+            result: None,
         }
     }
 }

@@ -148,12 +148,10 @@ pub enum ErrorKind {
         /// The rejected platform, e.g. `gecko-decision`.
         platform: String,
     },
-    /// A task that is neither a build nor a test (decision, action, lint…).
-    UnsupportedTaskKind {
-        /// The task label, or the task id when it has none.
-        label: String,
-        /// The kind that was not understood.
-        kind: String,
+    /// A result name outside Treeherder's vocabulary.
+    BadJobResult {
+        /// The rejected name.
+        result: String,
     },
 }
 
@@ -263,9 +261,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::UnknownTaskPlatform { platform } => {
                 write!(f, "unknown taskcluster platform {platform:?}")
             }
-            ErrorKind::UnsupportedTaskKind { label, kind } => {
-                write!(f, "task {label:?} of kind {kind:?} is neither a build nor a test")
-            }
+            ErrorKind::BadJobResult { result } => write!(
+                f,
+                "unknown result {result:?}: expected success, testfailed, busted, skipped, exception, retry, usercancel, superseded or unknown"
+            ),
         }
     }
 }

@@ -62,4 +62,7 @@ pub mod taskcluster;
 
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
-pub use record::{BuildRecord, BuildType, JobInfo, NormalizedMessage, Record, TestRecord};
+pub use record::{
+    BuildRecord, BuildType, JobInfo, JobKind, JobResult, NormalizedMessage, Record, TaskRecord,
+    TaskState, TestRecord,
+};

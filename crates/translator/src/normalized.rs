@@ -56,13 +56,16 @@ pub fn parse(routing_key: &str, body: &[u8]) -> Result<Record, Error> {
     })
 }
 
-/// The routing key the reference translator published this record under.
+/// The routing key the reference translator published this record under;
+/// `None` for a [`TaskRecord`](crate::TaskRecord), which has no place on
+/// the normalized exchange.
 ///
 /// The last part is the builder part of the original key
 /// (`build.<builder>.<n>.log_uploaded`), read from the record's `key`.
-pub fn routing_key(record: &Record) -> String {
+pub fn routing_key(record: &Record) -> Option<String> {
     match record {
-        Record::Build(build) => build_routing_key(build, short_key(&build.job.key)),
-        Record::Test(test) => test_routing_key(test, short_key(&test.job.key)),
+        Record::Build(build) => Some(build_routing_key(build, short_key(&build.job.key))),
+        Record::Test(test) => Some(test_routing_key(test, short_key(&test.job.key))),
+        Record::Task(_) => None,
     }
 }

@@ -140,6 +140,58 @@ pub struct JobInfo {
     /// says (Taskcluster messages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
+    /// The task kind exactly as Taskcluster names it (`tags.kind`: `build`,
+    /// `test`, `spidermonkey`…); Taskcluster messages only, see
+    /// [`Record::kind`] for every record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The result in Treeherder's words (Taskcluster messages only; see
+    /// [`Record::result`] for every record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<JobResult>,
+}
+
+impl JobInfo {
+    /// A job with the four fields every record has; every other field
+    /// empty, for the translator to fill in.
+    pub fn new(key: String, tree: String, platform: String, buildtype: BuildType) -> JobInfo {
+        JobInfo {
+            key,
+            tree,
+            platform,
+            buildtype,
+            product: None,
+            revision: None,
+            builddate: None,
+            buildername: None,
+            buildid: None,
+            job_number: None,
+            build_number: None,
+            previous_buildid: None,
+            status: None,
+            locale: None,
+            locales: None,
+            buildurl: None,
+            testsurl: None,
+            test_packages_url: None,
+            symbols_url: None,
+            logurl: None,
+            release: None,
+            slave: None,
+            repack: None,
+            version: None,
+            timestamp: None,
+            blobber_files: None,
+            completemarurl: None,
+            completemarhash: None,
+            task_id: None,
+            run_id: None,
+            worker_type: None,
+            tier: None,
+            kind: None,
+            result: None,
+        }
+    }
 }
 
 /// A finished build: what the seed's `buildCallback` receives.
@@ -173,7 +225,223 @@ impl TestRecord {
     }
 }
 
-/// A translated message: a build or a test.
+/// Treeherder's three kinds of job, which decide how a task is shown and
+/// which word names its failure (`testfailed` for tests, `busted` for the
+/// others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// Builds, and the tasks Treeherder counts with them (signing,
+    /// repackaging, toolchains…).
+    Build,
+    /// Tests, talos runs and lint jobs.
+    Test,
+    /// Everything else: the decision task, actions, docker images…
+    Other,
+}
+
+impl JobKind {
+    /// `build`, `test` or `other`, as in `extra.treeherder.jobKind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Build => "build",
+            JobKind::Test => "test",
+            JobKind::Other => "other",
+        }
+    }
+}
+
+/// A job's result in Treeherder's words: what people read.
+///
+/// Taskcluster runs are read the way Treeherder reads them: a completed run
+/// is `success`; a failed one `testfailed` for tests and `busted` for
+/// builds and other jobs; an exception is `usercancel` (reason `canceled`),
+/// `superseded`, `retry` when the queue reran the task, else `exception`.
+/// Buildbot result codes map as Treeherder's buildbot ETL mapped them
+/// (0 success, 1 testfailed, 2 busted, 3 skipped, 4 exception, 5 retry,
+/// 6 usercancel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobResult {
+    /// The job did what it should.
+    Success,
+    /// Tests ran and some failed.
+    Testfailed,
+    /// A build (or another job that is not a test) failed.
+    Busted,
+    /// The job was skipped (buildbot only).
+    Skipped,
+    /// Infrastructure failed the job.
+    Exception,
+    /// The job failed on infrastructure and runs again.
+    Retry,
+    /// Somebody cancelled the job.
+    Usercancel,
+    /// A newer job made this one unnecessary.
+    Superseded,
+    /// Not finished yet (or an unknown buildbot code).
+    Unknown,
+}
+
+impl JobResult {
+    /// Every result, in a stable order.
+    pub const ALL: [JobResult; 9] = [
+        JobResult::Success,
+        JobResult::Testfailed,
+        JobResult::Busted,
+        JobResult::Skipped,
+        JobResult::Exception,
+        JobResult::Retry,
+        JobResult::Usercancel,
+        JobResult::Superseded,
+        JobResult::Unknown,
+    ];
+
+    /// The lowercase name, e.g. `testfailed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobResult::Success => "success",
+            JobResult::Testfailed => "testfailed",
+            JobResult::Busted => "busted",
+            JobResult::Skipped => "skipped",
+            JobResult::Exception => "exception",
+            JobResult::Retry => "retry",
+            JobResult::Usercancel => "usercancel",
+            JobResult::Superseded => "superseded",
+            JobResult::Unknown => "unknown",
+        }
+    }
+
+    /// The result a buildbot result code stands for.
+    pub fn from_buildbot_status(status: i64) -> JobResult {
+        match status {
+            0 => JobResult::Success,
+            1 => JobResult::Testfailed,
+            2 => JobResult::Busted,
+            3 => JobResult::Skipped,
+            4 => JobResult::Exception,
+            5 => JobResult::Retry,
+            6 => JobResult::Usercancel,
+            _ => JobResult::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for JobResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for JobResult {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobResult::ALL
+            .into_iter()
+            .find(|result| result.as_str() == s)
+            .ok_or_else(|| {
+                crate::Error::new(crate::ErrorKind::BadJobResult {
+                    result: s.to_string(),
+                })
+            })
+    }
+}
+
+/// Where a Taskcluster task's run stands: the exchange it was announced on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// Waiting for a worker (`task-pending`).
+    Pending,
+    /// A worker runs it (`task-running`).
+    Running,
+    /// Finished and succeeded (`task-completed`).
+    Completed,
+    /// Finished and failed (`task-failed`).
+    Failed,
+    /// Ended by an exception: cancelled, superseded, lost worker…
+    /// (`task-exception`).
+    Exception,
+}
+
+impl TaskState {
+    /// The lowercase name, as in the run's `state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Running => "running",
+            TaskState::Completed => "completed",
+            TaskState::Failed => "failed",
+            TaskState::Exception => "exception",
+        }
+    }
+
+    /// True once the run has ended: completed, failed or exception.
+    pub fn is_finished(self) -> bool {
+        !matches!(self, TaskState::Pending | TaskState::Running)
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Taskcluster task that is not a finished build or test: a lint job, a
+/// toolchain, a docker image, signing, the decision task… and, when
+/// progress is read, any task still pending or running.
+///
+/// What the seed's build and test callbacks never received; the monitor
+/// hands it to `on_task`. Fields the label does not say are `None`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The task kind exactly as Taskcluster names it (`tags.kind`, else the
+    /// label's first word): `source-test`, `toolchain`, `decision-task`…
+    pub kind: String,
+    /// How Treeherder shows the task: build, test or other.
+    pub job_kind: JobKind,
+    /// The task label, e.g. `source-test-mozlint-eslint`.
+    pub label: String,
+    /// The repository name, e.g. `autoland`.
+    pub tree: String,
+    /// The hg revision of the push.
+    pub revision: Option<String>,
+    /// The generic platform, when the label names one.
+    pub platform: Option<String>,
+    /// The build type, when the label names one.
+    pub buildtype: Option<BuildType>,
+    /// Where the run stands.
+    pub state: TaskState,
+    /// The result in Treeherder's words; `unknown` while not finished.
+    pub result: JobResult,
+    /// The buildbot-era result code, as on build and test records.
+    pub status: Option<i64>,
+    /// The task id.
+    pub task_id: String,
+    /// The run id.
+    pub run_id: u32,
+    /// The worker type, e.g. `t-linux-xlarge-source`.
+    pub worker_type: Option<String>,
+    /// The worker that ran it.
+    pub worker_id: Option<String>,
+    /// The run's log URL.
+    pub logurl: Option<String>,
+    /// When the run resolved (else when it was scheduled), in seconds since
+    /// the epoch.
+    pub builddate: Option<i64>,
+    /// The Treeherder tier, when the task definition says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    /// The routing key of the original message.
+    pub key: String,
+    /// When the message was translated, `YYYY-MM-DDTHH:MM:SSZ` in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+/// A translated message: a build, a test, or another Taskcluster task.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Record {
@@ -181,22 +449,100 @@ pub enum Record {
     Build(BuildRecord),
     /// A finished test or talos run.
     Test(TestRecord),
+    /// Any other Taskcluster task, or one not finished yet.
+    Task(TaskRecord),
 }
 
 impl Record {
-    /// The fields shared by both kinds.
-    pub fn job(&self) -> &JobInfo {
+    /// The fields builds and tests share; `None` for a [`TaskRecord`].
+    pub fn job(&self) -> Option<&JobInfo> {
         match self {
-            Record::Build(b) => &b.job,
-            Record::Test(t) => &t.job,
+            Record::Build(b) => Some(&b.job),
+            Record::Test(t) => Some(&t.job),
+            Record::Task(_) => None,
         }
     }
 
-    /// Mutable access to the shared fields.
-    pub fn job_mut(&mut self) -> &mut JobInfo {
+    /// Mutable access to the fields builds and tests share.
+    pub fn job_mut(&mut self) -> Option<&mut JobInfo> {
         match self {
-            Record::Build(b) => &mut b.job,
-            Record::Test(t) => &mut t.job,
+            Record::Build(b) => Some(&mut b.job),
+            Record::Test(t) => Some(&mut t.job),
+            Record::Task(_) => None,
+        }
+    }
+
+    /// The task kind: for Taskcluster records `tags.kind` exactly
+    /// (`build`, `test`, `source-test`, `spidermonkey`…), for buildbot
+    /// records `build` or `test`.
+    pub fn kind(&self) -> &str {
+        match self {
+            Record::Build(b) => b.job.kind.as_deref().unwrap_or("build"),
+            Record::Test(t) => t.job.kind.as_deref().unwrap_or("test"),
+            Record::Task(t) => &t.kind,
+        }
+    }
+
+    /// The result in Treeherder's words; for buildbot records, read from
+    /// the result code. `None` only for a build or test without one.
+    pub fn result(&self) -> Option<JobResult> {
+        match self {
+            Record::Task(t) => Some(t.result),
+            _ => {
+                let job = self.job()?;
+                job.result
+                    .or_else(|| job.status.map(JobResult::from_buildbot_status))
+            }
+        }
+    }
+
+    /// The repository name.
+    pub fn tree(&self) -> &str {
+        match self {
+            Record::Build(b) => &b.job.tree,
+            Record::Test(t) => &t.job.tree,
+            Record::Task(t) => &t.tree,
+        }
+    }
+
+    /// The generic platform, when known.
+    pub fn platform(&self) -> Option<&str> {
+        match self {
+            Record::Build(b) => Some(&b.job.platform),
+            Record::Test(t) => Some(&t.job.platform),
+            Record::Task(t) => t.platform.as_deref(),
+        }
+    }
+
+    /// The build type, when known.
+    pub fn buildtype(&self) -> Option<BuildType> {
+        match self {
+            Record::Build(b) => Some(b.job.buildtype),
+            Record::Test(t) => Some(t.job.buildtype),
+            Record::Task(t) => t.buildtype,
+        }
+    }
+
+    /// The product, when the record names one (never for a [`TaskRecord`]).
+    pub fn product(&self) -> Option<&str> {
+        self.job().and_then(|job| job.product.as_deref())
+    }
+
+    /// The routing key of the original message.
+    pub fn key(&self) -> &str {
+        match self {
+            Record::Build(b) => &b.job.key,
+            Record::Test(t) => &t.job.key,
+            Record::Task(t) => &t.key,
+        }
+    }
+
+    /// The revision, when known.
+    pub fn revision(&self) -> Option<&str> {
+        match self {
+            Record::Build(b) => b.job.revision.as_deref(),
+            Record::Test(t) => t.job.revision.as_deref(),
+            Record::Task(t) => t.revision.as_deref(),
         }
     }
 }

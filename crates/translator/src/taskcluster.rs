@@ -32,6 +32,7 @@
 //! | `tier` | `extra.treeherder.tier` (definition only) |
 //! | `timestamp` | [`TaskclusterOptions::clock`] |
 
+mod kinds;
 mod label;
 
 use std::collections::BTreeMap;
@@ -39,8 +40,10 @@ use std::collections::BTreeMap;
 use chrono::DateTime;
 use serde::Deserialize;
 
+use crate::record::{JobKind, JobResult, TaskRecord, TaskState};
 use crate::{BuildRecord, BuildType, Clock, Error, ErrorKind, JobInfo, Record, TestRecord};
 
+pub use kinds::job_kind;
 pub use label::{
     is_performance_test, parse_label, platform_family, test_suite, test_suite_tokens, TaskLabel,
 };
@@ -322,6 +325,7 @@ struct Status {
 struct Run {
     run_id: Option<u32>,
     state: Option<String>,
+    reason_created: Option<String>,
     reason_resolved: Option<String>,
     scheduled: Option<String>,
     resolved: Option<String>,
@@ -334,9 +338,92 @@ struct TaskSection {
     tags: BTreeMap<String, String>,
 }
 
-enum JobKind {
-    Build,
-    Test,
+/// What a message says about the run it announces.
+struct RunFacts {
+    task_id: String,
+    run_id: u32,
+    state: TaskState,
+    status: Option<i64>,
+    reason_resolved: Option<String>,
+    /// The queue added a run after this one because it retries the task.
+    retried: bool,
+    builddate: Option<i64>,
+    worker_id: Option<String>,
+    worker_type: Option<String>,
+    tags: BTreeMap<String, String>,
+}
+
+impl RunFacts {
+    fn read(msg: &TaskMessage<'_>) -> Result<RunFacts, Error> {
+        if !EXCHANGES.contains(&msg.exchange) {
+            return Err(Error::new(ErrorKind::UnknownTaskExchange {
+                exchange: msg.exchange.to_string(),
+            }));
+        }
+        let body: Body = serde_json::from_slice(msg.body).map_err(|e| malformed(e.to_string()))?;
+        let status = body.status.ok_or_else(|| missing("status"))?;
+        let task_id = status.task_id.ok_or_else(|| missing("status.taskId"))?;
+        let run_id = body.run_id.ok_or_else(|| missing("runId"))?;
+        let position = status
+            .runs
+            .iter()
+            .position(|run| run.run_id == Some(run_id))
+            .ok_or_else(|| missing("status.runs[runId]"))?;
+        let run = &status.runs[position];
+        let state_name = run
+            .state
+            .as_deref()
+            .ok_or_else(|| missing("status.runs[].state"))?;
+        let status_code = run_status(state_name, run.reason_resolved.as_deref())?;
+        let state = match state_name {
+            "pending" | "unscheduled" => TaskState::Pending,
+            "running" => TaskState::Running,
+            "completed" => TaskState::Completed,
+            "failed" => TaskState::Failed,
+            // run_status has refused every other state.
+            _ => TaskState::Exception,
+        };
+        let retried = status.runs.get(position + 1).is_some_and(|next| {
+            matches!(next.reason_created.as_deref(), Some("retry" | "task-retry"))
+        });
+        let builddate = match run.resolved.as_deref().or(run.scheduled.as_deref()) {
+            Some(time) => Some(
+                DateTime::parse_from_rfc3339(time)
+                    .map_err(|e| malformed(format!("run time {time:?}: {e}")))?
+                    .timestamp(),
+            ),
+            None => None,
+        };
+        Ok(RunFacts {
+            task_id,
+            run_id,
+            state,
+            status: status_code,
+            reason_resolved: run.reason_resolved.clone(),
+            retried,
+            builddate,
+            worker_id: run.worker_id.clone().or(body.worker_id),
+            worker_type: status.worker_type,
+            tags: body.task.tags,
+        })
+    }
+
+    /// The result in Treeherder's words, as its Taskcluster handler and job
+    /// loader derive it.
+    fn result(&self, job_kind: JobKind) -> JobResult {
+        match self.state {
+            TaskState::Pending | TaskState::Running => JobResult::Unknown,
+            TaskState::Completed => JobResult::Success,
+            TaskState::Failed if job_kind == JobKind::Test => JobResult::Testfailed,
+            TaskState::Failed => JobResult::Busted,
+            TaskState::Exception if self.retried => JobResult::Retry,
+            TaskState::Exception => match self.reason_resolved.as_deref() {
+                Some("canceled") => JobResult::Usercancel,
+                Some("superseded") => JobResult::Superseded,
+                _ => JobResult::Exception,
+            },
+        }
+    }
 }
 
 fn translate_inner(
@@ -344,41 +431,15 @@ fn translate_inner(
     definition: Option<&TaskDefinition>,
     options: &TaskclusterOptions,
 ) -> Result<Record, Error> {
-    if !EXCHANGES.contains(&msg.exchange) {
-        return Err(Error::new(ErrorKind::UnknownTaskExchange {
-            exchange: msg.exchange.to_string(),
-        }));
-    }
-    let body: Body = serde_json::from_slice(msg.body).map_err(|e| malformed(e.to_string()))?;
-    let status = body.status.ok_or_else(|| missing("status"))?;
-    let task_id = status.task_id.ok_or_else(|| missing("status.taskId"))?;
-    let run_id = body.run_id.ok_or_else(|| missing("runId"))?;
-    let run = status
-        .runs
-        .iter()
-        .find(|run| run.run_id == Some(run_id))
-        .ok_or_else(|| missing("status.runs[runId]"))?;
-    let state = run
-        .state
-        .as_deref()
-        .ok_or_else(|| missing("status.runs[].state"))?;
-    let status_code = run_status(state, run.reason_resolved.as_deref())?;
-    let builddate = match run.resolved.as_deref().or(run.scheduled.as_deref()) {
-        Some(time) => Some(
-            DateTime::parse_from_rfc3339(time)
-                .map_err(|e| malformed(format!("run time {time:?}: {e}")))?
-                .timestamp(),
-        ),
-        None => None,
-    };
+    let mut run = RunFacts::read(msg)?;
 
     let definition_routes = definition.map(|d| d.routes.as_slice()).unwrap_or_default();
     let routes = std::iter::once(msg.routing_key)
         .chain(msg.cc.iter().map(String::as_str))
         .chain(definition_routes.iter().map(String::as_str));
-    let route = find_treeherder_route(routes, &task_id)?;
+    let route = find_treeherder_route(routes, &run.task_id)?;
 
-    let mut tags = body.task.tags;
+    let mut tags = std::mem::take(&mut run.tags);
     if let Some(definition) = definition {
         for (key, value) in &definition.tags {
             tags.entry(key.clone()).or_insert_with(|| value.clone());
@@ -388,114 +449,142 @@ fn translate_inner(
     let label = tags
         .get("label")
         .cloned()
-        .or_else(|| definition.and_then(|d| d.metadata.name.clone()));
-    let kind_name = treeherder
-        .and_then(|th| th.job_kind.clone())
-        .or_else(|| tags.get("kind").cloned())
-        .or_else(|| {
-            label
-                .as_deref()
-                .and_then(|l| l.split('-').next())
-                .map(str::to_string)
-        });
-    let Some(label) = label else {
-        return Err(match kind_name {
-            Some(kind) if kind != "build" && kind != "test" => unsupported(&task_id, kind),
-            _ => Error::new(ErrorKind::MissingTaskLabel { task_id }),
-        });
-    };
-    let kind = match kind_name.as_deref() {
-        Some("build") => JobKind::Build,
-        Some("test") => JobKind::Test,
-        other => return Err(unsupported(&label, other.unwrap_or_default().to_string())),
-    };
+        .or_else(|| definition.and_then(|d| d.metadata.name.clone()))
+        .ok_or_else(|| {
+            Error::new(ErrorKind::MissingTaskLabel {
+                task_id: run.task_id.clone(),
+            })
+        })?;
+    // Tasks made before the `kind` tag (2018) have a label whose first
+    // word is the kind, or only a name: then the definition's jobKind is
+    // the best name there is.
+    let named_kind = tags.get("kind").cloned().or_else(|| {
+        let first = label.split('-').next().unwrap_or_default();
+        let is_word = !first.is_empty()
+            && first
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        (is_word && label.len() > first.len()).then(|| first.to_string())
+    });
+    let job_kind = treeherder
+        .and_then(|th| th.job_kind.as_deref())
+        .map(kinds::parse_job_kind)
+        .or_else(|| named_kind.as_deref().map(kinds::job_kind))
+        .unwrap_or(JobKind::Other);
+    let task_kind = named_kind.unwrap_or_else(|| job_kind.as_str().to_string());
 
     let parsed = match (parse_label(&label), definition) {
-        (Ok(parsed), _) => parsed,
-        (Err(err), Some(definition)) => label_from_treeherder(definition).ok_or(err)?,
-        (Err(err), None) => return Err(err),
+        (Ok(parsed), _) => Some(parsed),
+        (Err(err), _)
+            if job_kind != JobKind::Other
+                && matches!(err.kind(), ErrorKind::UnknownTaskPlatform { .. }) =>
+        {
+            // A build or test on a platform we do not know yet must be
+            // heard, not filed away as some other task.
+            return Err(err);
+        }
+        (Err(_), Some(definition)) => label_from_treeherder(definition),
+        (Err(_), None) => None,
     };
-    let mut buildtype = parsed.buildtype;
-    if let Some(th) = treeherder {
-        if let Some(collected) = collection_buildtype(&th.collection) {
-            buildtype = collected;
+    let buildtype = treeherder
+        .and_then(|th| collection_buildtype(&th.collection))
+        .or(parsed.as_ref().map(|p| p.buildtype));
+    let logurl = format!(
+        "{}/api/queue/v1/task/{}/runs/{}/artifacts/public/logs/live_backing.log",
+        options.root_url.trim_end_matches('/'),
+        run.task_id,
+        run.run_id,
+    );
+    let timestamp = options.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    // Treeherder shows a job whose definition names no tier as tier 1.
+    let tier = treeherder.map(|th| th.tier.unwrap_or(1));
+    let result = run.result(job_kind);
+
+    let placed = match (parsed, buildtype) {
+        (Some(parsed), Some(buildtype)) if run.state.is_finished() => Some((parsed, buildtype)),
+        _ => None,
+    };
+    if let Some((parsed, buildtype)) = placed {
+        let test = parsed.test.clone().unwrap_or_default();
+        if job_kind == JobKind::Build || (job_kind == JobKind::Test && !test.is_empty()) {
+            let performance = is_performance_test(&test)
+                || matches!(
+                    tags.get("test-type").map(String::as_str),
+                    Some("talos" | "raptor" | "browsertime")
+                );
+            let locale = parsed
+                .qualifier(&task_kind)
+                .filter(|q| looks_like_locale(q))
+                .unwrap_or("en-US")
+                .to_string();
+            let mut job = JobInfo::new(
+                msg.routing_key.to_string(),
+                route.project,
+                parsed.family.to_string(),
+                buildtype,
+            );
+            job.product = product(&parsed, &test, performance, &job.tree);
+            job.revision = Some(route.revision);
+            job.builddate = run.builddate;
+            job.buildername = Some(label);
+            job.status = run.status;
+            job.locale = Some(locale);
+            job.logurl = Some(logurl);
+            job.slave = run.worker_id;
+            job.timestamp = Some(timestamp);
+            job.task_id = Some(run.task_id);
+            job.run_id = Some(run.run_id);
+            job.worker_type = run.worker_type;
+            job.tier = tier;
+            job.result = Some(result);
+            return Ok(if job_kind == JobKind::Build {
+                let tags = (task_kind != "build")
+                    .then(|| task_kind.clone())
+                    .into_iter()
+                    .chain(parsed.variants)
+                    .collect();
+                job.kind = Some(task_kind);
+                Record::Build(BuildRecord { job, tags })
+            } else {
+                job.kind = Some(task_kind);
+                Record::Test(TestRecord {
+                    job,
+                    os: parsed.platform,
+                    test,
+                    talos: performance,
+                })
+            });
         }
     }
 
-    let test = parsed.test.clone().unwrap_or_default();
-    let performance = is_performance_test(&test)
-        || matches!(
-            tags.get("test-type").map(String::as_str),
-            Some("talos" | "raptor" | "browsertime")
-        );
-    let locale = tags
-        .get("kind")
-        .and_then(|kind| parsed.qualifier(kind))
-        .filter(|q| looks_like_locale(q))
-        .unwrap_or("en-US")
-        .to_string();
-    let product = product(&parsed, &test, performance, &route.project);
-    let logurl = format!(
-        "{}/api/queue/v1/task/{task_id}/runs/{run_id}/artifacts/public/logs/live_backing.log",
-        options.root_url.trim_end_matches('/')
-    );
-
-    let job = JobInfo {
-        key: msg.routing_key.to_string(),
-        tree: route.project,
-        platform: parsed.family.to_string(),
-        buildtype,
-        product,
-        revision: Some(route.revision),
-        builddate,
-        buildername: Some(label.clone()),
-        buildid: None,
-        job_number: None,
-        build_number: None,
-        previous_buildid: None,
-        status: status_code,
-        locale: Some(locale),
-        locales: None,
-        buildurl: None,
-        testsurl: None,
-        test_packages_url: None,
-        symbols_url: None,
-        logurl: Some(logurl),
-        release: None,
-        slave: run.worker_id.clone().or(body.worker_id),
-        repack: None,
-        version: None,
-        timestamp: Some(options.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        blobber_files: None,
-        completemarurl: None,
-        completemarhash: None,
-        task_id: Some(task_id),
-        run_id: Some(run_id),
-        worker_type: status.worker_type,
-        tier: treeherder.and_then(|th| th.tier),
+    let platform = match parse_label(&label) {
+        Ok(parsed) => Some(parsed.family.to_string()),
+        Err(_) => treeherder
+            .and_then(|th| th.machine.platform.as_deref())
+            .and_then(platform_family)
+            .map(str::to_string),
     };
-    Ok(match kind {
-        JobKind::Build => {
-            let task_kind = tags.get("kind").map(String::as_str).unwrap_or("build");
-            let tags = (task_kind != "build")
-                .then(|| task_kind.to_string())
-                .into_iter()
-                .chain(parsed.variants)
-                .collect();
-            Record::Build(BuildRecord { job, tags })
-        }
-        JobKind::Test => {
-            if test.is_empty() {
-                return Err(Error::new(ErrorKind::UnknownLabelShape { label }));
-            }
-            Record::Test(TestRecord {
-                job,
-                os: parsed.platform,
-                test,
-                talos: performance,
-            })
-        }
-    })
+    Ok(Record::Task(TaskRecord {
+        kind: task_kind,
+        job_kind,
+        label,
+        tree: route.project,
+        revision: Some(route.revision),
+        platform,
+        buildtype,
+        state: run.state,
+        result,
+        status: run.status,
+        task_id: run.task_id,
+        run_id: run.run_id,
+        worker_type: run.worker_type,
+        worker_id: run.worker_id,
+        logurl: Some(logurl),
+        builddate: run.builddate,
+        tier,
+        key: msg.routing_key.to_string(),
+        timestamp: Some(timestamp),
+    }))
 }
 
 /// The first well-formed `tc-treeherder` route; a malformed one is an
@@ -615,13 +704,6 @@ fn malformed(reason: String) -> Error {
 
 fn missing(field: &'static str) -> Error {
     Error::new(ErrorKind::MissingTaskField { field })
-}
-
-fn unsupported(label: &str, kind: String) -> Error {
-    Error::new(ErrorKind::UnsupportedTaskKind {
-        label: label.to_string(),
-        kind,
-    })
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ fn buildtype_comes_from_the_routing_key() {
     ];
     for (key, buildtype, tags) in cases {
         let message = translate_one(&with_key(fixture("build"), key));
-        assert_eq!(message.payload.job().buildtype, buildtype, "{key}");
+        assert_eq!(message.payload.job().unwrap().buildtype, buildtype, "{key}");
         assert_eq!(payload(&message)["tags"], tags, "{key}");
     }
 }
@@ -184,14 +184,14 @@ fn an_unknown_tag_is_a_bad_tag_error() {
 #[test]
 fn platform_falls_back_to_stage_platform_then_to_the_key() {
     let message = translate_one(&set(fixture("build"), "platform", json!("linux64-debug")));
-    assert_eq!(message.payload.job().platform, "linux64");
+    assert_eq!(message.payload.job().unwrap().platform, "linux64");
     let message = translate_one(&remove(fixture("build"), "platform"));
-    assert_eq!(message.payload.job().platform, "linux64");
+    assert_eq!(message.payload.job().unwrap().platform, "linux64");
     let message = translate_one(&remove(
         remove(fixture("build"), "platform"),
         "stage_platform",
     ));
-    assert_eq!(message.payload.job().platform, "linux64");
+    assert_eq!(message.payload.job().unwrap().platform, "linux64");
     let no_platform = with_key(
         remove(remove(fixture("build"), "platform"), "stage_platform"),
         "build.mozilla-beta-solaris.7.log_uploaded",
@@ -265,7 +265,7 @@ fn a_build_without_build_url_is_an_error_unless_a_repack() {
     // The last of packageUrl, build_url and fileURL wins.
     let message = translate_one(&set(fixture("build"), "fileURL", json!("http://x/y.zip")));
     assert_eq!(
-        message.payload.job().buildurl.as_deref(),
+        message.payload.job().unwrap().buildurl.as_deref(),
         Some("http://x/y.zip")
     );
 }
@@ -273,7 +273,7 @@ fn a_build_without_build_url_is_an_error_unless_a_repack() {
 #[test]
 fn a_build_without_log_url_is_still_translated() {
     let message = translate_one(&remove(fixture("build"), "log_url"));
-    assert_eq!(message.payload.job().logurl, None);
+    assert_eq!(message.payload.job().unwrap().logurl, None);
 }
 
 #[test]
@@ -326,8 +326,8 @@ fn a_nightly_repack_fans_out_per_locale_in_order() {
         .iter()
         .map(|m| {
             (
-                m.payload.job().locale.clone().unwrap(),
-                m.payload.job().status.unwrap(),
+                m.payload.job().unwrap().locale.clone().unwrap(),
+                m.payload.job().unwrap().status.unwrap(),
             )
         })
         .collect();
@@ -371,7 +371,7 @@ fn a_release_repack_fans_out_over_comma_separated_locales() {
     let messages = translate(&fixture("release_repack")).unwrap();
     let locales: Vec<_> = messages
         .iter()
-        .map(|m| m.payload.job().locale.clone().unwrap())
+        .map(|m| m.payload.job().unwrap().locale.clone().unwrap())
         .collect();
     assert_eq!(locales, ["bn-BD", "de", "fr"]);
     for message in &messages {
@@ -508,7 +508,7 @@ fn emulator_build_urls_are_guessed_except_on_try() {
         "build.mozilla-inbound.emulator.opt.mozilla-inbound-emulator"
     );
     assert_eq!(
-        message.payload.job().buildurl.as_deref(),
+        message.payload.job().unwrap().buildurl.as_deref(),
         Some("https://pvtbuilds.mozilla.org/pub/mozilla.org/b2g/tinderbox-builds/mozilla-inbound-emulator/20141001120000/emulator.tar.gz")
     );
     let on_try = with_key(
@@ -537,7 +537,7 @@ fn the_routing_key_of_the_delivery_is_a_fallback() {
     let messages =
         buildbot::translate_with_key("build.other.1.log_uploaded", &body, &options()).unwrap();
     assert_eq!(
-        messages[0].payload.job().key,
+        messages[0].payload.job().unwrap().key,
         "build.mozilla-beta-linux64-nightly.7.log_uploaded"
     );
 }
@@ -609,14 +609,20 @@ fn malformed_input_is_a_typed_error() {
 fn the_timestamp_comes_from_the_clock() {
     let body = serde_json::to_vec(&fixture("build")).unwrap();
     let messages = buildbot::translate(&body, &Options::default()).unwrap();
-    let stamp = messages[0].payload.job().timestamp.clone().unwrap();
+    let stamp = messages[0]
+        .payload
+        .job()
+        .unwrap()
+        .timestamp
+        .clone()
+        .unwrap();
     assert!(
         chrono::NaiveDateTime::parse_from_str(&stamp, "%Y-%m-%dT%H:%M:%SZ").is_ok(),
         "{stamp}"
     );
     let messages = buildbot::translate(&body, &options()).unwrap();
     assert_eq!(
-        messages[0].payload.job().timestamp.as_deref(),
+        messages[0].payload.job().unwrap().timestamp.as_deref(),
         Some("2015-08-13T12:00:00Z")
     );
 }

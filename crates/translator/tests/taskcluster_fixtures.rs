@@ -5,7 +5,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use pulse_translator::taskcluster::{
     translate, translate_with_definition, TaskDefinition, TaskMessage, TaskclusterOptions,
 };
-use pulse_translator::{BuildRecord, BuildType, Clock, Error, ErrorKind, Record, TestRecord};
+use pulse_translator::{
+    BuildRecord, BuildType, Clock, Error, ErrorKind, JobKind, JobResult, Record, TaskRecord,
+    TaskState, TestRecord,
+};
 use serde_json::{json, Value};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/taskcluster");
@@ -68,14 +71,21 @@ fn definition(name: &str) -> TaskDefinition {
 fn test_record(record: Record) -> TestRecord {
     match record {
         Record::Test(test) => test,
-        Record::Build(build) => panic!("expected a test record, got {build:?}"),
+        other => panic!("expected a test record, got {other:?}"),
     }
 }
 
 fn build_record(record: Record) -> BuildRecord {
     match record {
         Record::Build(build) => build,
-        Record::Test(test) => panic!("expected a build record, got {test:?}"),
+        other => panic!("expected a build record, got {other:?}"),
+    }
+}
+
+fn task_record(record: Record) -> TaskRecord {
+    match record {
+        Record::Task(task) => task,
+        other => panic!("expected a task record, got {other:?}"),
     }
 }
 
@@ -182,7 +192,7 @@ fn untagged_task_needs_and_takes_its_definition() {
         }
     );
 
-    let test = test_record(
+    let task = task_record(
         translate_with_definition(
             &owned.message(),
             &definition("untagged-running"),
@@ -190,38 +200,33 @@ fn untagged_task_needs_and_takes_its_definition() {
         )
         .unwrap(),
     );
-    assert_eq!(test.job.tree, "mozilla-inbound");
+    assert_eq!(task.tree, "mozilla-inbound");
     assert_eq!(
-        test.job.revision.as_deref(),
+        task.revision.as_deref(),
         Some("00112233445566778899aabbccddeeff00112233")
     );
-    assert_eq!(test.job.platform, "linux64");
-    assert_eq!(test.os, "linux64");
-    assert_eq!(test.job.buildtype, BuildType::Debug);
-    assert_eq!(test.test, "mochitest-browser-chrome-7");
-    assert_eq!(test.job.status, None, "a running task has no result yet");
-    assert_eq!(test.job.tier, Some(2));
+    assert_eq!(task.platform.as_deref(), Some("linux64"));
+    assert_eq!(task.buildtype, Some(BuildType::Debug));
     assert_eq!(
-        test.job.buildername.as_deref(),
-        Some("[TC] Linux64 mochitest-browser-chrome-e10s-7")
+        (task.state, task.result, task.status),
+        (TaskState::Running, JobResult::Unknown, None),
+        "a running task is not finished: never a test record, no result yet"
     );
-    assert_eq!(test.job.builddate, Some(1_493_866_921));
-    assert_eq!(test.job.slave.as_deref(), Some("i-0c0c0c"));
+    assert_eq!(task.job_kind, JobKind::Test);
+    assert_eq!(
+        task.kind, "test",
+        "no kind tag: the definition's jobKind names it"
+    );
+    assert_eq!(task.tier, Some(2));
+    assert_eq!(task.label, "[TC] Linux64 mochitest-browser-chrome-e10s-7");
+    assert_eq!(task.builddate, Some(1_493_866_921));
+    assert_eq!(task.worker_id.as_deref(), Some("i-0c0c0c"));
 }
 
 #[test]
-fn partials_are_builds_only_by_their_definition() {
+fn partials_are_builds_by_the_kind_table_as_by_their_definition() {
     let owned = fixture("partials-completed");
-    let label = "partials-ja-JP-mac-macosx64-shippable/opt";
-    let err = translate(&owned.message(), &options()).unwrap_err();
-    assert_eq!(
-        err.kind(),
-        &ErrorKind::UnsupportedTaskKind {
-            label: label.into(),
-            kind: "partials".into()
-        }
-    );
-
+    let from_tags = build_record(translate(&owned.message(), &options()).unwrap());
     let build = build_record(
         translate_with_definition(
             &owned.message(),
@@ -230,6 +235,15 @@ fn partials_are_builds_only_by_their_definition() {
         )
         .unwrap(),
     );
+    assert_eq!(
+        from_tags.job.tier, None,
+        "only the definition knows the tier"
+    );
+    let mut with_tier = from_tags.clone();
+    with_tier.job.tier = build.job.tier;
+    assert_eq!(with_tier, build);
+    assert_eq!(build.job.kind.as_deref(), Some("partials"));
+    assert_eq!(build.job.result, Some(JobResult::Success));
     assert_eq!(build.job.platform, "macosx64");
     assert_eq!(build.job.locale.as_deref(), Some("ja-JP-mac"));
     assert_eq!(build.tags, ["partials", "shippable"]);
@@ -370,43 +384,12 @@ fn typed_errors_name_what_is_wrong() {
         kind(translate_json(
             COMPLETED,
             &[ROUTE],
-            &body("test-linux64/opt")
-        )),
-        ErrorKind::UnknownLabelShape {
-            label: "test-linux64/opt".into()
-        },
-        "a test label must name its test"
-    );
-    assert_eq!(
-        kind(translate_json(
-            COMPLETED,
-            &[ROUTE],
-            &body("test-plan9-64/opt-x")
-        )),
-        ErrorKind::UnknownLabelShape {
-            label: "test-plan9-64/opt-x".into()
-        }
-    );
-    assert_eq!(
-        kind(translate_json(
-            COMPLETED,
-            &[ROUTE],
             &body("test-windows99-128/opt-x")
         )),
         ErrorKind::UnknownTaskPlatform {
             platform: "windows99-128".into()
-        }
-    );
-    assert_eq!(
-        kind(translate_json(
-            COMPLETED,
-            &[ROUTE],
-            &body("toolchain-linux64-clang/opt")
-        )),
-        ErrorKind::UnsupportedTaskKind {
-            label: "toolchain-linux64-clang/opt".into(),
-            kind: "toolchain".into()
-        }
+        },
+        "a test on a platform we do not know is heard, not filed as another task"
     );
     let err = translate_json(COMPLETED, &[ROUTE], &body("test-windows99-128/opt-x")).unwrap_err();
     assert!(err.to_string().contains("\"windows99-128\""), "{err}");
@@ -414,32 +397,231 @@ fn typed_errors_name_what_is_wrong() {
 
 #[test]
 fn every_exchange_is_read_and_run_states_map_to_results() {
-    for (exchange, state, reason, status) in [
-        ("task-completed", "completed", Some("completed"), Some(0)),
-        ("task-failed", "failed", Some("failed"), Some(2)),
-        ("task-exception", "exception", Some("superseded"), Some(6)),
+    use JobResult::*;
+    // (exchange and state, reasonResolved, retried, status, Treeherder's
+    // result for a test, for a build)
+    for (state, reason, retried, status, as_test, as_build) in [
         (
-            "task-exception",
+            "completed",
+            Some("completed"),
+            false,
+            Some(0),
+            Success,
+            Success,
+        ),
+        ("failed", Some("failed"), false, Some(2), Testfailed, Busted),
+        (
+            "exception",
+            Some("canceled"),
+            false,
+            Some(6),
+            Usercancel,
+            Usercancel,
+        ),
+        (
+            "exception",
+            Some("superseded"),
+            false,
+            Some(6),
+            Superseded,
+            Superseded,
+        ),
+        (
             "exception",
             Some("intermittent-task"),
+            true,
             Some(5),
+            Retry,
+            Retry,
         ),
         (
-            "task-exception",
+            "exception",
+            Some("worker-shutdown"),
+            true,
+            Some(5),
+            Retry,
+            Retry,
+        ),
+        (
+            "exception",
+            Some("worker-shutdown"),
+            false,
+            Some(5),
+            Exception,
+            Exception,
+        ),
+        (
             "exception",
             Some("deadline-exceeded"),
+            false,
             Some(4),
+            Exception,
+            Exception,
         ),
-        ("task-running", "running", None, None),
-        ("task-pending", "pending", None, None),
+        ("running", None, false, None, Unknown, Unknown),
+        ("pending", None, false, None, Unknown, Unknown),
     ] {
-        let mut message = body("test-linux64/opt-x");
-        message["status"]["runs"][0]["state"] = json!(state);
-        if let Some(reason) = reason {
-            message["status"]["runs"][0]["reasonResolved"] = json!(reason);
+        for (kind, label, expected) in [
+            ("test", "test-linux64/opt-xpcshell-2", as_test),
+            ("build", "build-linux64/opt", as_build),
+            ("source-test", "source-test-mozlint-eslint", as_test),
+            ("toolchain", "toolchain-linux64-clang-17", as_build),
+        ] {
+            let mut message = body(label);
+            message["task"]["tags"]["kind"] = json!(kind);
+            let run = &mut message["status"]["runs"][0];
+            run["state"] = json!(state);
+            if let Some(reason) = reason {
+                run["reasonResolved"] = json!(reason);
+            }
+            if retried {
+                let runs = message["status"]["runs"].as_array_mut().unwrap();
+                runs.push(json!({"runId": 1, "state": "pending",
+                    "reasonCreated": "retry", "scheduled": "2021-03-01T10:31:00.000Z"}));
+            }
+            let exchange = format!("exchange/taskcluster-queue/v1/task-{state}");
+            let what = format!("{label} {state} {reason:?} retried={retried}");
+            let record = translate_json(&exchange, &[ROUTE], &message).unwrap();
+            assert_eq!(record.result(), Some(expected), "{what}");
+            match &record {
+                Record::Task(task) => {
+                    assert_eq!(task.status, status, "{what}");
+                    let finished = state != "pending" && state != "running";
+                    assert_eq!(task.state.is_finished(), finished, "{what}");
+                    assert_eq!(task.state.as_str(), state, "{what}");
+                }
+                finished => {
+                    assert!(
+                        state != "pending" && state != "running",
+                        "{what}: unfinished tasks are never builds or tests"
+                    );
+                    assert_eq!(finished.job().unwrap().status, status, "{what}");
+                }
+            }
         }
-        let exchange = format!("exchange/taskcluster-queue/v1/{exchange}");
-        let record = translate_json(&exchange, &[ROUTE], &message).unwrap();
-        assert_eq!(record.job().status, status, "{exchange} {state} {reason:?}");
+    }
+}
+
+#[test]
+fn tasks_of_every_kind_become_records() {
+    // (tags.kind, label, record type, platform, build type): labels of real
+    // Firefox pushes.
+    let cases: [(&str, &str, &str, Option<&str>, Option<BuildType>); 12] = [
+        (
+            "source-test",
+            "source-test-mozlint-eslint",
+            "task",
+            None,
+            None,
+        ),
+        (
+            "toolchain",
+            "toolchain-linux64-clang-17",
+            "task",
+            None,
+            None,
+        ),
+        (
+            "docker-image",
+            "docker-image-debian12-amd64-build",
+            "task",
+            None,
+            None,
+        ),
+        ("fetch", "fetch-gcc-9", "task", None, None),
+        ("decision-task", "Gecko Decision Task", "task", None, None),
+        ("action-callback", "Action: Retrigger", "task", None, None),
+        (
+            "build-signing",
+            "build-signing-linux64-shippable/opt",
+            "build",
+            Some("linux64"),
+            Some(BuildType::Opt),
+        ),
+        (
+            "spidermonkey",
+            "spidermonkey-sm-plain-linux64/debug",
+            "build",
+            Some("linux64"),
+            Some(BuildType::Debug),
+        ),
+        (
+            "l10n",
+            "l10n-linux64-shippable-1/opt",
+            "build",
+            Some("linux64"),
+            Some(BuildType::Opt),
+        ),
+        (
+            "beetmover-repackage",
+            "beetmover-repackage-linux64-shippable/opt",
+            "build",
+            Some("linux64"),
+            Some(BuildType::Opt),
+        ),
+        (
+            "upload-symbols",
+            "upload-symbols-linux64-shippable/opt",
+            "build",
+            Some("linux64"),
+            Some(BuildType::Opt),
+        ),
+        (
+            "test",
+            "test-linux1804-64-qr/debug-mochitest-browser-chrome-e10s-3",
+            "test",
+            Some("linux64"),
+            Some(BuildType::Debug),
+        ),
+    ];
+    for (kind, label, record_type, platform, buildtype) in cases {
+        let mut message = body(label);
+        message["task"]["tags"]["kind"] = json!(kind);
+        message["status"]["runs"][0]["state"] = json!("failed");
+        let record = translate_json(
+            "exchange/taskcluster-queue/v1/task-failed",
+            &[ROUTE],
+            &message,
+        )
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(record.kind(), kind, "{label}");
+        assert_eq!(record.tree(), "try", "{label}");
+        assert_eq!(record.platform(), platform, "{label}");
+        assert_eq!(record.buildtype(), buildtype, "{label}");
+        let failed = if kind == "test" || kind == "source-test" {
+            JobResult::Testfailed
+        } else {
+            JobResult::Busted
+        };
+        assert_eq!(record.result(), Some(failed), "{label}");
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["kind"], kind, "{label}: JSON carries the kind");
+        assert_eq!(json["result"], failed.as_str(), "{label}");
+        match (record_type, record) {
+            ("task", Record::Task(task)) => {
+                assert_eq!(task.label, label);
+                assert_eq!(task.state, TaskState::Failed);
+                assert_eq!(task.task_id, "T");
+                assert_eq!(task.run_id, 0);
+                assert!(task
+                    .logurl
+                    .as_deref()
+                    .unwrap()
+                    .ends_with("/task/T/runs/0/artifacts/public/logs/live_backing.log"));
+                let expected = pulse_translator::taskcluster::job_kind(kind);
+                assert_eq!(task.job_kind, expected, "{label}");
+            }
+            ("build", Record::Build(build)) => {
+                assert_eq!(build.job.buildername.as_deref(), Some(label));
+                assert_eq!(
+                    build.tags.first().map(String::as_str),
+                    (kind != "build").then_some(kind)
+                );
+            }
+            ("test", Record::Test(test)) => {
+                assert_eq!(test.test, "mochitest-browser-chrome-e10s-3")
+            }
+            (expected, record) => panic!("{label}: expected a {expected} record, got {record:?}"),
+        }
     }
 }

@@ -40,6 +40,16 @@ pub enum ErrorKind {
         /// The trees that were also given.
         trees: Vec<String>,
     },
+    /// `any_kind` was set together with an explicit list of kinds.
+    AnyKindWithKinds {
+        /// The kinds that were also given.
+        kinds: Vec<String>,
+    },
+    /// A result outside Treeherder's vocabulary.
+    UnknownResult {
+        /// The rejected value.
+        result: String,
+    },
     /// A filter file is not valid JSON or has unknown or mistyped fields.
     Json {
         /// serde_json's description, with line and column.
@@ -85,6 +95,13 @@ impl fmt::Display for Error {
             ErrorKind::AnyTreeWithTrees { trees } => {
                 write!(f, "any_tree conflicts with trees {trees:?}: give one or the other")
             }
+            ErrorKind::AnyKindWithKinds { kinds } => {
+                write!(f, "any_kind conflicts with kinds {kinds:?}: give one or the other")
+            }
+            ErrorKind::UnknownResult { result } => write!(
+                f,
+                "unknown result {result:?}: expected one of success, testfailed, busted, skipped, exception, retry, usercancel, superseded, unknown"
+            ),
             ErrorKind::Json { message } => write!(f, "invalid filter json: {message}"),
             ErrorKind::Io { path, message } => {
                 write!(f, "cannot read filter file {:?}: {message}", path.display().to_string())

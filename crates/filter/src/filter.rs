@@ -4,10 +4,13 @@ use std::collections::HashSet;
 use std::fmt;
 
 use pulse_translator::taskcluster::test_suite_tokens;
-use pulse_translator::{BuildType, Record};
+use pulse_translator::{BuildType, JobResult, Record};
 
 use crate::spec::{BuildTags, FilterSpec, NO_PRODUCT};
 use crate::{Error, ErrorKind};
+
+/// How a rejection names a platform or build type the record does not have.
+const NO_VALUE: &str = "none";
 
 /// The tree kept when no trees are given, as in the original.
 pub const DEFAULT_TREE: &str = "mozilla-central";
@@ -27,6 +30,20 @@ pub struct Filter {
     tests: Option<HashSet<String>>,
     buildtags: Option<BuildTags>,
     talos: bool,
+    kinds: KindRule,
+    results: Option<HashSet<JobResult>>,
+}
+
+/// Which task kinds are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KindRule {
+    /// Build and test records, whatever their task kind: the original's
+    /// callbacks.
+    BuildsAndTests,
+    /// Records whose kind is named.
+    Named(HashSet<String>),
+    /// Every record.
+    Any,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +96,10 @@ pub enum Rule {
     Talos,
     /// `buildtags` (build records only).
     BuildTags,
+    /// `kinds`.
+    Kinds,
+    /// `results`.
+    Results,
 }
 
 impl Rule {
@@ -92,6 +113,8 @@ impl Rule {
             Rule::Tests => "tests",
             Rule::Talos => "talos",
             Rule::BuildTags => "buildtags",
+            Rule::Kinds => "kinds",
+            Rule::Results => "results",
         }
     }
 }
@@ -146,6 +169,12 @@ impl fmt::Display for Rejection {
                 f,
                 "build tags {value:?} do not include any required group: {allowed}"
             ),
+            Rule::Kinds if self.allowed.is_empty() => write!(
+                f,
+                "kind {value:?} is neither a build nor a test (add --kind {value} or --any-kind)"
+            ),
+            Rule::Kinds => write!(f, "kind {value:?} is not one of {allowed}"),
+            Rule::Results => write!(f, "result {value:?} is not one of {allowed}"),
         }
     }
 }
@@ -214,7 +243,33 @@ impl Filter {
                 Some(buildtags.clone())
             }
         };
+        let kinds = match (&spec.kinds, spec.any_kind) {
+            (Some(kinds), true) => {
+                return Err(Error::new(ErrorKind::AnyKindWithKinds {
+                    kinds: kinds.clone(),
+                }))
+            }
+            (None, true) => KindRule::Any,
+            (None, false) => KindRule::BuildsAndTests,
+            (Some(kinds), false) => KindRule::Named(value_set(Rule::Kinds, kinds)?),
+        };
+        let results = match &spec.results {
+            None => None,
+            Some(names) => Some(
+                checked_values(Rule::Results, names)?
+                    .map(|name| {
+                        name.parse::<JobResult>().map_err(|_| {
+                            Error::new(ErrorKind::UnknownResult {
+                                result: name.to_owned(),
+                            })
+                        })
+                    })
+                    .collect::<Result<HashSet<_>, _>>()?,
+            ),
+        };
         Ok(Filter {
+            kinds,
+            results,
             trees,
             platforms: optional_value_set(Rule::Platforms, &spec.platforms)?,
             products,
@@ -238,6 +293,27 @@ impl Filter {
             tests: self.tests.as_ref().map(sorted),
             buildtags: self.buildtags.clone(),
             talos: self.talos,
+            kinds: match &self.kinds {
+                KindRule::Named(kinds) => Some(sorted(kinds)),
+                _ => None,
+            },
+            any_kind: self.kinds == KindRule::Any,
+            results: self.results.as_ref().map(|results| {
+                let mut names: Vec<String> =
+                    results.iter().map(|r| r.as_str().to_owned()).collect();
+                names.sort();
+                names
+            }),
+        }
+    }
+
+    /// True when records other than builds and tests can pass: the
+    /// monitor then reads every kind of task.
+    pub fn keeps_other_kinds(&self) -> bool {
+        match &self.kinds {
+            KindRule::BuildsAndTests => false,
+            KindRule::Named(kinds) => kinds.iter().any(|k| k != "build" && k != "test"),
+            KindRule::Any => true,
         }
     }
 
@@ -253,16 +329,37 @@ impl Filter {
         let Some(rule) = self.failed_rule(record) else {
             return Ok(());
         };
-        let job = record.job();
         let (value, allowed) = match (rule, record) {
-            (Rule::Trees, _) => (job.tree.clone(), self.trees.as_ref().map(sorted)),
-            (Rule::Platforms, _) => (job.platform.clone(), self.platforms.as_ref().map(sorted)),
+            (Rule::Kinds, _) => (
+                record.kind().to_owned(),
+                match &self.kinds {
+                    KindRule::Named(kinds) => Some(sorted(kinds)),
+                    _ => Some(Vec::new()),
+                },
+            ),
+            (Rule::Results, _) => (
+                record.result().map_or("none", JobResult::as_str).to_owned(),
+                self.results.as_ref().map(|results| {
+                    let mut names: Vec<String> =
+                        results.iter().map(|r| r.as_str().to_owned()).collect();
+                    names.sort();
+                    names
+                }),
+            ),
+            (Rule::Trees, _) => (record.tree().to_owned(), self.trees.as_ref().map(sorted)),
+            (Rule::Platforms, _) => (
+                record.platform().unwrap_or(NO_VALUE).to_owned(),
+                self.platforms.as_ref().map(sorted),
+            ),
             (Rule::Products, _) => (
-                job.product.as_deref().unwrap_or(NO_PRODUCT).to_owned(),
+                record.product().unwrap_or(NO_PRODUCT).to_owned(),
                 self.products.as_ref().map(ProductSet::sorted),
             ),
             (Rule::BuildTypes, _) => (
-                job.buildtype.as_str().to_owned(),
+                record
+                    .buildtype()
+                    .map_or(NO_VALUE, BuildType::as_str)
+                    .to_owned(),
                 self.buildtypes.map(BuildTypeSet::sorted),
             ),
             (Rule::Tests, Record::Test(test)) => {
@@ -290,21 +387,35 @@ impl Filter {
     /// The one place the rules are applied, so `matches` and `explain`
     /// cannot disagree.
     fn failed_rule(&self, record: &Record) -> Option<Rule> {
-        let job = record.job();
-        if !is_kept(&self.trees, &job.tree) {
+        let kept_kind = match &self.kinds {
+            KindRule::BuildsAndTests => !matches!(record, Record::Task(_)),
+            KindRule::Named(kinds) => kinds.contains(record.kind()),
+            KindRule::Any => true,
+        };
+        if !kept_kind {
+            return Some(Rule::Kinds);
+        }
+        if !is_kept(&self.trees, record.tree()) {
             return Some(Rule::Trees);
         }
-        if !is_kept(&self.platforms, &job.platform) {
-            return Some(Rule::Platforms);
+        if let Some(platforms) = &self.platforms {
+            if !record.platform().is_some_and(|p| platforms.contains(p)) {
+                return Some(Rule::Platforms);
+            }
         }
         if let Some(products) = &self.products {
-            if !products.contains(job.product.as_deref()) {
+            if !products.contains(record.product()) {
                 return Some(Rule::Products);
             }
         }
         if let Some(buildtypes) = &self.buildtypes {
-            if !buildtypes.contains(job.buildtype) {
+            if !record.buildtype().is_some_and(|b| buildtypes.contains(b)) {
                 return Some(Rule::BuildTypes);
+            }
+        }
+        if let Some(results) = &self.results {
+            if !record.result().is_some_and(|r| results.contains(&r)) {
+                return Some(Rule::Results);
             }
         }
         match record {
@@ -330,6 +441,7 @@ impl Filter {
                     }
                 }
             }
+            Record::Task(_) => {}
         }
         None
     }
@@ -534,6 +646,35 @@ impl FilterBuilder {
     /// Passes talos runs as well as unit tests (default: false, unit tests only).
     pub fn talos(mut self, talos: bool) -> Self {
         self.spec.talos = talos;
+        self
+    }
+
+    /// Keeps records of these task kinds (`build`, `test`, `source-test`…)
+    /// instead of builds and tests.
+    pub fn kinds<I>(mut self, kinds: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.spec.kinds = Some(owned(kinds));
+        self.spec.any_kind = false;
+        self
+    }
+
+    /// Keeps records of every kind.
+    pub fn any_kind(mut self) -> Self {
+        self.spec.kinds = None;
+        self.spec.any_kind = true;
+        self
+    }
+
+    /// Keeps records with these results (`testfailed`, `busted`…).
+    pub fn results<I>(mut self, results: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.spec.results = Some(owned(results));
         self
     }
 

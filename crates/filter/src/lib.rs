@@ -61,7 +61,7 @@
 //! assert_eq!(why.rule(), Rule::Trees);
 //! assert_eq!(why.to_string(), r#"tree "try" is not one of mozilla-aurora, mozilla-central"#);
 //!
-//! record.job_mut().tree = "mozilla-aurora".into();
+//! record.job_mut().unwrap().tree = "mozilla-aurora".into();
 //! assert!(!filter.matches(&record)); // nightly alone is not a full group
 //! if let Record::Build(build) = &mut record {
 //!     build.tags.push("l10n".into());

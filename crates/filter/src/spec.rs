@@ -59,6 +59,18 @@ pub struct FilterSpec {
     /// Keep talos runs as well as unit tests; off by default.
     #[serde(default, skip_serializing_if = "is_false")]
     pub talos: bool,
+    /// Task kinds to keep, as Taskcluster names them (`build`, `test`,
+    /// `source-test`…; buildbot records are `build` or `test`). `None`
+    /// keeps build and test records only, as the original did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<String>>,
+    /// Keep records of every kind. Conflicts with `kinds`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub any_kind: bool,
+    /// Results to keep, in Treeherder's words (`testfailed`, `busted`,
+    /// `exception`…). `None` keeps every result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<String>>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -135,6 +147,16 @@ impl FilterSpec {
     /// Adds the comma-separated build types of one `--buildtypes` flag.
     pub fn add_buildtypes_str(&mut self, value: &str) {
         extend_from_flag(&mut self.buildtypes, value);
+    }
+
+    /// Adds the comma-separated task kinds of one `--kind` flag.
+    pub fn add_kinds_str(&mut self, value: &str) {
+        extend_from_flag(&mut self.kinds, value);
+    }
+
+    /// Adds the comma-separated results of one `--result` flag.
+    pub fn add_results_str(&mut self, value: &str) {
+        extend_from_flag(&mut self.results, value);
     }
 
     /// Adds the comma-separated test names of one `--tests` flag.

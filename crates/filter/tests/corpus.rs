@@ -89,7 +89,8 @@ fn corpus_records_filter_consistently() {
     // not talos runs.
     let default = Filter::default();
     for (key, record) in &records {
-        let expected = record.job().tree == "mozilla-central" && !key.starts_with("talos.");
+        let expected =
+            record.job().unwrap().tree == "mozilla-central" && !key.starts_with("talos.");
         assert_eq!(default.matches(record), expected, "{key}");
         assert_eq!(default.explain(record).is_ok(), expected, "{key}");
     }

@@ -929,7 +929,7 @@ fn matches_agrees_with_explain_over_many_records() {
                 Ok(()) => kept += 1,
                 Err(why) => {
                     dropped += 1;
-                    let job = record.job();
+                    let job = record.job().expect("the corpus holds builds and tests");
                     let expected_value = match (why.rule(), record) {
                         (Rule::Trees, _) => job.tree.clone(),
                         (Rule::Platforms, _) => job.platform.clone(),
@@ -963,7 +963,7 @@ fn taskcluster_records_are_filtered_like_buildbot_ones() {
         "mochitest-1",
         false,
     );
-    let job = record.job_mut();
+    let job = record.job_mut().unwrap();
     job.task_id = Some("bmfRQgNBSHqzp3U9D8xUNg".into());
     job.run_id = Some(0);
     let filter = builder()
@@ -982,7 +982,7 @@ fn taskcluster_records_are_filtered_like_buildbot_ones() {
 /// A Taskcluster test record: the task id says which era it comes from.
 fn tc_test(tree: &str, platform: &str, buildtype: &str, name: &str) -> Record {
     let mut record = test(tree, platform, buildtype, Some("firefox"), name, false);
-    let job = record.job_mut();
+    let job = record.job_mut().unwrap();
     job.task_id = Some("fxnfF4hJRbq2uSO5DEAK1A".into());
     job.run_id = Some(0);
     if let Record::Test(test) = &mut record {

@@ -177,7 +177,7 @@ fn raw_template(body: &[u8], filter: &Filter) -> Option<Template> {
         .ok()?
         .as_slice()
     {
-        [one] if one.payload.job().key == template.key(seq) && filter.matches(&one.payload) => {
+        [one] if one.payload.key() == template.key(seq) && filter.matches(&one.payload) => {
             Some(template)
         }
         _ => None,
@@ -201,7 +201,7 @@ fn small_template(routing_key: &str, payload: &Value, filter: &Filter) -> Option
     };
     let seq = 123_456_789;
     let record: Record = normalized::parse(routing_key, &template.body(seq)).ok()?;
-    (record.job().key == template.key(seq) && filter.matches(&record) && template.size() < 2048)
+    (record.key() == template.key(seq) && filter.matches(&record) && template.size() < 2048)
         .then_some(template)
 }
 

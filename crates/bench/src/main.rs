@@ -231,8 +231,8 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         };
         // The monitor declares the shared exchanges; remember which were new.
         ctx.ledger.shared_exchanges(&[
-            pulse_wire::EXCHANGE_BUILD,
-            pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+            pulse_build_monitor::exchanges::BUILD,
+            pulse_build_monitor::exchanges::BUILD_NORMALIZED,
         ])?;
         let mut section =
             |name: &str, rows: &mut Vec<Row>, f: &dyn Fn() -> Result<Vec<Row>, BoxError>| {

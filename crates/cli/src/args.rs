@@ -64,6 +64,11 @@ pub struct QueueArgs {
     /// Create the exchanges if missing (a local broker; never needed on Pulse).
     #[arg(long)]
     pub declare_exchanges: bool,
+    /// Taskcluster: also read task-pending and task-running. Unfinished tasks are task
+    /// records whose result column says pending or running, never finished builds or
+    /// tests: add --any-kind (or --kind) to see them.
+    #[arg(long)]
+    pub progress: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,7 +77,8 @@ pub enum SourceArg {
     Buildbot,
     /// Already normalized messages on exchange/build/normalized.
     Normalized,
-    /// Today's Taskcluster queue messages (task-completed, -failed, -exception).
+    /// Today's Taskcluster queue messages: finished tasks (task-completed, task-failed,
+    /// task-exception).
     Taskcluster,
 }
 
@@ -120,6 +126,18 @@ pub struct FilterArgs {
     /// Keep talos runs too (dropped by default).
     #[arg(long)]
     pub talos: bool,
+    /// Task kinds to keep, as Taskcluster names them: build, test, source-test, toolchain,
+    /// docker-image, decision-task… (buildbot records are build or test). Default: builds
+    /// and tests.
+    #[arg(long = "kind", visible_alias = "kinds", value_name = "KIND[,…]")]
+    pub kinds: Vec<String>,
+    /// Keep records of every kind: lint, toolchains, signing, the decision task…
+    #[arg(long, conflicts_with = "kinds")]
+    pub any_kind: bool,
+    /// Results to keep, in Treeherder's words: success, testfailed, busted, skipped,
+    /// exception, retry, usercancel, superseded, unknown.
+    #[arg(long = "result", visible_alias = "results", value_name = "RESULT[,…]")]
+    pub results: Vec<String>,
     /// A JSON FilterSpec to start from; flags add to it.
     #[arg(long, value_name = "FILE")]
     pub filter_file: Option<PathBuf>,
@@ -175,6 +193,10 @@ pub struct ReplayArgs {
     /// How to read messages from exchanges the files do not name.
     #[arg(long, value_enum, default_value_t = SourceArg::Buildbot)]
     pub source: SourceArg,
+    /// Also translate task-pending and task-running messages (skipped by default, as
+    /// `watch` does not read them): add --any-kind (or --kind) to see them.
+    #[arg(long)]
+    pub progress: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]

@@ -1,12 +1,13 @@
 //! What `watch` and `replay` do with each match: a table row or a JSON
 //! line on stdout, and optionally a shell command fed the record.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 
-use pulse_build_monitor::{Record, Rejection};
+use pulse_build_monitor::{JobResult, Record, Rejection};
 
 /// Set by Ctrl-C, SIGTERM or a closed stdout; the main thread polls it and
 /// stops the monitor gracefully.
@@ -34,12 +35,12 @@ pub struct Printer {
 /// Column titles and widths of the table; the last column is not padded.
 const COLUMNS: [(&str, usize); 8] = [
     ("TIME (UTC)", 16),
-    ("KIND", 5),
+    ("KIND", 12),
     ("TREE", 16),
     ("PLATFORM", 10),
     ("TYPE", 5),
-    ("TEST/TAGS", 32),
-    ("STATUS", 9),
+    ("TEST/TAGS/LABEL", 40),
+    ("RESULT", 10),
     ("REVISION", 0),
 ];
 
@@ -56,7 +57,7 @@ impl Printer {
     /// Prints one match and runs `--exec` for it. Runs on a callback
     /// thread: a failing command is logged and the monitor goes on.
     pub fn print(&self, record: &Record) {
-        let json = serde_json::to_string(record).expect("a record always serializes");
+        let json = json_line(record);
         if self.json {
             self.write_line(&json);
         } else {
@@ -67,7 +68,7 @@ impl Printer {
             self.write_line(&table_row(record));
         }
         if let Some(command) = &self.exec {
-            run_command(command, &json, &record.job().key);
+            run_command(command, &json, record.key());
         }
     }
 
@@ -98,17 +99,50 @@ fn row(cells: [String; 8]) -> String {
     line.trim_end().to_string()
 }
 
+/// A record as one JSON line: its fields, with `kind` and `result` on
+/// every record (buildbot records carry neither on the wire).
+pub fn json_line(record: &Record) -> String {
+    let mut record = Cow::Borrowed(record);
+    if record.job().is_some_and(|job| job.kind.is_none()) {
+        let kind = record.kind().to_string();
+        let result = record.result();
+        let job = record.to_mut().job_mut().expect("a build or test");
+        job.kind = Some(kind);
+        job.result = result;
+    }
+    serde_json::to_string(&record).expect("a record always serializes")
+}
+
 /// One table row: when, what, where, and how it went.
 pub fn table_row(record: &Record) -> String {
-    let job = record.job();
-    let time = job
-        .builddate
+    let builddate = match record {
+        Record::Task(task) => task.builddate,
+        _ => record.job().and_then(|job| job.builddate),
+    };
+    let time = builddate
         .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
         .map_or_else(
             || "-".to_string(),
             |t| t.format("%Y-%m-%d %H:%M").to_string(),
         );
-    let detail = match record {
+    let revision: String = record
+        .revision()
+        .map_or_else(|| "-".to_string(), |r| r.chars().take(12).collect());
+    row([
+        time,
+        kind(record).to_string(),
+        record.tree().to_string(),
+        record.platform().unwrap_or("-").to_string(),
+        record.buildtype().map_or("-", |b| b.as_str()).to_string(),
+        detail(record),
+        result_name(record).to_string(),
+        revision,
+    ])
+}
+
+/// The test, the build's tags, or the task's label.
+fn detail(record: &Record) -> String {
+    match record {
         // Buildbot's untagged builds carry one empty tag, as the reference's did.
         Record::Build(build) => {
             let tags: Vec<&str> = build
@@ -124,61 +158,38 @@ pub fn table_row(record: &Record) -> String {
             }
         }
         Record::Test(test) => test.test.clone(),
-    };
-    let revision: String = job
-        .revision
-        .as_deref()
-        .map_or_else(|| "-".to_string(), |r| r.chars().take(12).collect());
-    row([
-        time,
-        kind(record).to_string(),
-        job.tree.clone(),
-        job.platform.clone(),
-        job.buildtype.to_string(),
-        detail,
-        status_name(job.status),
-        revision,
-    ])
-}
-
-/// `build`, `test` or `talos`.
-pub fn kind(record: &Record) -> &'static str {
-    match record {
-        Record::Build(_) => "build",
-        Record::Test(test) if test.talos => "talos",
-        Record::Test(_) => "test",
+        Record::Task(task) => task.label.clone(),
     }
 }
 
-/// Buildbot's result codes, which the Taskcluster translation reuses.
-fn status_name(status: Option<i64>) -> String {
-    match status {
-        None => "-".to_string(),
-        Some(0) => "success".to_string(),
-        Some(1) => "warnings".to_string(),
-        Some(2) => "failure".to_string(),
-        Some(3) => "skipped".to_string(),
-        Some(4) => "exception".to_string(),
-        Some(5) => "retry".to_string(),
-        Some(6) => "cancelled".to_string(),
-        Some(other) => other.to_string(),
+/// The result in Treeherder's words; for a task not finished yet, where it
+/// stands (`pending`, `running`), so nobody reads it as a result.
+fn result_name(record: &Record) -> &str {
+    match record {
+        Record::Task(task) if !task.state.is_finished() => task.state.as_str(),
+        _ => record.result().map_or("-", JobResult::as_str),
+    }
+}
+
+/// The task kind (`build`, `test`, `source-test`…); talos runs show as
+/// `talos`.
+pub fn kind(record: &Record) -> &str {
+    match record {
+        Record::Test(test) if test.talos => "talos",
+        _ => record.kind(),
     }
 }
 
 /// `--explain`: one stderr line per dropped record.
 pub fn explain(record: &Record, rejection: &Rejection) {
-    let job = record.job();
-    let what = match record {
-        Record::Build(_) => String::new(),
-        Record::Test(test) => format!(" {}", test.test),
-    };
     eprintln!(
-        "dropped {} {} {} {}{what} ({}): {rejection}",
+        "dropped {} {} {} {} {} ({}): {rejection}",
         kind(record),
-        job.tree,
-        job.platform,
-        job.buildtype,
-        job.key
+        record.tree(),
+        record.platform().unwrap_or("-"),
+        record.buildtype().map_or("-", |b| b.as_str()),
+        detail(record),
+        record.key()
     );
 }
 

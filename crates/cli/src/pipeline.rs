@@ -34,7 +34,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         Arc::clone(&stop),
     ));
     let mut builder = printing_monitor(filter, &args.output, &printer)?
-        .source(source(args.queue.source))
+        .source(source(args.queue.source, args.queue.progress)?)
         .durable(args.queue.durable)
         .declare_exchanges(args.queue.declare_exchanges)
         .broker(settings.clone());
@@ -58,7 +58,12 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
 /// `pulse-monitor replay`.
 pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     let filter = build_filter(&args.filter)?;
-    let messages = replay::load_paths(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
+    let loaded =
+        replay::load_paths_skipping(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
+    for skipped in &loaded.skipped {
+        eprintln!("warning: skipped: {skipped}");
+    }
+    let messages = loaded.messages;
     let total = messages.len();
     let stop = install_stop_handler()?;
     let printer = Arc::new(Printer::new(
@@ -68,7 +73,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     ));
     // One callback thread by default, so rows come out in the files' order.
     let builder = printing_monitor(filter, &args.output, &printer)?
-        .source(source(args.source))
+        .source(source(args.source, args.progress)?)
         .workers(args.output.workers.unwrap_or(1))
         .messages(messages);
     let monitor = builder.start().map_err(monitor_error)?;
@@ -94,6 +99,12 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         }
     );
     warn_if_incomplete(&report);
+    if !loaded.skipped.is_empty() {
+        return Err(CliError::failure(format!(
+            "{} file(s) skipped: they are not messages (see the warnings above)",
+            loaded.skipped.len()
+        )));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,7 +122,7 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
     let (writer, failed) = (Arc::clone(&recorder), Arc::clone(&stop));
     let mut builder = Monitor::builder()
         .filter(every_tree)
-        .source(source(args.queue.source))
+        .source(source(args.queue.source, args.queue.progress)?)
         .durable(args.queue.durable)
         .declare_exchanges(args.queue.declare_exchanges)
         // One thread keeps the file in the order messages arrived.
@@ -171,17 +182,26 @@ fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
     args.buildtags
         .iter()
         .for_each(|v| spec.add_buildtag_groups_str(v));
+    args.kinds.iter().for_each(|v| spec.add_kinds_str(v));
+    args.results.iter().for_each(|v| spec.add_results_str(v));
     spec.any_tree |= args.any_tree;
+    spec.any_kind |= args.any_kind;
     spec.talos |= args.talos;
     Filter::from_spec(&spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
 }
 
-fn source(source: SourceArg) -> Source {
-    match source {
+/// The source to read; `--progress` only means something for Taskcluster.
+fn source(source: SourceArg, progress: bool) -> Result<Source, CliError> {
+    Ok(match source {
+        SourceArg::Taskcluster => Source::Taskcluster { progress },
+        _ if progress => {
+            return Err(CliError::usage(
+                "--progress reads Taskcluster's task-pending and task-running: add --source taskcluster",
+            ))
+        }
         SourceArg::Buildbot => Source::Buildbot,
         SourceArg::Normalized => Source::Normalized,
-        SourceArg::Taskcluster => Source::Taskcluster { progress: false },
-    }
+    })
 }
 
 /// A monitor whose build and test callbacks print, with the output flags
@@ -191,11 +211,16 @@ fn printing_monitor(
     output: &OutputArgs,
     printer: &Arc<Printer>,
 ) -> Result<MonitorBuilder, CliError> {
-    let (builds, tests) = (Arc::clone(printer), Arc::clone(printer));
+    let (builds, tests, tasks) = (
+        Arc::clone(printer),
+        Arc::clone(printer),
+        Arc::clone(printer),
+    );
     let mut builder = Monitor::builder()
         .filter(filter)
         .on_build(move |build| builds.print(&Record::Build(build)))
-        .on_test(move |test| tests.print(&Record::Test(test)));
+        .on_test(move |test| tests.print(&Record::Test(test)))
+        .on_task(move |task| tasks.print(&Record::Task(task)));
     if output.explain {
         builder = builder.on_filtered_out(|record, rejection| output::explain(&record, &rejection));
     }

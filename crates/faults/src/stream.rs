@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pulse_wire::{ConnectionSettings, OutgoingMessage, Publisher, EXCHANGE_BUILD};
+use pulse_build_monitor::exchanges::BUILD as EXCHANGE_BUILD;
+use pulse_wire::{ConnectionSettings, OutgoingMessage, Publisher};
 
 use crate::build_message;
 

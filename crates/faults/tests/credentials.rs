@@ -160,7 +160,7 @@ fn a_trace_run_of_the_binary_writes_no_password() {
     let mut publisher = Publisher::connect(&publisher_settings).unwrap();
     publisher
         .publish(
-            pulse_wire::EXCHANGE_BUILD,
+            pulse_build_monitor::exchanges::BUILD,
             "build.poison.1.log_uploaded",
             b"not json",
             None,

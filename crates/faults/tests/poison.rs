@@ -10,9 +10,10 @@ mod common;
 use std::time::Duration;
 
 use common::{snapshot, some, tallying_monitor};
+use pulse_build_monitor::exchanges::BUILD as EXCHANGE_BUILD;
 use pulse_build_monitor::{Monitor, RawMessage, RecordedMessage};
 use pulse_faults::{build_message, print_result, wait_for, CapturedLog, TempDir, Vhost};
-use pulse_wire::{OutgoingMessage, Publisher, EXCHANGE_BUILD};
+use pulse_wire::{OutgoingMessage, Publisher};
 
 const GOOD: u64 = 10_000;
 const POISON: u64 = 1_000;

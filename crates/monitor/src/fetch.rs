@@ -208,7 +208,7 @@ fn is_slug(task_id: &str) -> bool {
 }
 
 /// Whether a task definition may mend this translation error: the message
-/// names no push or no label, or a kind, label or platform that only the
+/// names no push or no label, or a label or platform that only the
 /// definition's `extra.treeherder` can place. Malformed messages, unknown
 /// exchanges and malformed routes cannot be mended.
 pub(crate) fn needs_definition(error: &pulse_translator::Error) -> bool {
@@ -216,7 +216,6 @@ pub(crate) fn needs_definition(error: &pulse_translator::Error) -> bool {
         error.kind(),
         TranslateErrorKind::MissingTreeherderRoute { .. }
             | TranslateErrorKind::MissingTaskLabel { .. }
-            | TranslateErrorKind::UnsupportedTaskKind { .. }
             | TranslateErrorKind::UnknownLabelShape { .. }
             | TranslateErrorKind::UnknownTaskPlatform { .. }
     )
@@ -418,10 +417,6 @@ mod tests {
             },
             TranslateErrorKind::MissingTaskLabel {
                 task_id: "x".into(),
-            },
-            TranslateErrorKind::UnsupportedTaskKind {
-                label: "partials-ach-linux64-shippable/opt".into(),
-                kind: "partials".into(),
             },
             TranslateErrorKind::UnknownLabelShape { label: "x".into() },
             TranslateErrorKind::UnknownTaskPlatform {

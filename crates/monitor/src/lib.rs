@@ -78,5 +78,8 @@ pub use source::Source;
 pub use stats::Stats;
 
 pub use pulse_filter::{Filter, FilterSpec, Rejection};
-pub use pulse_translator::{BuildRecord, BuildType, JobInfo, Record, TestRecord};
+pub use pulse_translator::{
+    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Record, TaskRecord, TaskState,
+    TestRecord,
+};
 pub use pulse_wire::{ConnectionSettings, ConsumeOptions};

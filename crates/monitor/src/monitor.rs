@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use pulse_dispatch::{Completion, Job, Outcome, Pool};
 use pulse_filter::{Filter, Rejection};
-use pulse_translator::{BuildRecord, Record, TestRecord};
+use pulse_translator::{BuildRecord, Record, TaskRecord, TestRecord};
 use pulse_wire::{
     Acker, ConnectionSettings, ConsumeOptions, Consumer, ConsumerHandle, ExchangeDeclaration,
     QueueSpec, Topology,
@@ -23,6 +23,7 @@ use crate::{Error, ErrorKind};
 
 type BuildCallback = Arc<dyn Fn(BuildRecord) + Send + Sync>;
 type TestCallback = Arc<dyn Fn(TestRecord) + Send + Sync>;
+type TaskCallback = Arc<dyn Fn(TaskRecord) + Send + Sync>;
 type RawCallback = Arc<dyn Fn(&RawMessage) + Send + Sync>;
 type FilteredOutCallback = Arc<dyn Fn(Record, Rejection) + Send + Sync>;
 
@@ -43,6 +44,7 @@ enum Input {
 pub struct MonitorBuilder {
     on_build: Option<BuildCallback>,
     on_test: Option<TestCallback>,
+    on_task: Option<TaskCallback>,
     on_message: Option<RawCallback>,
     on_filtered_out: Option<FilteredOutCallback>,
     filter: Filter,
@@ -64,6 +66,7 @@ impl Default for MonitorBuilder {
         MonitorBuilder {
             on_build: None,
             on_test: None,
+            on_task: None,
             on_message: None,
             on_filtered_out: None,
             filter: Filter::default(),
@@ -100,6 +103,16 @@ impl MonitorBuilder {
     /// the filter (the seed's `testCallback`).
     pub fn on_test(mut self, callback: impl Fn(TestRecord) + Send + Sync + 'static) -> Self {
         self.on_test = Some(Arc::new(callback));
+        self
+    }
+
+    /// Calls `callback` with every other Taskcluster task that passes the
+    /// filter: lint jobs, toolchains, docker images, signing, the decision
+    /// task… and, with [`Source::Taskcluster`]'s `progress`, tasks still
+    /// pending or running. The default filter keeps builds and tests only:
+    /// add [`Filter`] kinds (or any kind) for these to arrive.
+    pub fn on_task(mut self, callback: impl Fn(TaskRecord) + Send + Sync + 'static) -> Self {
+        self.on_task = Some(Arc::new(callback));
         self
     }
 
@@ -251,6 +264,7 @@ impl MonitorBuilder {
     pub fn start(mut self) -> Result<Monitor, Error> {
         if self.on_build.is_none()
             && self.on_test.is_none()
+            && self.on_task.is_none()
             && self.on_message.is_none()
             && self.on_filtered_out.is_none()
         {
@@ -294,6 +308,7 @@ impl MonitorBuilder {
             shared: Arc::clone(&shared),
             on_build: self.on_build,
             on_test: self.on_test,
+            on_task: self.on_task,
             on_message: self.on_message,
             on_filtered_out: self.on_filtered_out,
             filter: self.filter,
@@ -562,6 +577,7 @@ struct Pump {
     shared: Arc<Shared>,
     on_build: Option<BuildCallback>,
     on_test: Option<TestCallback>,
+    on_task: Option<TaskCallback>,
     on_message: Option<RawCallback>,
     on_filtered_out: Option<FilteredOutCallback>,
     filter: Filter,
@@ -714,6 +730,12 @@ impl Pump {
                     if let Some(on_test) = &self.on_test {
                         let on_test = Arc::clone(on_test);
                         submit("test", Box::new(move || on_test(test)));
+                    }
+                }
+                Record::Task(task) => {
+                    if let Some(on_task) = &self.on_task {
+                        let on_task = Arc::clone(on_task);
+                        submit("task", Box::new(move || on_task(task)));
                     }
                 }
             }

@@ -19,21 +19,44 @@ use serde_json::Value;
 use crate::message::{RawMessage, RecordedMessage};
 use crate::{Error, ErrorKind};
 
-/// The exchange raw buildbot messages were published on.
-pub const BUILDBOT_EXCHANGE: &str = "exchange/build/";
-/// The exchange normalized messages were published on.
-pub const NORMALIZED_EXCHANGE: &str = "exchange/build/normalized";
-const TASKCLUSTER_EXCHANGE_PREFIX: &str = "exchange/taskcluster-queue/v1/task-";
+use pulse_translator::exchanges;
 
 /// Every message in `paths`, in order: each directory's files sorted by name.
+/// The first file that cannot be read as messages fails the whole load.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<RawMessage>, Error> {
-    let mut messages = Vec::new();
+    let loaded = load_paths_skipping(paths)?;
+    match loaded.skipped.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(loaded.messages),
+    }
+}
+
+/// What [`load_paths_skipping`] read, and the files it could not read.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The messages of every readable file, in order.
+    pub messages: Vec<RawMessage>,
+    /// One error for each file that is not messages, naming the file and why.
+    pub skipped: Vec<Error>,
+}
+
+/// Every message in `paths`, going on past files that are not messages (a
+/// task definition beside a message, a stray note): those are listed in
+/// [`Loaded::skipped`]. A path that does not exist still fails.
+pub fn load_paths_skipping<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, Error> {
+    let mut loaded = Loaded {
+        messages: Vec::new(),
+        skipped: Vec::new(),
+    };
     for path in paths {
         for file in message_files(path.as_ref())? {
-            messages.extend(load_file(&file)?);
+            match load_file(&file) {
+                Ok(messages) => loaded.messages.extend(messages),
+                Err(error) => loaded.skipped.push(error),
+            }
         }
     }
-    Ok(messages)
+    Ok(loaded)
 }
 
 fn message_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -114,7 +137,7 @@ fn from_document(path: &Path, document: Value) -> Result<RawMessage, Error> {
             .and_then(Value::as_str)
             .ok_or_else(unknown)?;
         return Ok(RawMessage::new(
-            BUILDBOT_EXCHANGE,
+            exchanges::BUILD,
             routing_key,
             to_bytes(&document),
         ));
@@ -125,7 +148,7 @@ fn from_document(path: &Path, document: Value) -> Result<RawMessage, Error> {
     if document.get("key").is_some() && document.get("buildtype").is_some() {
         let routing_key = normalized_routing_key(&document).ok_or_else(unknown)?;
         return Ok(RawMessage::new(
-            NORMALIZED_EXCHANGE,
+            exchanges::BUILD_NORMALIZED,
             routing_key,
             to_bytes(&document),
         ));
@@ -143,7 +166,13 @@ fn to_bytes(document: &Value) -> Vec<u8> {
 fn taskcluster_message(path: &Path, task_id: &str, body: &Value) -> RawMessage {
     let status = &body["status"];
     let text = |v: &Value| v.as_str().unwrap_or("_").to_string();
-    let state = status["state"].as_str().unwrap_or("completed");
+    let exchange = match status["state"].as_str() {
+        Some("pending") => exchanges::TASK_PENDING,
+        Some("running") => exchanges::TASK_RUNNING,
+        Some("failed") => exchanges::TASK_FAILED,
+        Some("exception") => exchanges::TASK_EXCEPTION,
+        _ => exchanges::TASK_COMPLETED,
+    };
     let run_id = body["runId"].as_u64().unwrap_or(0);
     let run = status["runs"].get(run_id as usize).unwrap_or(&Value::Null);
     let routing_key = [
@@ -159,11 +188,7 @@ fn taskcluster_message(path: &Path, task_id: &str, body: &Value) -> RawMessage {
         "_".to_string(),
     ]
     .join(".");
-    let mut message = RawMessage::new(
-        format!("{TASKCLUSTER_EXCHANGE_PREFIX}{state}"),
-        routing_key,
-        to_bytes(body),
-    );
+    let mut message = RawMessage::new(exchange, routing_key, to_bytes(body));
     message.cc = definition_routes(path, task_id);
     message
 }
@@ -196,5 +221,5 @@ fn normalized_routing_key(payload: &Value) -> Option<String> {
     } else {
         Record::Build(serde_json::from_value(payload.clone()).ok()?)
     };
-    Some(pulse_translator::normalized::routing_key(&record))
+    pulse_translator::normalized::routing_key(&record)
 }

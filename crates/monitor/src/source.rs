@@ -1,7 +1,7 @@
 //! Which Pulse messages a monitor reads, and how each kind is translated.
 
 use pulse_filter::Filter;
-use pulse_translator::{buildbot, normalized, taskcluster, Record};
+use pulse_translator::{buildbot, exchanges, normalized, taskcluster, JobResult, Record};
 
 use crate::message::RawMessage;
 
@@ -15,11 +15,14 @@ pub enum Source {
     Buildbot,
     /// Messages on `exchange/build/normalized`, already translated.
     Normalized,
-    /// Today's Taskcluster queue messages: `task-completed`, `task-failed`
-    /// and `task-exception` (and `task-running`, `task-pending` when
-    /// progress is asked for).
+    /// Today's Taskcluster queue messages: the finished runs of
+    /// `task-completed`, `task-failed` and `task-exception`
+    /// ([`exchanges::TASK_FINISHED`]), and with `progress` also
+    /// `task-pending` and `task-running`, whose records are
+    /// [`TaskRecord`](pulse_translator::TaskRecord)s that say their task
+    /// has not finished: never builds or tests.
     Taskcluster {
-        /// Also read `task-running` and `task-pending`.
+        /// Also read `task-pending` and `task-running`.
         progress: bool,
     },
 }
@@ -56,7 +59,7 @@ impl Source {
         match self {
             // Raw buildbot keys (`build.<builder>.<n>.<event>`) name the tree
             // only inside the builder, where topic patterns cannot reach.
-            Source::Buildbot => vec![(pulse_wire::EXCHANGE_BUILD, "#".to_string())],
+            Source::Buildbot => vec![(exchanges::BUILD, "#".to_string())],
             Source::Normalized => {
                 let mut kinds = vec!["build", "unittest"];
                 if spec.talos {
@@ -69,7 +72,7 @@ impl Source {
                     for tree in &trees {
                         for platform in &platforms {
                             bindings.push((
-                                pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+                                exchanges::BUILD_NORMALIZED,
                                 format!("{kind}.{tree}.{platform}.#"),
                             ));
                         }
@@ -85,13 +88,24 @@ impl Source {
                         .collect(),
                     None => vec!["route.tc-treeherder.#".to_string()],
                 };
-                let exchanges = if *progress {
-                    &pulse_wire::TASKCLUSTER_QUEUE_EXCHANGES[..]
+                let progress = if *progress {
+                    &exchanges::TASK_PROGRESS[..]
                 } else {
-                    &pulse_wire::TASKCLUSTER_QUEUE_EXCHANGES[..3]
+                    &[]
                 };
-                exchanges
+                // A results rule leaves out the exchanges that cannot
+                // announce any of its results.
+                let results = spec.results.as_deref();
+                progress
                     .iter()
+                    .chain(&exchanges::TASK_FINISHED)
+                    .filter(|exchange| {
+                        results.is_none_or(|results| {
+                            results_announced_on(exchange)
+                                .iter()
+                                .any(|r| results.iter().any(|wanted| wanted == r.as_str()))
+                        })
+                    })
                     .flat_map(|exchange| patterns.iter().map(move |p| (*exchange, p.clone())))
                     .collect()
             }
@@ -102,8 +116,8 @@ impl Source {
     /// exchanges we do not know are read as `self`.
     fn for_exchange(self, exchange: &str) -> Source {
         match exchange {
-            "exchange/build/" | "org.mozilla.exchange.build" => Source::Buildbot,
-            "exchange/build/normalized" | "org.mozilla.exchange.build.normalized" => {
+            exchanges::BUILD | "org.mozilla.exchange.build" => Source::Buildbot,
+            exchanges::BUILD_NORMALIZED | "org.mozilla.exchange.build.normalized" => {
                 Source::Normalized
             }
             e if e.starts_with("exchange/taskcluster-queue/") => Source::Taskcluster {
@@ -111,6 +125,21 @@ impl Source {
             },
             _ => self,
         }
+    }
+}
+
+/// The results a Taskcluster exchange can announce, in Treeherder's words.
+fn results_announced_on(exchange: &str) -> &'static [JobResult] {
+    match exchange {
+        exchanges::TASK_COMPLETED => &[JobResult::Success],
+        exchanges::TASK_FAILED => &[JobResult::Testfailed, JobResult::Busted],
+        exchanges::TASK_EXCEPTION => &[
+            JobResult::Exception,
+            JobResult::Retry,
+            JobResult::Usercancel,
+            JobResult::Superseded,
+        ],
+        _ => &[JobResult::Unknown],
     }
 }
 
@@ -145,6 +174,13 @@ impl Translators {
                 &message.routing_key,
                 &message.body,
             )?]),
+            // Unfinished tasks only when progress was asked for: a replay
+            // reads what `watch` would have bound, no more.
+            Source::Taskcluster { progress: false }
+                if exchanges::TASK_PROGRESS.contains(&message.exchange.as_str()) =>
+            {
+                Ok(Vec::new())
+            }
             Source::Taskcluster { .. } => {
                 let task = taskcluster::TaskMessage {
                     exchange: &message.exchange,

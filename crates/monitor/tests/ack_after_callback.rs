@@ -26,7 +26,7 @@ fn build(tree: &str, name: &str) -> RawMessage {
         "timestamp": "2015-08-13T12:00:00Z",
     });
     RawMessage::new(
-        pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+        pulse_build_monitor::exchanges::BUILD_NORMALIZED,
         format!("build.{tree}.linux64.opt.{name}"),
         serde_json::to_vec(&payload).unwrap(),
     )

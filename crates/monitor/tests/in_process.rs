@@ -306,7 +306,7 @@ fn in_process_messages_match_the_filter() {
         .iter()
         .flat_map(|m| translate_raw(m).unwrap_or_default())
         .filter(|r| {
-            let job = r.job();
+            let job = r.job().expect("buildbot records are builds and tests");
             ["mozilla-inbound", "try"].contains(&job.tree.as_str())
                 && job.buildtype.as_str() == "debug"
                 && !matches!(r, Record::Test(t) if t.talos)
@@ -316,7 +316,7 @@ fn in_process_messages_match_the_filter() {
     let got = records.lock().unwrap();
     assert_eq!(multiset(got.iter()), multiset(&expected));
     // The seed's `timestamp`: when the message was received.
-    assert!(got.iter().all(|r| r.job().timestamp.is_some()));
+    assert!(got.iter().all(|r| r.job().unwrap().timestamp.is_some()));
     assert_eq!(report.stats.matched, expected.len() as u64);
 }
 

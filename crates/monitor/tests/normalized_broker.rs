@@ -17,7 +17,7 @@ use pulse_build_monitor::{
 };
 use serde_json::Value;
 
-const EXCHANGE: &str = pulse_wire::EXCHANGE_BUILD_NORMALIZED;
+const EXCHANGE: &str = pulse_build_monitor::exchanges::BUILD_NORMALIZED;
 
 /// The corpus's normalized messages moved to `tree` (in the payload and in
 /// the routing key's second part), with a timestamp as the reference added.
@@ -128,7 +128,7 @@ fn normalized_messages_give_the_same_records_and_bindings_narrow_by_tree() {
         .collect();
     let messages_b: Vec<&RawMessage> = ours
         .iter()
-        .filter(|m| parse(m).job().platform == "win32")
+        .filter(|m| parse(m).job().unwrap().platform == "win32")
         .collect();
     let expected_a: Vec<Record> = messages_a.iter().map(|m| parse(m)).collect();
     let expected_b: Vec<Record> = messages_b.iter().map(|m| parse(m)).collect();
@@ -232,5 +232,5 @@ fn default_filter_binds_only_mozilla_central() {
     assert!(received
         .records
         .iter()
-        .all(|r| r.job().tree == "mozilla-central"));
+        .all(|r| r.job().unwrap().tree == "mozilla-central"));
 }

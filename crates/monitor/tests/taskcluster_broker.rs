@@ -57,27 +57,25 @@ impl Task {
                 },
             ));
         };
-        // The tags alone name a kind; only the definition's jobKind places
-        // kinds such as partials.
+        // The tags name a kind, which the kind table places; the
+        // definition's jobKind, when fetched, says the same.
         let kind = if FETCHES {
-            self.job_kind.clone()
+            match self.job_kind.as_str() {
+                "build" => "build",
+                "test" => "test",
+                _ => "other",
+            }
         } else {
-            self.tag_kind.clone().unwrap_or_default()
+            pulse_translator::taskcluster::job_kind(self.tag_kind.as_deref().unwrap_or_default())
+                .as_str()
         };
-        if kind != "build" && kind != "test" {
-            return Err(TranslateError::new(
-                TranslateErrorKind::UnsupportedTaskKind {
-                    label: self.label.clone().unwrap(),
-                    kind,
-                },
-            ));
-        }
+        let placed = kind != "other";
         Ok(Expected {
             tree,
             revision,
-            buildtype: collection_buildtype(&self.collection).as_str(),
-            kind: if kind == "build" { "build" } else { "test" },
-            platform: generic_family(&self.machine_platform).to_string(),
+            buildtype: placed.then(|| collection_buildtype(&self.collection).as_str()),
+            kind,
+            platform: placed.then(|| generic_family(&self.machine_platform).to_string()),
         })
     }
 }
@@ -86,19 +84,21 @@ impl Task {
 struct Expected {
     tree: String,
     revision: String,
-    buildtype: &'static str,
+    /// For builds and tests only.
+    buildtype: Option<&'static str>,
     kind: &'static str,
-    platform: String,
+    /// For builds and tests only.
+    platform: Option<String>,
 }
 
 fn got(record: &Record) -> Expected {
-    let job = record.job();
+    let placed = !matches!(record, Record::Task(_));
     Expected {
-        tree: job.tree.clone(),
-        revision: job.revision.clone().unwrap_or_default(),
-        buildtype: job.buildtype.as_str(),
+        tree: record.tree().to_string(),
+        revision: record.revision().unwrap_or_default().to_string(),
+        buildtype: placed.then(|| record.buildtype().unwrap().as_str()),
         kind: kind_of(record),
-        platform: job.platform.clone(),
+        platform: placed.then(|| record.platform().unwrap().to_string()),
     }
 }
 
@@ -182,10 +182,16 @@ fn monitor_builder(trees: Option<&[&str]>, received: &Arc<Mutex<Received>>) -> M
         Some(trees) => Filter::builder().trees(trees.iter().copied()),
         None => Filter::builder().any_tree(),
     };
-    let (on_message, on_build, on_test) = (received.clone(), received.clone(), received.clone());
+    let (on_message, on_build, on_test, on_task) = (
+        received.clone(),
+        received.clone(),
+        received.clone(),
+        received.clone(),
+    );
     Monitor::builder()
         .source(Source::Taskcluster { progress: false })
-        .filter(filter.talos(true).build().unwrap())
+        .filter(filter.any_kind().talos(true).build().unwrap())
+        .on_task(move |t| on_task.lock().unwrap().records.push(Record::Task(t)))
         .on_message(move |m| {
             on_message
                 .lock()
@@ -239,10 +245,10 @@ fn check(
 
     let mut records: BTreeMap<String, Expected> = BTreeMap::new();
     for record in &received.records {
-        if !ours(&record.job().key) {
+        if !ours(record.key()) {
             continue;
         }
-        let task_id = record.job().task_id.clone().unwrap();
+        let task_id = record.key().split('.').nth(1).unwrap().to_string();
         assert!(
             records.insert(task_id.clone(), got(record)).is_none(),
             "{what}: {task_id} twice"
@@ -310,8 +316,8 @@ fn tagged_2020_messages_reach_the_callbacks_their_definitions_describe() {
     let tasks = tagged_tasks(&dir, &marker);
     assert_eq!(tasks.len(), 15, "tagged-2020 holds 15 messages");
 
-    // Both kinds of rejection are in the corpus: written out, so a change
-    // in the translator's rules shows here.
+    // Only tasks on no push are rejected: written out, so a change in the
+    // translator's rules shows here.
     let rejected: Vec<(&str, &str)> = expected_errors(&tasks)
         .into_keys()
         .map(|id| {
@@ -319,25 +325,10 @@ fn tagged_2020_messages_reach_the_callbacks_their_definitions_describe() {
             (id, task.label.as_deref().unwrap_or("(no label)"))
         })
         .collect();
-    let mut want = vec![
+    let want = vec![
         ("C0PGASalTF6MZNoTg0eLGQ", "complete-pr-2"),
         ("ZYFKUNR5RhmrBAq4Z4KB9g", "(no label)"),
-        (
-            "bZPP4WKDR5Whwge70OcW9g",
-            "test-vismet-android-hw-p2-8-0-android-aarch64/pgo-browsertime-tp6m-fenix-cold-youtube",
-        ),
     ];
-    if !FETCHES {
-        want.push((
-            "GCqbg2tVRxiT2JaYrqev3g",
-            "partials-signing-ach-linux64-shippable/opt",
-        ));
-        want.push((
-            "KcwJfqv_Sqi6e_2KKFS1Ow",
-            "partials-ach-linux64-shippable/opt",
-        ));
-    }
-    want.sort();
     assert_eq!(rejected, want);
 
     // The monitors bind to tc-treeherder routes: one for every tree, one
@@ -363,7 +354,7 @@ fn tagged_2020_messages_reach_the_callbacks_their_definitions_describe() {
     let mut publisher_settings = settings.clone();
     publisher_settings.connection_name.push_str("-publisher");
     let mut publisher = pulse_wire::Publisher::connect(&publisher_settings).unwrap();
-    for exchange in pulse_wire::TASKCLUSTER_QUEUE_EXCHANGES {
+    for exchange in pulse_build_monitor::exchanges::TASK_ALL {
         publisher.declare_exchange(exchange).unwrap();
     }
     for task in &tasks {
@@ -427,12 +418,9 @@ fn tagged_2020_messages_reach_the_callbacks_their_definitions_describe() {
         &autoland_dead,
         &marker,
     );
-    if FETCHES {
-        // The partials are builds once their definitions say so.
-        assert_eq!(counts, (12, 1));
-    } else {
-        assert_eq!(counts, (10, 3));
-    }
+    // Every routed message is a record: builds, tests and the one task of
+    // jobKind other, with or without definitions.
+    assert_eq!(counts, (13, 0));
     assert_eq!(autoland_counts, (4, 0));
     let _ = std::fs::remove_file(&all_dead);
     let _ = std::fs::remove_file(&autoland_dead);
@@ -469,12 +457,8 @@ fn tagged_2020_messages_in_process_count_every_rejection() {
         "_",
     );
     let errors_expected = expected_errors(&tasks);
-    if FETCHES {
-        // Two tasks without a tc-treeherder route, one of jobKind other.
-        assert_eq!((records, errors), (12, 3));
-    } else {
-        assert_eq!((records, errors), (10, 5));
-    }
+    // Two tasks without a tc-treeherder route are on no push.
+    assert_eq!((records, errors), (13, 2));
     assert_eq!(errors, errors_expected.len());
     assert_eq!(report.stats.received, 15);
     assert_eq!(report.stats.translated, records as u64);

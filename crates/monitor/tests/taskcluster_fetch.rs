@@ -80,14 +80,22 @@ fn run(
     Vec<(String, String)>,
 ) {
     let records = Arc::new(Mutex::new(Vec::new()));
-    let (builds, tests) = (records.clone(), records.clone());
+    let (builds, tests, tasks) = (records.clone(), records.clone(), records.clone());
     let dead = std::env::temp_dir().join(format!("tc-fetch-{}.jsonl", pulse_wire::random_label()));
     let mut builder = Monitor::builder()
         .source(Source::Taskcluster { progress: true })
-        .filter(Filter::builder().any_tree().talos(true).build().unwrap())
+        .filter(
+            Filter::builder()
+                .any_tree()
+                .any_kind()
+                .talos(true)
+                .build()
+                .unwrap(),
+        )
         .taskcluster_root_url("https://taskcluster.net")
         .on_build(move |b| builds.lock().unwrap().push(Record::Build(b)))
         .on_test(move |t| tests.lock().unwrap().push(Record::Test(t)))
+        .on_task(move |t| tasks.lock().unwrap().push(Record::Task(t)))
         .dead_letter_file(&dead)
         .messages(messages);
     if let Some(fetcher) = fetcher {
@@ -123,46 +131,25 @@ fn fetched_definitions_give_the_jobs_treeherder_made() {
     assert_eq!(requests.len(), 91, "one task, one definition");
     assert!(requests.values().all(|&n| n == 1), "{requests:?}");
 
-    // Action tasks are neither builds nor tests, whatever their definition.
-    let actions: Vec<&String> = corpus
-        .tasks
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, task)| task["tags"]["kind"] == "action-callback")
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(actions.len(), 8);
-    let mut rejected: Vec<(&str, &str)> = letters
-        .iter()
-        .map(|(key, error)| (task_id_of(key), error.as_str()))
-        .collect();
-    rejected.sort();
-    let mut want: Vec<(String, String)> = actions
-        .iter()
-        .flat_map(|id| {
-            let error = TranslateError::new(TranslateErrorKind::UnsupportedTaskKind {
-                label: "Action: Retrigger".into(),
-                kind: "action-callback".into(),
-            });
-            [
-                (id.to_string(), error.to_string()),
-                (id.to_string(), error.to_string()),
-            ]
-        })
-        .collect();
-    want.sort();
-    let want: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    assert_eq!(rejected, want);
+    assert_eq!(letters, [], "every message of the corpus is well formed");
 
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut seen: BTreeMap<String, &Record> = BTreeMap::new();
     for record in &records {
-        let job = record.job();
-        let task_id = job.task_id.clone().unwrap();
+        let task_id = match record {
+            Record::Task(task) => task.task_id.clone(),
+            _ => record.job().unwrap().task_id.clone().unwrap(),
+        };
         if let Some(first) = seen.insert(task_id.clone(), record) {
             let mut first = first.clone();
-            first.job_mut().timestamp = job.timestamp.clone();
+            match (&mut first, record) {
+                (Record::Task(first), Record::Task(task)) => {
+                    first.timestamp = task.timestamp.clone()
+                }
+                (first, record) => {
+                    first.job_mut().unwrap().timestamp = record.job().unwrap().timestamp.clone()
+                }
+            }
             assert_eq!(
                 &first, record,
                 "{task_id}: the cached definition says the same"
@@ -171,6 +158,16 @@ fn fetched_definitions_give_the_jobs_treeherder_made() {
         }
         let expected = &corpus.jobs[&task_id];
         let th = &expected["job"];
+        let result = th["result"].as_str().unwrap();
+        assert_eq!(
+            record.result().map(|r| r.as_str()),
+            Some(result),
+            "{task_id}: Treeherder's result"
+        );
+        let Some(job) = record.job() else {
+            *counts.entry("task").or_default() += 1;
+            continue;
+        };
         assert!(th.is_object(), "{task_id}: not in Treeherder's jobs");
         assert_eq!(
             job.revision.as_deref(),
@@ -197,7 +194,6 @@ fn fetched_definitions_give_the_jobs_treeherder_made() {
             job.run_id.map(u64::from),
             th["taskcluster_retry_id"].as_u64()
         );
-        let result = th["result"].as_str().unwrap();
         assert_eq!(job.status, result_code(result), "{task_id}: {result}");
         if result != "unknown" {
             *counts.entry("with result").or_default() += 1;
@@ -211,13 +207,20 @@ fn fetched_definitions_give_the_jobs_treeherder_made() {
         }
         *counts.entry(kind_of(record)).or_default() += 1;
     }
-    let want: BTreeMap<&str, usize> = [("build", 1), ("test", 82), ("with result", 13)].into();
+    // Actions and unfinished builds and tests are task records.
+    let want: BTreeMap<&str, usize> = [
+        ("build", 1),
+        ("task", 78),
+        ("test", 12),
+        ("with result", 13),
+    ]
+    .into();
     assert_eq!(counts, want);
-    assert_eq!(records.len(), 2 * 83);
+    assert_eq!(records.len(), 2 * 91);
     assert_eq!(stats.received, 182);
-    assert_eq!(stats.translated, 166);
-    assert_eq!(stats.matched, 166);
-    assert_eq!(stats.translation_errors, 16);
+    assert_eq!(stats.translated, 182);
+    assert_eq!(stats.matched, 182);
+    assert_eq!(stats.translation_errors, 0);
 }
 
 #[test]

@@ -54,6 +54,7 @@ pub mod buildbot;
 pub mod buildername;
 mod clock;
 mod error;
+pub mod exchanges;
 pub mod normalized;
 mod raw;
 pub mod record;

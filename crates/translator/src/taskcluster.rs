@@ -51,15 +51,6 @@ pub use label::{
 /// The Firefox CI deployment's root URL, the default for log URLs.
 pub const DEFAULT_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
 
-/// The queue exchanges translated; others are [`ErrorKind::UnknownTaskExchange`].
-pub const EXCHANGES: [&str; 5] = [
-    "exchange/taskcluster-queue/v1/task-completed",
-    "exchange/taskcluster-queue/v1/task-failed",
-    "exchange/taskcluster-queue/v1/task-exception",
-    "exchange/taskcluster-queue/v1/task-running",
-    "exchange/taskcluster-queue/v1/task-pending",
-];
-
 /// One Taskcluster queue message as it came off the wire.
 #[derive(Clone, Copy, Debug)]
 pub struct TaskMessage<'a> {
@@ -355,7 +346,7 @@ struct RunFacts {
 
 impl RunFacts {
     fn read(msg: &TaskMessage<'_>) -> Result<RunFacts, Error> {
-        if !EXCHANGES.contains(&msg.exchange) {
+        if !crate::exchanges::TASK_ALL.contains(&msg.exchange) {
             return Err(Error::new(ErrorKind::UnknownTaskExchange {
                 exchange: msg.exchange.to_string(),
             }));

@@ -57,10 +57,6 @@ pub use consumer::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use publisher::{OutgoingMessage, Publisher};
-pub use pulse::{
-    queue_name, random_label, EXCHANGE_BUILD, EXCHANGE_BUILD_NORMALIZED, EXCHANGE_TASK_COMPLETED,
-    EXCHANGE_TASK_EXCEPTION, EXCHANGE_TASK_FAILED, EXCHANGE_TASK_PENDING, EXCHANGE_TASK_RUNNING,
-    TASKCLUSTER_QUEUE_EXCHANGES,
-};
+pub use pulse::{queue_name, random_label};
 pub use settings::{ConnectionSettings, Password, AMQPS_PORT, AMQP_PORT, PULSE_HOST};
 pub use topology::{Binding, ExchangeDeclaration, QueueSpec, Topology};

@@ -3,30 +3,6 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
-/// Raw buildbot messages (the routing key names the build step).
-pub const EXCHANGE_BUILD: &str = "exchange/build/";
-/// Messages already normalized by pulsetranslator.
-pub const EXCHANGE_BUILD_NORMALIZED: &str = "exchange/build/normalized";
-/// Taskcluster: a task finished successfully.
-pub const EXCHANGE_TASK_COMPLETED: &str = "exchange/taskcluster-queue/v1/task-completed";
-/// Taskcluster: a task finished unsuccessfully.
-pub const EXCHANGE_TASK_FAILED: &str = "exchange/taskcluster-queue/v1/task-failed";
-/// Taskcluster: a task could not run (infrastructure problem, cancellation, ...).
-pub const EXCHANGE_TASK_EXCEPTION: &str = "exchange/taskcluster-queue/v1/task-exception";
-/// Taskcluster: a task started running.
-pub const EXCHANGE_TASK_RUNNING: &str = "exchange/taskcluster-queue/v1/task-running";
-/// Taskcluster: a task became ready to run.
-pub const EXCHANGE_TASK_PENDING: &str = "exchange/taskcluster-queue/v1/task-pending";
-
-/// All Taskcluster queue exchanges, in lifecycle order.
-pub const TASKCLUSTER_QUEUE_EXCHANGES: [&str; 5] = [
-    EXCHANGE_TASK_PENDING,
-    EXCHANGE_TASK_RUNNING,
-    EXCHANGE_TASK_COMPLETED,
-    EXCHANGE_TASK_FAILED,
-    EXCHANGE_TASK_EXCEPTION,
-];
-
 /// The queue name Pulse allows `user` to create: `queue/<user>/<label>`.
 /// Without a label a random one is made up (a fresh queue each run).
 ///

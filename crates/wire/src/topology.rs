@@ -82,7 +82,7 @@ impl QueueSpec {
 /// A binding of the queue to an exchange with a topic pattern (`#`, `*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
-    /// Exchange name, e.g. [`crate::EXCHANGE_BUILD_NORMALIZED`].
+    /// Exchange name, e.g. `exchange/build/normalized`.
     pub exchange: String,
     /// Topic pattern, e.g. `build.mozilla-central.#`.
     pub routing_key: String,

@@ -114,8 +114,8 @@ pub fn publisher(settings: &ConnectionSettings) -> Publisher {
     settings.connection_name.push_str("-publisher");
     let mut publisher = Publisher::connect(&settings).expect("publisher connects");
     for exchange in [
-        pulse_wire::EXCHANGE_BUILD,
-        pulse_wire::EXCHANGE_BUILD_NORMALIZED,
+        pulse_build_monitor::exchanges::BUILD,
+        pulse_build_monitor::exchanges::BUILD_NORMALIZED,
     ] {
         publisher
             .declare_exchange(exchange)
@@ -178,7 +178,7 @@ pub fn raw_corpus(corpus: &Path) -> Vec<RawMessage> {
             let body = fs::read(path).unwrap();
             let json: Value = serde_json::from_slice(&body).unwrap();
             let key = json["_meta"]["routing_key"].as_str().unwrap().to_string();
-            RawMessage::new(pulse_wire::EXCHANGE_BUILD, key, body)
+            RawMessage::new(pulse_build_monitor::exchanges::BUILD, key, body)
         })
         .collect();
     assert_eq!(

@@ -95,10 +95,12 @@ pub fn collection_buildtype(collection: &Value) -> BuildType {
     }
 }
 
+/// The record type, in Treeherder's job-kind words.
 pub fn kind_of(record: &Record) -> &'static str {
     match record {
         Record::Build(_) => "build",
         Record::Test(_) => "test",
+        Record::Task(task) => task.job_kind.as_str(),
     }
 }
 

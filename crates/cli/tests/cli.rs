@@ -718,3 +718,145 @@ fn record_appends_raw_messages_that_replay_reads_back_and_rotates() {
         "{keys:#?}"
     );
 }
+
+/// One test task per Taskcluster queue exchange, as `record` writes them,
+/// plus a last completed one that says everything before it was routed;
+/// the routing keys end in `marker`.
+fn five_exchange_recording(marker: &str) -> PathBuf {
+    let route = "route.tc-treeherder.v2.autoland.0123456789abcdef0123456789abcdef01234567.7";
+    let states = ["pending", "running", "completed", "failed", "exception", "last"];
+    let mut text = String::new();
+    for name in states {
+        let state = if name == "last" { "completed" } else { name };
+        let mut run = serde_json::json!({"runId": 0, "state": state,
+            "scheduled": "2026-11-29T10:00:00.000Z"});
+        if !matches!(state, "pending" | "running") {
+            run["resolved"] = serde_json::json!("2026-11-29T10:20:00.000Z");
+            run["reasonResolved"] =
+                serde_json::json!(if state == "exception" { "canceled" } else { state });
+        }
+        let line = serde_json::json!({
+            "exchange": format!("exchange/taskcluster-queue/v1/task-{state}"),
+            "routing_key": format!("primary.{name}.0._._.gecko-t.t-linux-large.gecko-level-3.G.{marker}"),
+            "cc": [route],
+            "body": {"status": {"taskId": name, "workerType": "t-linux-large", "state": state,
+                                "runs": [run]},
+                     "runId": 0,
+                     "task": {"tags": {"kind": "test",
+                                       "label": "test-linux1804-64-qr/debug-xpcshell-2"}}}
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    let path = std::env::temp_dir().join(format!("{marker}.jsonl"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `watch --source taskcluster` with `extra` flags: publishes the five
+/// exchanges' messages and returns the task ids and `result`s it printed.
+fn watch_five_exchanges(extra: &[&str]) -> Option<BTreeSet<(String, String)>> {
+    if !broker_available() {
+        return None;
+    }
+    let label = unique("cli-watch-tc");
+    let mut args = vec![
+        "watch",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        "--source",
+        "taskcluster",
+        "--tree",
+        "autoland",
+        "--label",
+        &label,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let mut watch = Running::start(&args);
+    watch.wait_for_stderr(
+        "pulse-monitor: consuming queue/guest/",
+        Duration::from_secs(60),
+    );
+    let recording = five_exchange_recording(&label);
+    let out = run(&[
+        "publish",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        recording.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let _ = std::fs::remove_file(&recording);
+
+    let task_of = |line: &str| {
+        let record: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let key = record["key"].as_str().unwrap_or_default();
+        key.ends_with(&label).then(|| {
+            let task = key.split('.').nth(1).unwrap().to_string();
+            let result = match record["state"].as_str() {
+                // A task record: its state says whether it finished.
+                Some(state @ ("pending" | "running")) => state.to_string(),
+                _ => record["result"].as_str().unwrap().to_string(),
+            };
+            assert_eq!(record["kind"], "test", "{line}");
+            (task, result)
+        })
+    };
+    // The last message comes after the others: once it is printed, a
+    // graceful stop finishes every callback before it.
+    let mut printed = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !printed.iter().any(|(task, _)| task == "last") {
+        let line = watch
+            .stdout
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("watch printed only {printed:#?}"));
+        printed.extend(task_of(&line));
+    }
+    let stdout = std::mem::replace(&mut watch.stdout, mpsc::channel().1);
+    watch.interrupt();
+    printed.extend(stdout.iter().filter_map(|line| task_of(&line)));
+    printed.retain(|(task, _)| task != "last");
+    Some(printed)
+}
+
+fn pairs(expected: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn watch_taskcluster_prints_finished_tasks_only() {
+    let Some(printed) = watch_five_exchanges(&[]) else {
+        return;
+    };
+    assert_eq!(
+        printed,
+        pairs(&[
+            ("completed", "success"),
+            ("exception", "usercancel"),
+            ("failed", "testfailed"),
+        ])
+    );
+}
+
+#[test]
+fn watch_taskcluster_progress_adds_unfinished_tasks_that_say_so() {
+    let Some(printed) = watch_five_exchanges(&["--progress", "--any-kind"]) else {
+        return;
+    };
+    assert_eq!(
+        printed,
+        pairs(&[
+            ("completed", "success"),
+            ("exception", "usercancel"),
+            ("failed", "testfailed"),
+            ("pending", "pending"),
+            ("running", "running"),
+        ])
+    );
+}

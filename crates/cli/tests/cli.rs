@@ -724,7 +724,14 @@ fn record_appends_raw_messages_that_replay_reads_back_and_rotates() {
 /// the routing keys end in `marker`.
 fn five_exchange_recording(marker: &str) -> PathBuf {
     let route = "route.tc-treeherder.v2.autoland.0123456789abcdef0123456789abcdef01234567.7";
-    let states = ["pending", "running", "completed", "failed", "exception", "last"];
+    let states = [
+        "pending",
+        "running",
+        "completed",
+        "failed",
+        "exception",
+        "last",
+    ];
     let mut text = String::new();
     for name in states {
         let state = if name == "last" { "completed" } else { name };
@@ -732,8 +739,11 @@ fn five_exchange_recording(marker: &str) -> PathBuf {
             "scheduled": "2026-11-29T10:00:00.000Z"});
         if !matches!(state, "pending" | "running") {
             run["resolved"] = serde_json::json!("2026-11-29T10:20:00.000Z");
-            run["reasonResolved"] =
-                serde_json::json!(if state == "exception" { "canceled" } else { state });
+            run["reasonResolved"] = serde_json::json!(if state == "exception" {
+                "canceled"
+            } else {
+                state
+            });
         }
         let line = serde_json::json!({
             "exchange": format!("exchange/taskcluster-queue/v1/task-{state}"),

@@ -49,7 +49,9 @@ fn message(exchange: &str, task_id: &str, marker: &str) -> (String, Vec<u8>) {
         "task": {"tags": {"kind": "test", "label": "test-linux1804-64-qr/debug-xpcshell-2"}},
         "version": 1
     });
-    let key = format!("primary.{task_id}.0.us-east-1.i-0abc.gecko-t.t-linux-large.gecko-level-3.G.{marker}");
+    let key = format!(
+        "primary.{task_id}.0.us-east-1.i-0abc.gecko-t.t-linux-large.gecko-level-3.G.{marker}"
+    );
     (key, serde_json::to_vec(&body).unwrap())
 }
 
@@ -175,9 +177,20 @@ fn progress_adds_pending_and_running_as_unfinished_tasks() {
     messages.sort();
     assert_eq!(
         messages,
-        ["completed", "exception", "failed", "last", "pending", "running"]
+        [
+            "completed",
+            "exception",
+            "failed",
+            "last",
+            "pending",
+            "running"
+        ]
     );
-    assert_eq!(task_ids(&heard.tests).len(), 3, "the finished ones are tests");
+    assert_eq!(
+        task_ids(&heard.tests).len(),
+        3,
+        "the finished ones are tests"
+    );
     let mut unfinished: Vec<(String, TaskState, JobResult)> = heard
         .tasks
         .iter()
@@ -190,11 +203,23 @@ fn progress_adds_pending_and_running_as_unfinished_tasks() {
     assert_eq!(
         unfinished,
         [
-            ("pending".to_string(), TaskState::Pending, JobResult::Unknown),
-            ("running".to_string(), TaskState::Running, JobResult::Unknown),
+            (
+                "pending".to_string(),
+                TaskState::Pending,
+                JobResult::Unknown
+            ),
+            (
+                "running".to_string(),
+                TaskState::Running,
+                JobResult::Unknown
+            ),
         ]
     );
     for record in &heard.tasks {
-        assert_eq!(record.kind(), "test", "a test task, still running: not a test record");
+        assert_eq!(
+            record.kind(),
+            "test",
+            "a test task, still running: not a test record"
+        );
     }
 }

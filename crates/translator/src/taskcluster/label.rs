@@ -94,6 +94,39 @@ pub fn platform_family(platform: &str) -> Option<&'static str> {
     split_platform(platform).ok().map(|(family, _)| family)
 }
 
+/// Build variants whose own name has a hyphen: one tag each, not two
+/// (`build-win64-shippable-no-eme/opt` is `shippable` and `no-eme`).
+const HYPHENATED_VARIANTS: [&str; 3] = ["no-eme", "base-toolchains", "asan-reporter"];
+
+/// The platform's tokens after the generic part, numbers left out,
+/// hyphenated variants kept whole.
+fn split_variants(rest: &str) -> Vec<String> {
+    let tokens: Vec<&str> = rest
+        .split('-')
+        .filter(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let mut variants = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let joined = tokens.get(i + 1).and_then(|next| {
+            HYPHENATED_VARIANTS
+                .iter()
+                .find(|v| v.split_once('-') == Some((tokens[i], next)))
+        });
+        match joined {
+            Some(variant) => {
+                variants.push(variant.to_string());
+                i += 2;
+            }
+            None => {
+                variants.push(tokens[i].to_string());
+                i += 1;
+            }
+        }
+    }
+    variants
+}
+
 fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> {
     static FAMILIES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let families = FAMILIES.get_or_init(|| {
@@ -123,13 +156,7 @@ fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> 
         if let Some(caps) = regex.captures(platform) {
             let variants = caps
                 .name("rest")
-                .map(|rest| {
-                    rest.as_str()
-                        .split('-')
-                        .filter(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()))
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|rest| split_variants(rest.as_str()))
                 .unwrap_or_default();
             return Ok((family, variants));
         }
@@ -261,6 +288,19 @@ mod tests {
             ["shippable", "qr"]
         );
         assert!(parsed("build-win64/pgo").4.is_empty());
+        assert_eq!(
+            parsed("build-win64-shippable-no-eme/opt").4,
+            ["shippable", "no-eme"],
+            "a hyphenated variant stays one tag"
+        );
+        assert_eq!(
+            parsed("build-linux64-asan-reporter-shippable/opt").4,
+            ["asan-reporter", "shippable"]
+        );
+        assert_eq!(
+            parsed("toolchain-linux64-base-toolchains/opt").4,
+            ["base-toolchains"]
+        );
     }
 
     #[test]

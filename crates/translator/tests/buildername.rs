@@ -324,11 +324,15 @@ fn real_buildernames() {
 
 #[test]
 fn jobs_of_other_kinds_on_known_machines() {
+    // A valgrind run is a build run under valgrind.
     let valgrind = parse("Linux x86-64 mozilla-central valgrind");
-    assert_eq!(valgrind.kind, Some(Kind::Other));
-    assert_eq!(valgrind.platform.as_deref(), Some("linux64"));
-    assert_eq!(valgrind.buildtype, None);
-    assert_eq!(valgrind.test, None);
+    assert_eq!(valgrind.kind, Some(Kind::Build));
+    assert_eq!(valgrind.buildtype, Some(Opt));
+    let update = parse("Linux x86-64 mozilla-central periodic file update");
+    assert_eq!(update.kind, Some(Kind::Other));
+    assert_eq!(update.platform.as_deref(), Some("linux64"));
+    assert_eq!(update.buildtype, None);
+    assert_eq!(update.test, None);
 }
 
 /// Every buildername of the corpus agrees with what the reference

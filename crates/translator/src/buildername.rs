@@ -1,19 +1,31 @@
-//! Buildbot's long buildernames, read into their parts.
+//! Buildbot's buildernames, read into their parts.
 //!
-//! A long buildername describes the machine, then names the tree, the
-//! build type and the kind of job:
+//! Most buildernames are long: they describe the machine, then name the
+//! tree, the build type and the kind of job:
 //! `Rev3 WINNT 6.1 mozilla-central debug test mochitest-3`,
 //! `Windows 8 64-bit mozilla-inbound pgo talos tp5o`,
-//! `Linux x86-64 mozilla-inbound leak test build`. Release jobs and l10n
-//! repacks have their own shapes (`release-mozilla-beta-win32_repack_2/10`,
-//! `Firefox mozilla-aurora linux l10n nightly-1`).
+//! `Linux x86-64 mozilla-inbound leak test build`; Thunderbird's carry a
+//! `TB ` prefix. Builds may name variants between the tree and the ending
+//! (`debug asan build`, `leak test spidermonkey_tier_1-rootanalysis build`),
+//! and some test machines a variant before the tree
+//! (`Windows 7 32-bit stylo-disabled mozilla-inbound …`).
 //!
-//! [`parse`] never guesses: a part it cannot read is `None`. The machine
-//! descriptions it knows are [`crate::tables::BUILDER_MACHINES`].
+//! Other builders have shapes of their own: release jobs
+//! (`release-mozilla-beta-win32_repack_2/10`,
+//! `release-mozilla-beta-firefox_bncr_sub`), l10n repacks
+//! (`Firefox mozilla-aurora linux l10n nightly-1`), B2G builds
+//! (`b2g_mozilla-inbound_emulator-jb-debug_dep`), jetpack tests
+//! (`jetpack-fx-team-snowleopard-debug`) and the B2G desktop runtimes
+//! (`graphene_cedar_linux64 build`).
+//!
+//! [`parse`] never guesses: a part it cannot read is `None`. Its vocabulary
+//! is in [`crate::tables`]: the machine descriptions it knows are
+//! [`crate::tables::BUILDER_MACHINES`]. The names and their meanings follow
+//! buildbot's configuration (mozilla-releng/build-buildbot-configs and
+//! build-buildbotcustom) and Treeherder's buildbot ETL rules.
 
-use std::sync::OnceLock;
+mod shapes;
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::record::BuildType;
@@ -23,15 +35,16 @@ use crate::tables;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
-    /// A build (including nightlies and release builds).
+    /// A build (including nightlies, release and B2G device builds).
     Build,
     /// A unit test run.
     Test,
     /// A talos (performance) run.
     Talos,
-    /// An l10n repack.
+    /// An l10n or partner repack.
     Repack,
-    /// Another job on a known machine, e.g. a valgrind run.
+    /// Another job: a release step such as a bouncer submission or an
+    /// update verify, or a job of no known shape on a known machine.
     Other,
 }
 
@@ -54,152 +67,209 @@ pub struct Builder {
 
 /// Reads a buildername. Unknown parts are `None`; this never fails.
 pub fn parse(name: &str) -> Builder {
-    parse_release(name)
-        .or_else(|| parse_l10n(name))
-        .or_else(|| parse_b2g_build(name))
-        .or_else(|| parse_long(name))
+    let name = name.trim();
+    shapes::release(name)
+        .or_else(|| shapes::l10n(name))
+        .or_else(|| shapes::b2g_build(name))
+        .or_else(|| shapes::jetpack(name))
+        .or_else(|| shapes::runtime_build(name))
+        // Thunderbird's builders are Firefox's with a prefix.
+        .or_else(|| parse_long(name.strip_prefix("TB ").unwrap_or(name)))
         .unwrap_or_default()
 }
 
-struct Patterns {
-    test: Regex,
-    talos: Regex,
-    build: Regex,
-    other: Regex,
-    release: Regex,
-    l10n: Regex,
-    b2g_build: Regex,
+/// What the words after the tree of a long buildername say.
+struct Job<'a> {
+    /// The machine and the tree, e.g. `Rev3 WINNT 6.1 mozilla-central`.
+    head: &'a str,
+    kind: Kind,
+    buildtype: Option<BuildType>,
+    test: Option<&'a str>,
+    /// From a variant such as `asan`: see [`tables::VariantEffect`].
+    platform_suffix: Option<&'static str>,
 }
 
-fn patterns() -> &'static Patterns {
-    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
-    PATTERNS.get_or_init(|| {
-        let platforms = alternatives(tables::PLATFORMS.iter().map(|(name, _)| *name));
-        let b2g_platforms = alternatives(tables::B2G_BUILD_PLATFORMS.iter().copied());
-        let regex = |pattern: &str| Regex::new(pattern).expect("valid buildername pattern");
-        Patterns {
-            test: regex(r"^(.+?) (\S+) (opt|debug|pgo) test (\S+)$"),
-            talos: regex(r"^(.+?) (\S+) (?:(opt|debug|pgo) )?talos (\S+)$"),
-            build: regex(r"^(.+?) (\S+) (leak test build|pgo-build|build|nightly)$"),
-            other: regex(r"^(.+?) (\S+) (\S+)$"),
-            release: regex(&format!(
-                r"^(release-\S+?)-({platforms})_(build|repack)(?:_\d+(?:/\d+)?)?$"
-            )),
-            l10n: regex(r"^\S+ (\S+) (\S+) l10n \S+$"),
-            b2g_build: regex(&format!(
-                r"^b2g_(\S+?)_({b2g_platforms})(-debug)?(?: build|_dep|_nightly)$"
-            )),
-        }
-    })
-}
-
-/// A regex alternation of literal names, longest first so that
-/// `linux64-asan` is tried before `linux64` and `linux`.
-fn alternatives<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let mut names: Vec<&str> = names.collect();
-    names.sort_by_key(|name| std::cmp::Reverse(name.len()));
-    names
-        .iter()
-        .map(|name| regex::escape(name))
-        .collect::<Vec<_>>()
-        .join("|")
-}
-
-fn parse_release(name: &str) -> Option<Builder> {
-    let captures = patterns().release.captures(name)?;
-    Some(Builder {
-        tree: Some(captures[1].to_owned()),
-        platform: Some(captures[2].to_owned()),
-        os: None,
-        buildtype: Some(BuildType::Opt),
-        kind: Some(if &captures[3] == "repack" {
-            Kind::Repack
-        } else {
-            Kind::Build
-        }),
-        test: None,
-    })
-}
-
-fn parse_l10n(name: &str) -> Option<Builder> {
-    let captures = patterns().l10n.captures(name)?;
-    Some(Builder {
-        tree: Some(captures[1].to_owned()),
-        platform: tables::is_known_platform(&captures[2]).then(|| captures[2].to_owned()),
-        os: None,
-        buildtype: Some(BuildType::Opt),
-        kind: Some(Kind::Repack),
-        test: None,
-    })
-}
-
-fn parse_b2g_build(name: &str) -> Option<Builder> {
-    let captures = patterns().b2g_build.captures(name)?;
-    Some(Builder {
-        tree: Some(captures[1].to_owned()),
-        platform: Some(captures[2].to_owned()),
-        os: None,
-        buildtype: Some(if captures.get(3).is_some() {
-            BuildType::Debug
-        } else {
-            BuildType::Opt
-        }),
-        kind: Some(Kind::Build),
-        test: None,
-    })
-}
-
-/// `<machine> <tree> <job…>`, where the machine must be a known one for
-/// the platform and OS to be read.
+/// `<machine> <tree> <job…>`, read from the end: the job's words say
+/// where the tree is, and the machine must then be a known one for the
+/// platform and OS to be read. A job of no known shape is read only after
+/// a known machine, as kind `other`.
 fn parse_long(name: &str) -> Option<Builder> {
-    let patterns = patterns();
-    let (machine, tree, buildtype, kind, test) = if let Some(c) = patterns.test.captures(name) {
-        (
-            c.get(1)?,
-            c.get(2)?,
-            c.get(3).map(|m| m.as_str()),
-            Kind::Test,
-            c.get(4),
-        )
-    } else if let Some(c) = patterns.talos.captures(name) {
-        (
-            c.get(1)?,
-            c.get(2)?,
-            Some(c.get(3).map_or("opt", |m| m.as_str())),
-            Kind::Talos,
-            c.get(4),
-        )
-    } else if let Some(c) = patterns.build.captures(name) {
-        let buildtype = match &c[3] {
-            "leak test build" => "debug",
-            "pgo-build" => "pgo",
-            _ => "opt",
-        };
-        (c.get(1)?, c.get(2)?, Some(buildtype), Kind::Build, None)
-    } else {
-        // An unknown job: only worth reading on a known machine.
-        let c = patterns.other.captures(name)?;
-        tables::builder_machine(c.get(1)?.as_str())?;
-        (c.get(1)?, c.get(2)?, None, Kind::Other, None)
+    let Some(job) = read_test(name)
+        .or_else(|| read_talos(name))
+        .or_else(|| read_build(name))
+    else {
+        return parse_other(name);
     };
-    let machine = tables::builder_machine(machine.as_str());
-    let buildtype = machine
-        .and_then(|m| m.buildtype)
-        .or(buildtype)
-        .and_then(|b| b.parse().ok());
-    let runs_tests = matches!(kind, Kind::Test | Kind::Talos);
+    let (machine, tree) = split_last(job.head)?;
+    let machine = tables::builder_machine(machine);
+    let platform = machine.map(|m| match job.platform_suffix {
+        Some(suffix) => variant_platform(m.platform, suffix),
+        None => m.platform.to_owned(),
+    });
+    let runs_tests = matches!(job.kind, Kind::Test | Kind::Talos);
     Some(Builder {
-        tree: Some(tree.as_str().to_owned()),
-        platform: machine.map(|m| m.platform.to_owned()),
+        tree: Some(tree.to_owned()),
+        platform,
         os: machine
             .and_then(|m| m.os)
             .filter(|_| runs_tests)
             .map(str::to_owned),
-        buildtype,
-        kind: Some(kind),
+        buildtype: machine_buildtype(machine).or(job.buildtype),
+        kind: Some(job.kind),
         // `mochitests-4/5` is chunk 4 of 5: the suite is `mochitests-4`.
-        test: test.map(|m| m.as_str().split('/').next().unwrap_or_default().to_owned()),
+        test: job
+            .test
+            .map(|test| test.split('/').next().unwrap_or(test).to_owned()),
     })
+}
+
+/// `… <tree> <opt|debug|pgo> test <suite>`.
+fn read_test(name: &str) -> Option<Job<'_>> {
+    let (rest, suite) = split_last(name)?;
+    let rest = strip_last_word(rest, "test")?;
+    let (head, buildtype) = split_last(rest)?;
+    Some(Job {
+        head,
+        kind: Kind::Test,
+        buildtype: Some(read_buildtype(buildtype)?),
+        test: Some(suite),
+        platform_suffix: None,
+    })
+}
+
+/// `… <tree> [opt|debug|pgo] talos <suite>`; without a build type, opt.
+fn read_talos(name: &str) -> Option<Job<'_>> {
+    let (rest, suite) = split_last(name)?;
+    let rest = strip_last_word(rest, "talos")?;
+    let (head, buildtype) = match split_last(rest) {
+        Some((head, word)) => match read_buildtype(word) {
+            Some(buildtype) => (head, buildtype),
+            None => (rest, BuildType::Opt),
+        },
+        None => (rest, BuildType::Opt),
+    };
+    Some(Job {
+        head,
+        kind: Kind::Talos,
+        buildtype: Some(buildtype),
+        test: Some(suite),
+        platform_suffix: None,
+    })
+}
+
+/// `… <tree> [variant…] <ending>`: `Linux x86-64 mozilla-inbound build`,
+/// `Linux mozilla-inbound leak test spidermonkey_info-warnaserrdebug build`.
+fn read_build(name: &str) -> Option<Job<'_>> {
+    let (mut head, ending) = split_last(name)?;
+    let (_, ending_buildtype) = tables::BUILD_ENDINGS
+        .iter()
+        .find(|(word, _)| *word == ending)?;
+    let mut debug = false;
+    let mut platform_suffix = None;
+    while let Some((rest, effect)) = tables::BUILD_VARIANTS
+        .iter()
+        .find_map(|(words, effect)| Some((strip_variant(head, words)?, *effect)))
+    {
+        head = rest;
+        match effect {
+            tables::VariantEffect::Nothing => {}
+            tables::VariantEffect::Debug => debug = true,
+            tables::VariantEffect::PlatformSuffix(suffix) => platform_suffix = Some(suffix),
+        }
+    }
+    let buildtype = match ending_buildtype {
+        Some(buildtype) => read_buildtype(buildtype),
+        None if debug => Some(BuildType::Debug),
+        None => Some(BuildType::Opt),
+    };
+    Some(Job {
+        head,
+        kind: Kind::Build,
+        buildtype,
+        test: None,
+        platform_suffix,
+    })
+}
+
+/// `<known machine> <tree> <anything>`: the longest known machine the
+/// name starts with, then the tree.
+fn parse_other(name: &str) -> Option<Builder> {
+    let machine = tables::BUILDER_MACHINES
+        .iter()
+        .filter(|m| {
+            name.strip_prefix(m.name)
+                .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .max_by_key(|m| m.name.len())?;
+    let (tree, job) = name[machine.name.len()..].trim_start().split_once(' ')?;
+    if job.trim().is_empty() {
+        return None;
+    }
+    Some(Builder {
+        tree: Some(tree.to_owned()),
+        platform: Some(machine.platform.to_owned()),
+        os: None,
+        buildtype: machine_buildtype(Some(machine)),
+        kind: Some(Kind::Other),
+        test: None,
+    })
+}
+
+fn machine_buildtype(machine: Option<&tables::BuilderMachine>) -> Option<BuildType> {
+    read_buildtype(machine?.buildtype?)
+}
+
+fn read_buildtype(word: &str) -> Option<BuildType> {
+    match word {
+        "opt" => Some(BuildType::Opt),
+        "debug" => Some(BuildType::Debug),
+        "pgo" => Some(BuildType::Pgo),
+        _ => None,
+    }
+}
+
+/// The seed's platform for a variant, e.g. `linux64-asan`, or the base
+/// platform where the seed has no name for it.
+fn variant_platform(base: &str, suffix: &str) -> String {
+    let platform = format!("{base}{suffix}");
+    if tables::is_known_platform(&platform) || tables::is_ignored_platform(&platform) {
+        platform
+    } else {
+        base.to_owned()
+    }
+}
+
+/// The text before the last word, and the last word; `None` unless both
+/// are there.
+fn split_last(text: &str) -> Option<(&str, &str)> {
+    let (rest, word) = text.rsplit_once(' ')?;
+    let rest = rest.trim_end();
+    (!rest.is_empty() && !word.is_empty()).then_some((rest, word))
+}
+
+/// `text` without its last word, if that word is `word`.
+fn strip_last_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let rest = text.strip_suffix(word)?.strip_suffix(' ')?.trim_end();
+    (!rest.is_empty()).then_some(rest)
+}
+
+/// `text` without a [`tables::BUILD_VARIANTS`] entry at its end, compared
+/// ignoring ASCII case; an entry ending in `_` matches a last word it
+/// starts.
+fn strip_variant<'a>(text: &'a str, variant: &str) -> Option<&'a str> {
+    let rest = if variant.ends_with('_') {
+        let (rest, word) = split_last(text)?;
+        word.get(..variant.len())?
+            .eq_ignore_ascii_case(variant)
+            .then_some(rest)?
+    } else {
+        let at = text.len().checked_sub(variant.len())?;
+        if !text.get(at..)?.eq_ignore_ascii_case(variant) {
+            return None;
+        }
+        text[..at].strip_suffix(' ')?.trim_end()
+    };
+    (!rest.is_empty()).then_some(rest)
 }
 
 #[cfg(test)]
@@ -310,6 +380,31 @@ mod tests {
         assert_eq!(panda.platform, None);
         assert_eq!(panda.tree.as_deref(), Some("ash"));
         assert_eq!(panda.kind, Some(Kind::Test));
+    }
+
+    #[test]
+    fn words_are_cut_on_character_boundaries() {
+        // Multi-byte characters where a variant, a suffix or a separator
+        // would be looked for.
+        for name in [
+            "Linux x86-64 mozilla-central ésan build",
+            "Linux x86-64 mozilla-central spidermonkeé build",
+            "Linux x86-64 mozilla-central ü build",
+            "release-mozilla-béta-ü_repack",
+            "b2g_é_ü_dep",
+            "jetpack-é-ü-opt",
+            "graphene_é_ü build",
+            "TB é",
+            "é ü l10n",
+        ] {
+            let _ = parse(name);
+        }
+        assert_eq!(
+            parse("Linux x86-64 mozilla-central ésan build")
+                .tree
+                .as_deref(),
+            Some("ésan")
+        );
     }
 
     #[test]

@@ -14,9 +14,10 @@
 //!   exception where it had one.
 //! - [`normalized::parse`] reads a payload from `exchange/build/normalized`;
 //!   [`normalized::routing_key`] gives its routing key back.
-//! - [`buildername::parse`] reads a long buildbot buildername
-//!   (`Rev3 WINNT 6.1 mozilla-central debug test mochitest-3`).
-//! - [`tables`] holds the platform, OS and build tag vocabulary.
+//! - [`buildername::parse`] reads a buildbot buildername
+//!   (`Rev3 WINNT 6.1 mozilla-central debug test mochitest-3`,
+//!   `release-mozilla-beta-firefox_bncr_sub`, `b2g_mozilla-inbound_unagi_dep`).
+//! - [`tables`] holds the platform, OS, build tag and buildername vocabulary.
 //!
 //! Neighbours: the monitor crate (pulse-build-monitor) receives messages
 //! through the wire crate and calls [`buildbot::translate`]; the filter

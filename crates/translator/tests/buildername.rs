@@ -1,5 +1,5 @@
-//! Long buildernames of every platform, as found in the corpus's
-//! `buildername` properties, read into their parts.
+//! Buildernames of every platform and shape read into their parts: the
+//! corpus's, and real names of the families buildbot used over the years.
 
 use std::collections::BTreeMap;
 
@@ -322,13 +322,451 @@ fn real_buildernames() {
     }
 }
 
+/// The parts as one line, `-` for `None`:
+/// `tree platform os buildtype kind test`.
+fn parts(builder: &Builder) -> String {
+    let kind = builder.kind.map(|kind| match kind {
+        Kind::Build => "build",
+        Kind::Test => "test",
+        Kind::Talos => "talos",
+        Kind::Repack => "repack",
+        Kind::Other => "other",
+    });
+    [
+        builder.tree.as_deref(),
+        builder.platform.as_deref(),
+        builder.os.as_deref(),
+        builder.buildtype.map(BuildType::as_str),
+        kind,
+        builder.test.as_deref(),
+    ]
+    .map(|part| part.unwrap_or("-"))
+    .join(" ")
+}
+
+fn check(cases: &[(&str, &str)]) {
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(name, want)| parts(&parse(name)) != *want)
+        .map(|(name, want)| format!("{name:?}\n  want {want}\n  got  {}", parts(&parse(name))))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+// The names below are real: from Treeherder's buildbot ETL tests
+// (mozilla/treeherder, tests/etl/test_buildbot.py, at 14bf8c4c8 and its
+// earlier versions; "TH" below), Treeherder's sample data
+// (tests/sample_data/builds-pending.json and job_data.txt, at 1c9d2e089;
+// "TH sample"), buildbot's SETA lists (mozilla-releng/build-buildbot-configs,
+// mozilla-tests/*-seta.json at 4b84c056a; "SETA"), and the comments and
+// tests of buildbot-configs and build-buildbotcustom where they name one.
+
 #[test]
-fn jobs_of_other_kinds_on_known_machines() {
-    let valgrind = parse("Linux x86-64 mozilla-central valgrind");
-    assert_eq!(valgrind.kind, Some(Kind::Other));
-    assert_eq!(valgrind.platform.as_deref(), Some("linux64"));
-    assert_eq!(valgrind.buildtype, None);
-    assert_eq!(valgrind.test, None);
+fn android() {
+    check(&[
+        // TH
+        (
+            "Android 2.2 Armv6 mozilla-inbound build",
+            "mozilla-inbound android-armv6 - opt build -",
+        ),
+        (
+            "Android 2.2 Armv6 Tegra mozilla-inbound opt test jsreftest-1",
+            "mozilla-inbound android-armv6 tegra_android-armv6 opt test jsreftest-1",
+        ),
+        (
+            "Android 2.2 Tegra mozilla-inbound opt test mochitest-6",
+            "mozilla-inbound android tegra_android opt test mochitest-6",
+        ),
+        (
+            "Android 2.2 Debug mozilla-inbound build",
+            "mozilla-inbound android - debug build -",
+        ),
+        (
+            "Android 2.2 mozilla-inbound build",
+            "mozilla-inbound android - opt build -",
+        ),
+        (
+            "Android 4.2 x86 mozilla-inbound build",
+            "mozilla-inbound android-x86 - opt build -",
+        ),
+        (
+            "Android 4.0 Panda build-system debug test mochitest-gl",
+            "build-system android panda_android debug test mochitest-gl",
+        ),
+        (
+            "Android 2.3 Emulator try opt test mochitest-gl-1",
+            "try android-api-9 ubuntu64_vm_mobile opt test mochitest-gl-1",
+        ),
+        // A debug build: `debug` sits between the tree and `build`.
+        (
+            "Android armv7 API 9 cedar debug build",
+            "cedar android-api-9 - debug build -",
+        ),
+        (
+            "Android armv7 API 9 cedar opt test plain-reftest-8",
+            "cedar android-api-9 - opt test plain-reftest-8",
+        ),
+        (
+            "Android armv7 API 10+ cedar non-unified",
+            "cedar android-api-10 - opt build -",
+        ),
+        (
+            "Android armv7 API 11+ cedar non-unified",
+            "cedar android-api-11 - opt build -",
+        ),
+        (
+            "Android armv7 API 15+ cedar non-unified",
+            "cedar android-api-15 - opt build -",
+        ),
+        (
+            "Android 4.0 armv7 API 10+ cedar talos remote-trobocheck2",
+            "cedar android-api-10 panda_android opt talos remote-trobocheck2",
+        ),
+        (
+            "Android 4.0 armv7 API 11+ cedar talos remote-trobocheck2",
+            "cedar android-api-11 panda_android opt talos remote-trobocheck2",
+        ),
+        (
+            "Android 4.0 armv7 API 15+ cedar talos remote-trobocheck2",
+            "cedar android-api-15 panda_android opt talos remote-trobocheck2",
+        ),
+        (
+            "Android 4.3 armv7 API 11+ mozilla-central debug test crashtest",
+            "mozilla-central android-api-11 - debug test crashtest",
+        ),
+        (
+            "Android 4.4 armv7 API 11+ fx-team debug test plain-reftest-3",
+            "fx-team android-api-11 - debug test plain-reftest-3",
+        ),
+        (
+            "Android 4.3 armv7 API 15+ mozilla-inbound opt test cppunit",
+            "mozilla-inbound android-api-15 - opt test cppunit",
+        ),
+        (
+            "Android 4.4 armv7 API 15+ mozilla-central opt test mochitest-8",
+            "mozilla-central android-api-15 - opt test mochitest-8",
+        ),
+        // SETA
+        (
+            "Android 4.3 armv7 API 15+ mozilla-inbound opt test mochitest-9",
+            "mozilla-inbound android-api-15 - opt test mochitest-9",
+        ),
+    ]);
+}
+
+#[test]
+fn windows() {
+    check(&[
+        // TH
+        (
+            "Windows 10 32-bit larch opt test mochitest-browser-chrome-3",
+            "larch win32 - opt test mochitest-browser-chrome-3",
+        ),
+        (
+            "Windows 10 64-bit date debug test mochitest-e10s-browser-chrome-3",
+            "date win64 win10_64 debug test mochitest-e10s-browser-chrome-3",
+        ),
+        (
+            "Windows 10 64-bit stylo-disabled mozilla-inbound debug test reftest-e10s-1",
+            "mozilla-inbound win64 win10_64_stylo_disabled debug test reftest-e10s-1",
+        ),
+        (
+            "Windows 7 32-bit stylo-disabled mozilla-inbound debug test mochitest-clipboard-e10s",
+            "mozilla-inbound win32 win7_ix_stylo_disabled debug test mochitest-clipboard-e10s",
+        ),
+        (
+            "Windows 7 VM-GFX 32-bit try debug test mochitest-media",
+            "try win32 win7_vm_gfx debug test mochitest-media",
+        ),
+        (
+            "Windows 7 VM 32-bit try debug test mochitest-4",
+            "try win32 win7_vm debug test mochitest-4",
+        ),
+        (
+            "Windows 7 32-bit mozilla-inbound pgo talos tp6-e10s",
+            "mozilla-inbound win32 win7-ix pgo talos tp6-e10s",
+        ),
+        (
+            "Windows 8 64-bit graphics opt test reftest-qr-e10s",
+            "graphics win64 win8_64 opt test reftest-qr-e10s",
+        ),
+        (
+            "WINNT 5.2 mozilla-beta devedition build",
+            "mozilla-beta win32 - opt build -",
+        ),
+        (
+            "WINNT 6.1 x86-64 date leak test build",
+            "date win64 - debug build -",
+        ),
+        ("Win32 Mulet cedar build", "cedar win32-mulet - opt build -"),
+        // TH sample
+        (
+            "win64_vm try opt test mochitest-other",
+            "try win64 win64_vm opt test mochitest-other",
+        ),
+        // SETA
+        (
+            "Windows 7 VM-GFX 32-bit mozilla-inbound opt test reftest-no-accel",
+            "mozilla-inbound win32 win7_vm_gfx opt test reftest-no-accel",
+        ),
+        (
+            "Windows 7 VM 32-bit mozilla-inbound opt test mochitest-2",
+            "mozilla-inbound win32 win7_vm opt test mochitest-2",
+        ),
+    ]);
+}
+
+#[test]
+fn linux() {
+    check(&[
+        // TH
+        (
+            "Ubuntu 12.04 mozilla-inbound pgo talos speedometer-e10s",
+            "mozilla-inbound linux ubuntu32 pgo talos speedometer-e10s",
+        ),
+        (
+            "Ubuntu HW 12.04 x64 stylo mozilla-central talos g3-stylo-e10s",
+            "mozilla-central linux64 ubuntu64_hw_stylo opt talos g3-stylo-e10s",
+        ),
+        (
+            "Ubuntu HW 12.04 x64 stylo-sequential mozilla-central talos g3-e10s",
+            "mozilla-central linux64 ubuntu64_hw_styloseq opt talos g3-e10s",
+        ),
+        (
+            "Ubuntu HW 12.04 x64 devedition mozilla-beta talos g3-e10s",
+            "mozilla-beta linux64 ubuntu64_hw_devedition opt talos g3-e10s",
+        ),
+        (
+            "Ubuntu HW 12.04 x64 qr try talos dromaeojs-e10s",
+            "try linux64 ubuntu64_hw_qr opt talos dromaeojs-e10s",
+        ),
+        (
+            "Ubuntu Code Coverage VM 12.04 x64 cedar opt test web-platform-tests-2",
+            "cedar linux64 ubuntu64_vm opt test web-platform-tests-2",
+        ),
+        (
+            "Linux x86_64 Code Coverage cedar build",
+            "cedar linux64 - opt build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound asan build",
+            "mozilla-inbound linux64-asan - opt build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound debug asan build",
+            "mozilla-inbound linux64-asan - debug build -",
+        ),
+        ("Linux x86-64 try tsan build", "try linux64 - opt build -"),
+        (
+            "Linux x86-64 mozilla-beta add-on-devel build",
+            "mozilla-beta linux64 - opt build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound debug static analysis build",
+            "mozilla-inbound linux64-st-an - debug build -",
+        ),
+        (
+            "Linux mozilla-inbound leak test spidermonkey_info-warnaserrdebug build",
+            "mozilla-inbound linux - debug build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound spidermonkey_info-warnaserr build",
+            "mozilla-inbound linux64 - opt build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound leak test spidermonkey_tier_1-arm64-sim build",
+            "mozilla-inbound linux64 - debug build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound leak test non-unified",
+            "mozilla-inbound linux64 - debug build -",
+        ),
+        (
+            "Linux x86-64 mozilla-inbound non-unified",
+            "mozilla-inbound linux64 - opt build -",
+        ),
+        (
+            "Linux x86-64 b2g-inbound valgrind",
+            "b2g-inbound linux64 - opt build -",
+        ),
+        (
+            "Linux x86-64 Mulet cedar build",
+            "cedar linux64-mulet - opt build -",
+        ),
+        // SETA
+        (
+            "Ubuntu VM large 12.04 x64 mozilla-inbound opt test gtest",
+            "mozilla-inbound linux64 ubuntu64_vm_lnx_large opt test gtest",
+        ),
+    ]);
+}
+
+#[test]
+fn mac_thunderbird_and_runtimes() {
+    check(&[
+        // TH
+        (
+            "OS X Mulet cedar non-unified",
+            "cedar macosx64-mulet - opt build -",
+        ),
+        (
+            "graphene_cedar_linux64 build",
+            "cedar linux64 - opt build -",
+        ),
+        ("horizon_cedar_linux64 build", "cedar linux64 - opt build -"),
+        (
+            "jetpack-fx-team-snowleopard-debug",
+            "fx-team macosx64 snowleopard debug test jetpack",
+        ),
+        (
+            "jetpack-fx-team-ubuntu64-asan_vm-opt",
+            "fx-team linux64-asan ubuntu64-asan_vm opt test jetpack",
+        ),
+        // build-buildbotcustom, test/test_try_parser.py
+        (
+            "TB Rev3 Fedora 12 try-comm-central opt test mozmill",
+            "try-comm-central linux fedora opt test mozmill",
+        ),
+        // build-buildbotcustom, misc.py comments
+        (
+            "TB Linux comm-central leak test build",
+            "comm-central linux - debug build -",
+        ),
+        (
+            "TB Linux comm-aurora nightly",
+            "comm-aurora linux - opt build -",
+        ),
+        // build-buildbot-configs, mozilla/thunderbird_config.py comments
+        (
+            "TB Linux x86-64 comm-central periodic",
+            "comm-central linux64 - opt build -",
+        ),
+    ]);
+}
+
+#[test]
+fn b2g_builds() {
+    check(&[
+        // TH
+        (
+            "b2g_mozilla-inbound_emulator-jb-debug_dep",
+            "mozilla-inbound emulator-jb - debug build -",
+        ),
+        (
+            "b2g_mozilla-inbound_linux32_gecko build",
+            "mozilla-inbound linux32_gecko - opt build -",
+        ),
+        (
+            "b2g_mozilla-inbound_unagi_dep",
+            "mozilla-inbound unagi - opt build -",
+        ),
+        (
+            "b2g_mozilla-b2g18_leo_eng_nightly",
+            "mozilla-b2g18 leo - opt build -",
+        ),
+        (
+            "b2g_mozilla-b2g26_v1_2_hamachi_nightly",
+            "mozilla-b2g26_v1_2 hamachi - opt build -",
+        ),
+        (
+            "b2g_mozilla-b2g34_v2_1s_dolphin-512_eng_nightly",
+            "mozilla-b2g34_v2_1s dolphin-512 - opt build -",
+        ),
+        (
+            "b2g_mozilla-inbound_wasabi_dep",
+            "mozilla-inbound wasabi - opt build -",
+        ),
+        // TH sample
+        (
+            "b2g_fx-team_emulator-kk-debug_nonunified",
+            "fx-team emulator-kk - debug build -",
+        ),
+        (
+            "b2g_mozilla-release_hamachi_eng_dep",
+            "mozilla-release hamachi - opt build -",
+        ),
+        (
+            "b2g_mozilla-release_nexus-4_dep",
+            "mozilla-release nexus-4 - opt build -",
+        ),
+    ]);
+}
+
+#[test]
+fn release_builders() {
+    check(&[
+        // TH
+        (
+            "release-mozilla-beta_firefox_macosx64_l10n_repack",
+            "release-mozilla-beta macosx64 - opt repack -",
+        ),
+        (
+            "release-mozilla-beta-firefox-linux64_partner_repacks",
+            "release-mozilla-beta linux64 - opt repack -",
+        ),
+        (
+            "release-mozilla-beta_firefox_win64_update_verify",
+            "release-mozilla-beta win64 - - other -",
+        ),
+        (
+            "release-mozilla-beta-firefox_updates",
+            "release-mozilla-beta - - - other -",
+        ),
+        (
+            "release-mozilla-beta_firefox_bncr_sub",
+            "release-mozilla-beta - - - other -",
+        ),
+        (
+            "release-mozilla-beta-firefox_chcksms",
+            "release-mozilla-beta - - - other -",
+        ),
+        (
+            "release-mozilla-beta-firefox_uptake_monitoring",
+            "release-mozilla-beta - - - other -",
+        ),
+        (
+            "release-mozilla-beta-firefox_bouncer_aliases",
+            "release-mozilla-beta - - - other -",
+        ),
+        (
+            "release-mozilla-beta-firefox_version_bump",
+            "release-mozilla-beta - - - other -",
+        ),
+        ("Firefox try macosx64 l10n", "try macosx64 - opt repack -"),
+        // TH sample
+        (
+            "release-mozilla-release-win32_repack_10/10",
+            "release-mozilla-release win32 - opt repack -",
+        ),
+    ]);
+}
+
+#[test]
+fn unknown_parts_stay_null() {
+    check(&[
+        // A job of no known shape on a known machine (build-buildbotcustom,
+        // misc.py): only the machine and the tree are read.
+        (
+            "Linux x86-64 mozilla-central periodic file update",
+            "mozilla-central linux64 - - other -",
+        ),
+        // An unknown machine (`Android R7`, a base_name of
+        // build-buildbot-configs): the job's words still say the tree.
+        (
+            "Android R7 mozilla-central build",
+            "mozilla-central - - opt build -",
+        ),
+        // Made-up shapes with a part outside the tables. An unknown B2G
+        // device leaves the tree, before the last `_`; an unknown jetpack OS
+        // leaves the tree unknown too, as both may hold `-`.
+        (
+            "b2g_mozilla-central_newdevice_nightly",
+            "mozilla-central - - opt build -",
+        ),
+        ("jetpack-fx-team-newos-opt", "- - - opt test jetpack"),
+        ("release-mozilla-beta", "- - - - - -"),
+        ("", "- - - - - -"),
+    ]);
 }
 
 /// Every buildername of the corpus agrees with what the reference

@@ -20,11 +20,59 @@ fn the_default_filter_binds_mozilla_central_only() {
         ]
     );
     let taskcluster = Source::Taskcluster { progress: false }.bindings(&filter);
-    assert!(!taskcluster.is_empty());
-    for (exchange, pattern) in &taskcluster {
-        assert!(exchange.starts_with("exchange/taskcluster-queue/v1/task-"));
+    let exchanges: Vec<&str> = taskcluster.iter().map(|(e, _)| *e).collect();
+    assert_eq!(
+        exchanges,
+        [
+            "exchange/taskcluster-queue/v1/task-completed",
+            "exchange/taskcluster-queue/v1/task-failed",
+            "exchange/taskcluster-queue/v1/task-exception",
+        ],
+        "without progress, finished tasks only"
+    );
+    for (_, pattern) in &taskcluster {
         assert_eq!(pattern, "route.tc-treeherder.v2.mozilla-central.#");
     }
+}
+
+#[test]
+fn progress_adds_pending_and_running_and_results_narrow_the_exchanges() {
+    let any = Filter::builder().any_tree().any_kind().build().unwrap();
+    let exchanges = |source: Source, filter: &Filter| -> Vec<&'static str> {
+        source.bindings(filter).into_iter().map(|(e, _)| e).collect()
+    };
+    assert_eq!(
+        exchanges(Source::Taskcluster { progress: true }, &any),
+        [
+            "exchange/taskcluster-queue/v1/task-pending",
+            "exchange/taskcluster-queue/v1/task-running",
+            "exchange/taskcluster-queue/v1/task-completed",
+            "exchange/taskcluster-queue/v1/task-failed",
+            "exchange/taskcluster-queue/v1/task-exception",
+        ]
+    );
+    let broke = Filter::builder()
+        .any_tree()
+        .results(["testfailed", "busted"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        exchanges(Source::Taskcluster { progress: true }, &broke),
+        ["exchange/taskcluster-queue/v1/task-failed"],
+        "only task-failed announces testfailed and busted"
+    );
+    let cancelled = Filter::builder()
+        .any_tree()
+        .results(["usercancel", "success"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        exchanges(Source::Taskcluster { progress: false }, &cancelled),
+        [
+            "exchange/taskcluster-queue/v1/task-completed",
+            "exchange/taskcluster-queue/v1/task-exception",
+        ]
+    );
 }
 
 #[test]

@@ -39,7 +39,11 @@ fn the_default_filter_binds_mozilla_central_only() {
 fn progress_adds_pending_and_running_and_results_narrow_the_exchanges() {
     let any = Filter::builder().any_tree().any_kind().build().unwrap();
     let exchanges = |source: Source, filter: &Filter| -> Vec<&'static str> {
-        source.bindings(filter).into_iter().map(|(e, _)| e).collect()
+        source
+            .bindings(filter)
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect()
     };
     assert_eq!(
         exchanges(Source::Taskcluster { progress: true }, &any),

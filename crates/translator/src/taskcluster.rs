@@ -7,10 +7,15 @@
 //! ([`TaskMessage`]). [`translate`] reads what the message itself says: the
 //! tree and revision from the `tc-treeherder.v2.<project>.<revision>` route
 //! (routing key or `CC`), and platform, build type, kind and test from the
-//! task's `label` tag ([`parse_label`]). Messages without tags (before
-//! 2019) or of kinds the tags cannot place (partials, signing…) need the
-//! task definition: [`translate_with_definition`] merges a
-//! [`TaskDefinition`] in. Fetching definitions is left to the caller.
+//! task's `label` tag ([`parse_label`]). The task's kind (`tags.kind`)
+//! decides the record: [`job_kind`] is the one table that says which kinds
+//! Treeherder shows as builds, tests or others. A finished build or test
+//! whose label names its platform and build type becomes a
+//! [`BuildRecord`] or [`TestRecord`]; every other task, and every task not
+//! finished yet, a [`TaskRecord`] with a result in Treeherder's words
+//! ([`JobResult`]). Messages without tags (before 2019) need the task
+//! definition: [`translate_with_definition`] merges a [`TaskDefinition`]
+//! in. Fetching definitions is left to the caller.
 //!
 //! | record field | from |
 //! |---|---|
@@ -29,7 +34,9 @@
 //! | `locale` | a locale between kind and platform (`partials-ach-…`), else `en-US` |
 //! | `key` | the routing key |
 //! | `task_id`, `run_id`, `worker_type`, `slave` | the status and run |
-//! | `tier` | `extra.treeherder.tier` (definition only) |
+//! | `tier` | `extra.treeherder.tier`, 1 when the definition names none (definition only) |
+//! | `kind` | `tags.kind`, else the label's first word, else the definition's jobKind |
+//! | `result` | the run's state, `reasonResolved` and a retry run, as Treeherder reads them |
 //! | `timestamp` | [`TaskclusterOptions::clock`] |
 
 mod kinds;
@@ -241,11 +248,12 @@ pub fn run_status(state: &str, reason_resolved: Option<&str>) -> Result<Option<i
 
 /// Translates a message from what it carries: its routes and `task.tags`.
 ///
-/// Fails with a typed error when the message does not say enough: no
-/// `tc-treeherder` route ([`ErrorKind::MissingTreeherderRoute`]), no label
-/// ([`ErrorKind::MissingTaskLabel`]), a kind other than `build` or `test`
-/// ([`ErrorKind::UnsupportedTaskKind`]; the definition's `jobKind` may
-/// place it), a label or platform outside the vocabulary.
+/// Every well-formed message becomes a record. Fails with a typed error
+/// only when the message is malformed (not JSON, missing fields, a bad
+/// route) or does not say enough: no `tc-treeherder` route, so no push
+/// ([`ErrorKind::MissingTreeherderRoute`]), no label
+/// ([`ErrorKind::MissingTaskLabel`]), or a build or test on a platform
+/// outside the vocabulary ([`ErrorKind::UnknownTaskPlatform`]).
 ///
 /// ```
 /// use pulse_translator::taskcluster::{translate, TaskMessage, TaskclusterOptions};

@@ -506,7 +506,13 @@ fn every_exchange_is_read_and_run_states_map_to_results() {
 fn tasks_of_every_kind_become_records() {
     // (tags.kind, label, record type, platform, build type): labels of real
     // Firefox pushes.
-    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<BuildType>);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<BuildType>,
+    );
     let cases: [Case<'_>; 12] = [
         (
             "source-test",

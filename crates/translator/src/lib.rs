@@ -17,6 +17,12 @@
 //! - [`buildername::parse`] reads a buildbot buildername
 //!   (`Rev3 WINNT 6.1 mozilla-central debug test mochitest-3`,
 //!   `release-mozilla-beta-firefox_bncr_sub`, `b2g_mozilla-inbound_unagi_dep`).
+//! - [`taskcluster::translate`] reads today's Taskcluster queue messages into
+//!   the same records, and every other task (lint, toolchains, signing,
+//!   the decision task…, and unfinished tasks) into a [`TaskRecord`]; each
+//!   record has a kind ([`Record::kind`]) and a result in Treeherder's
+//!   words ([`Record::result`], [`JobResult`]).
+//! - [`exchanges`] names Pulse's exchanges, once.
 //! - [`tables`] holds the platform, OS, build tag and buildername vocabulary.
 //!
 //! Neighbours: the monitor crate (pulse-build-monitor) receives messages

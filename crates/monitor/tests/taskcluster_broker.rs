@@ -66,8 +66,11 @@ impl Task {
                 _ => "other",
             }
         } else {
-            pulse_translator::taskcluster::job_kind(self.tag_kind.as_deref().unwrap_or_default())
-                .as_str()
+            pulse_translator::taskcluster::job_kind(
+                self.tag_kind.as_deref().unwrap_or_default(),
+                self.label.as_deref().unwrap_or_default(),
+            )
+            .as_str()
         };
         let placed = kind != "other";
         Ok(Expected {

@@ -468,7 +468,11 @@ fn translate_inner(
     let job_kind = treeherder
         .and_then(|th| th.job_kind.as_deref())
         .map(kinds::parse_job_kind)
-        .or_else(|| named_kind.as_deref().map(kinds::job_kind))
+        .or_else(|| {
+            named_kind
+                .as_deref()
+                .map(|kind| kinds::job_kind(kind, &label))
+        })
         .unwrap_or(JobKind::Other);
     let task_kind = named_kind.unwrap_or_else(|| job_kind.as_str().to_string());
 

@@ -615,7 +615,7 @@ fn tasks_of_every_kind_become_records() {
                     .as_deref()
                     .unwrap()
                     .ends_with("/task/T/runs/0/artifacts/public/logs/live_backing.log"));
-                let expected = pulse_translator::taskcluster::job_kind(kind);
+                let expected = pulse_translator::taskcluster::job_kind(kind, label);
                 assert_eq!(task.job_kind, expected, "{label}");
             }
             ("build", Record::Build(build)) => {

@@ -85,10 +85,12 @@ impl Source {
                         .collect(),
                     None => vec!["route.tc-treeherder.#".to_string()],
                 };
+                // TASKCLUSTER_QUEUE_EXCHANGES lists pending and running
+                // first: the resolutions are its last three.
                 let exchanges = if *progress {
                     &pulse_wire::TASKCLUSTER_QUEUE_EXCHANGES[..]
                 } else {
-                    &pulse_wire::TASKCLUSTER_QUEUE_EXCHANGES[..3]
+                    &pulse_wire::TASKCLUSTER_QUEUE_EXCHANGES[2..]
                 };
                 exchanges
                     .iter()

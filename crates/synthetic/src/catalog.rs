@@ -35,10 +35,9 @@ pub(crate) enum Pool {
     Gcp,
     /// Spot virtual machines on Azure (Windows tests).
     Azure,
-    /// Mac minis in Mozilla's data centres (`releng-hardware`).
-    MacHardware,
-    /// Linux performance machines (`releng-hardware`).
-    LinuxHardware,
+    /// Machines in Mozilla's data centres (`releng-hardware`): Mac minis,
+    /// Linux and Windows performance machines.
+    Hardware,
     /// Android phones at Bitbar (`proj-autophone`).
     Bitbar,
     /// Scriptworkers on Kubernetes (signing).
@@ -138,21 +137,21 @@ const T_LINUX_TALOS: Worker = alias(
     "gecko-t-linux-talos-1804",
     "generic-worker",
     "linux",
-    Pool::LinuxHardware,
+    Pool::Hardware,
 );
 const T_LINUX_TALOS_2404: Worker = alias(
     Some("releng-hardware"),
     "gecko-t-linux-talos-2404",
     "generic-worker",
     "linux",
-    Pool::LinuxHardware,
+    Pool::Hardware,
 );
 const T_WIN_HW: Worker = alias(
     Some("releng-hardware"),
     "win11-64-24h2-hw",
     "generic-worker",
     "windows",
-    Pool::MacHardware,
+    Pool::Hardware,
 );
 const T_WIN: Worker = alias(
     Some("gecko-t"),
@@ -194,14 +193,14 @@ const T_MAC: Worker = alias(
     "gecko-t-osx-1500-m4",
     "generic-worker",
     "macosx",
-    Pool::MacHardware,
+    Pool::Hardware,
 );
 const T_MAC_1400: Worker = alias(
     Some("releng-hardware"),
     "gecko-t-osx-1400-r8",
     "generic-worker",
     "macosx",
-    Pool::MacHardware,
+    Pool::Hardware,
 );
 const T_WIN10: Worker = alias(
     Some("gecko-t"),
@@ -222,14 +221,14 @@ const T_MAC_VMS: Worker = alias(
     "gecko-t-osx-1500-m-vms",
     "generic-worker",
     "macosx",
-    Pool::MacHardware,
+    Pool::Hardware,
 );
 const T_MAC_1015: Worker = alias(
     Some("releng-hardware"),
     "gecko-t-osx-1015-r8",
     "generic-worker",
     "macosx",
-    Pool::MacHardware,
+    Pool::Hardware,
 );
 const T_BITBAR: Worker = alias(
     Some("proj-autophone"),

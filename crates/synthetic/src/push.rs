@@ -229,7 +229,7 @@ fn rates(family: Family, pool: Pool) -> Rates {
 fn starved(pool: Pool) -> f64 {
     match pool {
         Pool::Bitbar => 0.01,
-        Pool::MacHardware | Pool::LinuxHardware => 0.003,
+        Pool::Hardware => 0.003,
         _ => 0.0,
     }
 }
@@ -239,8 +239,7 @@ fn wait(pool: Pool, rng: &mut Rng) -> i64 {
     match pool {
         Pool::Gcp => rng.between(15, 300),
         Pool::Azure => rng.between(60, 600),
-        Pool::MacHardware => rng.between(60, 1800),
-        Pool::LinuxHardware => rng.between(60, 1200),
+        Pool::Hardware => rng.between(60, 1800),
         Pool::Bitbar => rng.between(300, 3600),
         Pool::Scriptworker => rng.between(2, 60),
         Pool::MacScriptworker => rng.between(10, 300),
@@ -277,8 +276,8 @@ fn worker(w: &Worker, rng: &mut Rng) -> (String, String) {
             ]);
             (region.to_string(), format!("vm-{}", rng.alnum(32)))
         }
-        Pool::MacHardware => {
-            let model = if w.worker_type.contains("1400") {
+        Pool::Hardware if w.worker_type.contains("osx") => {
+            let model = if w.worker_type.contains("-r8") {
                 "r8"
             } else {
                 "m4"
@@ -288,7 +287,11 @@ fn worker(w: &Worker, rng: &mut Rng) -> (String, String) {
                 format!("macmini-{model}-{}", rng.between(1, 160)),
             )
         }
-        Pool::LinuxHardware => (
+        Pool::Hardware if w.worker_type.contains("win") => (
+            "mdc1".to_string(),
+            format!("nuc-win11-{:03}", rng.between(1, 120)),
+        ),
+        Pool::Hardware => (
             "mdc1".to_string(),
             format!("t-linux-talos-{:03}", rng.between(1, 120)),
         ),

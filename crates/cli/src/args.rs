@@ -22,6 +22,9 @@ pub enum Command {
     Record(RecordArgs),
     /// Publish recorded or fixture messages to a broker (demos, tests).
     Publish(PublishArgs),
+    /// Write a generated push of about N tasks as JSON lines (what `record`
+    /// writes, `replay` and `publish` read): today's Taskcluster traffic.
+    SyntheticPush(SyntheticPushArgs),
     /// Translate raw buildbot messages into normalized JSON lines.
     ///
     /// Reads each PATH (a JSON document or JSON lines), or stdin without
@@ -221,8 +224,17 @@ pub struct RecordArgs {
 #[derive(Debug, Args)]
 pub struct PublishArgs {
     /// Files or directories of messages, as `replay` reads them.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "synthetic_push", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Publish a generated push of about N tasks instead (see `synthetic-push`).
+    #[arg(long, value_name = "N", conflicts_with = "paths")]
+    pub synthetic_push: Option<usize>,
+    /// The generated push's tree [default: autoland].
+    #[arg(long, value_name = "TREE", requires = "synthetic_push")]
+    pub tree: Option<String>,
+    /// The generated push's seed: the same seed, the same messages [default: 1].
+    #[arg(long, value_name = "S", requires = "synthetic_push")]
+    pub seed: Option<u64>,
     /// Create the messages' exchanges if missing (a local broker).
     #[arg(long)]
     pub declare_exchanges: bool,
@@ -235,4 +247,18 @@ pub struct TranslateArgs {
     /// Files of raw buildbot messages; stdin when none.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyntheticPushArgs {
+    /// About how many tasks: fewer than the full graph (about 3050) leaves
+    /// tests out, more adds retriggers.
+    #[arg(value_name = "N")]
+    pub tasks: usize,
+    /// The tree (Treeherder project) pushed to.
+    #[arg(long, value_name = "TREE", default_value = "autoland")]
+    pub tree: String,
+    /// The seed every choice comes from: the same seed, the same messages.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
 }

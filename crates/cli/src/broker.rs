@@ -10,6 +10,7 @@ use pulse_wire::{ErrorKind, OutgoingMessage, Publisher};
 
 use crate::args::{ConnectArgs, PublishArgs};
 use crate::error::CliError;
+use crate::synthetic;
 
 /// The settings the flags ask for: `--url`, else `--config`, else the
 /// environment (`PULSE_URL`, or `PULSE_USER`/`PULSE_PASSWORD`).
@@ -107,16 +108,22 @@ pub fn wire_error(e: &pulse_wire::Error) -> CliError {
 
 /// `pulse-monitor publish`.
 pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
-    let messages = replay::load_paths(&args.paths)
-        .map_err(|e| CliError::failure(format!("{e}")))?
-        .into_iter()
-        .map(|m| OutgoingMessage {
-            exchange: m.exchange,
-            routing_key: m.routing_key,
-            body: m.body,
-            cc: m.cc,
-        })
-        .collect::<Vec<_>>();
+    let messages = match args.synthetic_push {
+        Some(tasks) => {
+            let tree = args.tree.as_deref().unwrap_or("autoland");
+            synthetic::outgoing(&synthetic::generate(tasks, tree, args.seed.unwrap_or(1))?)
+        }
+        None => replay::load_paths(&args.paths)
+            .map_err(|e| CliError::failure(format!("{e}")))?
+            .into_iter()
+            .map(|m| OutgoingMessage {
+                exchange: m.exchange,
+                routing_key: m.routing_key,
+                body: m.body,
+                cc: m.cc,
+            })
+            .collect::<Vec<_>>(),
+    };
     let settings = settings(&args.connect)?;
     let timeout = Duration::from_secs(args.connect.connect_timeout);
     let mut publisher = connect_within(&settings, timeout, Publisher::connect)?;

@@ -61,11 +61,24 @@ pub fn clap_exit(error: clap::Error) -> ExitCode {
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("invalid arguments");
     let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    // "the following required arguments were not provided:" lists them on
+    // the lines after it, up to the usage.
+    let listed = message.ends_with(':');
+    let mut items = Vec::new();
     for line in lines {
+        if line.starts_with("Usage:") {
+            break;
+        }
         if line.starts_with("[possible values") || line.starts_with("tip:") {
             message.push_str("; ");
             message.push_str(line.trim_start_matches('[').trim_end_matches(']'));
+        } else if listed {
+            items.push(line);
         }
+    }
+    if !items.is_empty() {
+        message.push(' ');
+        message.push_str(&items.join(", "));
     }
     message.push_str("; see pulse-monitor --help");
     CliError::usage(message).exit()

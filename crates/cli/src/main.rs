@@ -3,9 +3,10 @@
 //! The subcommands wrap the workspace's crates: `watch`, `replay` and
 //! `record` run a `pulse-build-monitor` Monitor (on the broker, or over
 //! recorded files); `publish` uses `pulse-wire`'s Publisher; `translate`
-//! and `buildername` use `pulse-translator` alone. Errors print as one
-//! `error:` line on stderr; exit codes are 0 (done), 1 (failure) and 2
-//! (usage: a bad flag, flag value or filter).
+//! and `buildername` use `pulse-translator` alone; `synthetic-push` (and
+//! `publish --synthetic-push`) generate a push with `pulse-synthetic`.
+//! Errors print as one `error:` line on stderr; exit codes are 0 (done), 1
+//! (failure) and 2 (usage: a bad flag, flag value or filter).
 
 #![deny(missing_docs)]
 
@@ -14,6 +15,7 @@ mod broker;
 mod error;
 mod output;
 mod pipeline;
+mod synthetic;
 mod translate;
 
 use std::process::ExitCode;
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => pipeline::replay(args),
         Command::Record(args) => pipeline::record(args),
         Command::Publish(args) => broker::publish(args),
+        Command::SyntheticPush(args) => synthetic::synthetic_push(args),
         Command::Translate(args) => translate::translate(args),
         Command::Buildername => translate::buildername(),
     };

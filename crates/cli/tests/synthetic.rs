@@ -1,0 +1,388 @@
+//! `pulse-monitor synthetic-push` and `publish --synthetic-push`, run as a
+//! user would: JSON lines that `replay` reads, usage errors, and a
+//! generated push published to the local RabbitMQ and seen by `watch`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use pulse_synthetic::{
+    Push, EXCHANGE_TASK_COMPLETED, EXCHANGE_TASK_EXCEPTION, EXCHANGE_TASK_FAILED,
+};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
+const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("PULSE_URL")
+        .env_remove("PULSE_USER")
+        .env_remove("PULSE_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the pulse-monitor binary runs")
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .expect("utf-8 output")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A name no other test run uses, for trees, queues and files.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+fn per_exchange<'a>(exchanges: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for exchange in exchanges {
+        *counts.entry(exchange.to_string()).or_default() += 1;
+    }
+    counts
+}
+
+/// The (taskId, runId) of every resolution of a `build` or `test` task:
+/// the messages today's translator turns into records.
+fn translatable(push: &Push) -> BTreeSet<(String, u32)> {
+    let resolutions = [
+        EXCHANGE_TASK_COMPLETED,
+        EXCHANGE_TASK_FAILED,
+        EXCHANGE_TASK_EXCEPTION,
+    ];
+    let kinds: BTreeMap<&str, &str> = push
+        .tasks
+        .iter()
+        .map(|t| (t.task_id.as_str(), t.kind.as_str()))
+        .collect();
+    push.messages()
+        .into_iter()
+        .filter(|m| resolutions.contains(&m.exchange.as_str()))
+        .filter_map(|m| {
+            let mut key = m.routing_key.split('.').skip(1);
+            let task_id = key.next()?.to_string();
+            let run_id = key.next()?.parse().ok()?;
+            matches!(kinds[task_id.as_str()], "build" | "test").then_some((task_id, run_id))
+        })
+        .collect()
+}
+
+#[test]
+fn synthetic_push_writes_the_generated_messages_as_recorded_json_lines() {
+    let out = run(&["synthetic-push", "400", "--seed", "5"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("synthetic-push: "), "{stderr}");
+    let printed = lines(&out.stdout);
+    let push = Push::builder().tasks(400).seed(5).build();
+    let expected = push.messages();
+    assert_eq!(printed.len(), expected.len());
+    for (line, message) in printed.iter().zip(&expected) {
+        let value: Value = serde_json::from_str(line).expect("a JSON line");
+        let keys: BTreeSet<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["exchange", "routing_key", "cc", "body"])
+        );
+        assert_eq!(value["exchange"], message.exchange.as_str());
+        assert_eq!(value["routing_key"], message.routing_key.as_str());
+        let body: Value = serde_json::from_slice(&message.body).unwrap();
+        assert_eq!(value["body"], body);
+    }
+    let exchanges: Vec<String> = printed
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["exchange"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let counts = per_exchange(exchanges.iter().map(String::as_str));
+    assert_eq!(
+        counts,
+        per_exchange(expected.iter().map(|m| m.exchange.as_str()))
+    );
+    assert_eq!(
+        counts.len(),
+        5,
+        "pending, running, completed, failed, exception: {counts:?}"
+    );
+
+    let again = run(&["synthetic-push", "400", "--seed", "5"]);
+    assert_eq!(again.stdout, out.stdout, "the same seed, the same lines");
+    let other = run(&["synthetic-push", "400", "--seed", "6"]);
+    assert!(other.status.success());
+    assert_ne!(other.stdout, out.stdout);
+    let tree = run(&["synthetic-push", "30", "--tree", "mozilla-central"]);
+    let first: Value = serde_json::from_str(&lines(&tree.stdout)[0]).unwrap();
+    assert!(first["cc"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("route.tc-treeherder.v2.mozilla-central."));
+}
+
+#[test]
+fn replay_reads_what_synthetic_push_wrote() {
+    let out = run(&["synthetic-push", "600", "--seed", "9"]);
+    assert!(out.status.success(), "{out:?}");
+    let file = std::env::temp_dir().join(format!("{}.jsonl", unique("synthetic-push")));
+    std::fs::write(&file, &out.stdout).unwrap();
+    let replayed = run(&[
+        "replay",
+        file.to_str().unwrap(),
+        "--any-tree",
+        "--talos",
+        "--json",
+    ]);
+    std::fs::remove_file(&file).unwrap();
+    assert!(replayed.status.success(), "{replayed:?}");
+    let stderr = String::from_utf8_lossy(&replayed.stderr);
+    let total = lines(&out.stdout).len();
+    assert!(
+        stderr.contains(&format!("replay: received {total}, ")),
+        "{stderr}"
+    );
+
+    let push = Push::builder().tasks(600).seed(9).build();
+    let mut resolved = BTreeSet::new();
+    for line in lines(&replayed.stdout) {
+        let record: Value = serde_json::from_str(&line).expect("a record");
+        assert_eq!(record["tree"], "autoland");
+        assert_eq!(record["revision"], push.revision.as_str());
+        if !record["status"].is_null() {
+            resolved.insert((
+                record["task_id"].as_str().unwrap().to_string(),
+                record["run_id"].as_u64().unwrap() as u32,
+            ));
+        }
+    }
+    let expected = translatable(&push);
+    assert!(expected.len() > 50, "{}", expected.len());
+    assert!(
+        expected.is_subset(&resolved),
+        "missing: {:?}",
+        expected.difference(&resolved).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn synthetic_usage_errors_are_one_line_and_exit_2() {
+    for (args, says) in [
+        (
+            &["synthetic-push", "10", "--tree", "auto land"][..],
+            "Treeherder project",
+        ),
+        (&["synthetic-push"][..], "not provided: <N>"),
+        (&["replay"][..], "not provided: <PATH>..."),
+        (&["synthetic-push", "many"][..], "invalid value"),
+        (&["publish", "--seed", "3"][..], "--synthetic-push"),
+        (
+            &["publish", "fixtures", "--synthetic-push", "3"][..],
+            "cannot be used with",
+        ),
+        (
+            &["publish", "--synthetic-push", "3", "--tree", "a.b"][..],
+            "Treeherder project",
+        ),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = lines(&out.stderr);
+        assert_eq!(stderr.len(), 1, "{args:?}: {stderr:?}");
+        assert!(stderr[0].starts_with("error: "), "{stderr:?}");
+        assert!(stderr[0].contains(says), "{args:?}: {stderr:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// Whether the local broker answers; under CI=true it must.
+fn broker_available() -> bool {
+    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("no RabbitMQ on 127.0.0.1:5672, and CI=true requires one");
+    }
+    eprintln!(
+        "\n*** SKIPPED: no RabbitMQ on 127.0.0.1:5672; start one to run the broker tests ***\n"
+    );
+    false
+}
+
+#[test]
+fn publish_synthetic_push_publishes_every_message() {
+    if !broker_available() {
+        return;
+    }
+    let tree = unique("synthetic-publish");
+    let out = run(&[
+        "publish",
+        "--synthetic-push",
+        "250",
+        "--tree",
+        &tree,
+        "--seed",
+        "4",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let expected = Push::builder()
+        .tree(tree.as_str())
+        .tasks(250)
+        .seed(4)
+        .build();
+    assert_eq!(
+        lines(&out.stdout),
+        [format!(
+            "published {} messages to amqp://guest:***@127.0.0.1:5672/",
+            expected.messages().len()
+        )]
+    );
+}
+
+#[test]
+fn watch_sees_every_build_and_test_resolution_of_a_published_push() {
+    if !broker_available() {
+        return;
+    }
+    // A push whose build and test tasks also failed and hit exceptions,
+    // so watch must bind task-failed and task-exception too.
+    let tree = unique("synthetic-watch");
+    let (seed, push) = (1..100)
+        .map(|seed| {
+            (
+                seed,
+                Push::builder()
+                    .tree(tree.as_str())
+                    .tasks(300)
+                    .seed(seed)
+                    .build(),
+            )
+        })
+        .find(|(_, push)| {
+            let kinds = |outcome: fn(&pulse_synthetic::Outcome) -> bool| {
+                push.tasks.iter().any(|t| {
+                    matches!(t.kind.as_str(), "build" | "test")
+                        && t.runs.iter().any(|r| outcome(&r.outcome))
+                })
+            };
+            kinds(|o| *o == pulse_synthetic::Outcome::Failed)
+                && kinds(|o| matches!(o, pulse_synthetic::Outcome::Exception { .. }))
+        })
+        .expect("a seed under 100 fails and excepts");
+    let expected = translatable(&push);
+
+    let label = unique("cli-synthetic");
+    let mut watch = Command::new(BIN)
+        .args([
+            "watch",
+            "--url",
+            BROKER_URL,
+            "--declare-exchanges",
+            "--source",
+            "taskcluster",
+            "--tree",
+            &tree,
+            "--talos",
+            "--json",
+            "--label",
+            &label,
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let follow = |pipe: Box<dyn std::io::Read + Send>| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+    let stdout = follow(Box::new(watch.stdout.take().unwrap()));
+    let stderr = follow(Box::new(watch.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen_stderr = Vec::new();
+    loop {
+        let line = stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                let _ = watch.kill();
+                panic!("watch did not start consuming: {seen_stderr:#?}")
+            });
+        let consuming = line.contains("pulse-monitor: consuming queue/guest/");
+        seen_stderr.push(line);
+        if consuming {
+            break;
+        }
+    }
+
+    let seed = seed.to_string();
+    let published = run(&[
+        "publish",
+        "--synthetic-push",
+        "300",
+        "--tree",
+        &tree,
+        "--seed",
+        &seed,
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+    ]);
+    assert!(published.status.success(), "{published:?}");
+
+    let mut seen = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !expected.is_subset(&seen) {
+        let Ok(line) = stdout.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        else {
+            let _ = watch.kill();
+            panic!(
+                "watch printed {} of {} records; missing {:?}",
+                expected.intersection(&seen).count(),
+                expected.len(),
+                expected.difference(&seen).take(5).collect::<Vec<_>>()
+            );
+        };
+        let record: Value = serde_json::from_str(&line).expect("a JSON record");
+        assert_eq!(record["tree"], tree.as_str());
+        seen.insert((
+            record["task_id"].as_str().unwrap().to_string(),
+            record["run_id"].as_u64().unwrap() as u32,
+        ));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(watch.wait().unwrap().success());
+}

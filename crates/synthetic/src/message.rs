@@ -1,0 +1,221 @@
+//! The queue's messages about a push: exchange, routing key, `CC` and body,
+//! as `services/queue/src/exchanges.js` builds them.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::{ExceptionReason, Outcome, Push, SyntheticRun, SyntheticTask};
+
+/// A run became pending (`taskPending`).
+pub const EXCHANGE_TASK_PENDING: &str = "exchange/taskcluster-queue/v1/task-pending";
+/// A worker claimed a run (`taskRunning`).
+pub const EXCHANGE_TASK_RUNNING: &str = "exchange/taskcluster-queue/v1/task-running";
+/// A run completed (`taskCompleted`).
+pub const EXCHANGE_TASK_COMPLETED: &str = "exchange/taskcluster-queue/v1/task-completed";
+/// A run failed (`taskFailed`).
+pub const EXCHANGE_TASK_FAILED: &str = "exchange/taskcluster-queue/v1/task-failed";
+/// A run was resolved as an exception (`taskException`).
+pub const EXCHANGE_TASK_EXCEPTION: &str = "exchange/taskcluster-queue/v1/task-exception";
+
+/// One message as the queue publishes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntheticMessage {
+    /// One of the five `EXCHANGE_TASK_*` exchanges.
+    pub exchange: String,
+    /// `primary.<taskId>.<runId>.<workerGroup>.<workerId>.<provisionerId>.<workerType>.<schedulerId>.<taskGroupId>._`,
+    /// with `_` for what the run does not have yet.
+    pub routing_key: String,
+    /// The `CC` header: each of the task's routes as `route.<route>`.
+    pub cc: Vec<String>,
+    /// The JSON body: `status`, `runId`, `task.tags`, `version` and, as the
+    /// exchange's schema says, `workerGroup`, `workerId`, `takenUntil`.
+    pub body: Vec<u8>,
+    /// When the queue publishes it.
+    pub time: DateTime<Utc>,
+}
+
+/// What happened to a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Pending,
+    Running,
+    Resolved,
+}
+
+/// Every message about `push`, in publication order: by time, and for one
+/// task always pending, running, then resolved, a rerun's pending right
+/// after the exception that caused it.
+pub(crate) fn messages(push: &Push) -> Vec<SyntheticMessage> {
+    let mut events = Vec::new();
+    for task in &push.tasks {
+        for (index, run) in task.runs.iter().enumerate() {
+            if run.reason_created != "exception" {
+                events.push((run.scheduled, task, index, Phase::Pending));
+            }
+            if let Some(started) = run.started {
+                events.push((started, task, index, Phase::Running));
+            }
+            events.push((run.resolved, task, index, Phase::Resolved));
+        }
+    }
+    // A stable sort keeps each task's own order where times are equal.
+    events.sort_by_key(|(time, ..)| *time);
+    events
+        .into_iter()
+        .map(|(time, task, index, phase)| message(push, task, index, phase, time))
+        .collect()
+}
+
+fn message(
+    push: &Push,
+    task: &SyntheticTask,
+    index: usize,
+    phase: Phase,
+    time: DateTime<Utc>,
+) -> SyntheticMessage {
+    let run = &task.runs[index];
+    let exchange = match phase {
+        Phase::Pending => EXCHANGE_TASK_PENDING,
+        Phase::Running => EXCHANGE_TASK_RUNNING,
+        Phase::Resolved => match run.outcome {
+            Outcome::Completed => EXCHANGE_TASK_COMPLETED,
+            Outcome::Failed => EXCHANGE_TASK_FAILED,
+            Outcome::Exception { .. } => EXCHANGE_TASK_EXCEPTION,
+        },
+    };
+    // The deadline resolver publishes no worker, even for a run that had
+    // one; every other message of a claimed run names it.
+    let names_worker = match (phase, run.outcome) {
+        (Phase::Pending, _) => false,
+        (
+            Phase::Resolved,
+            Outcome::Exception {
+                reason: ExceptionReason::DeadlineExceeded,
+            },
+        ) => false,
+        _ => run.worker_id.is_some(),
+    };
+    let mut body = Map::new();
+    body.insert("version".into(), json!(1));
+    body.insert("status".into(), status(push, task, index, phase));
+    body.insert("runId".into(), json!(run.run_id));
+    body.insert("task".into(), json!({ "tags": task.tags }));
+    if names_worker {
+        body.insert("workerGroup".into(), json!(run.worker_group));
+        body.insert("workerId".into(), json!(run.worker_id));
+    }
+    if phase == Phase::Running {
+        let started = run.started.expect("a running run started");
+        body.insert("takenUntil".into(), json!(timestamp(first_claim(started))));
+    }
+    let (group, id) = if names_worker {
+        (
+            run.worker_group.as_deref().unwrap_or("_"),
+            run.worker_id.as_deref().unwrap_or("_"),
+        )
+    } else {
+        ("_", "_")
+    };
+    let routing_key = format!(
+        "primary.{}.{}.{group}.{id}.{}.{}.{}.{}._",
+        task.task_id,
+        run.run_id,
+        task.provisioner_id,
+        task.worker_type,
+        task.scheduler_id,
+        push.task_group_id(),
+    );
+    SyntheticMessage {
+        exchange: exchange.to_string(),
+        routing_key,
+        cc: task.routes.iter().map(|r| format!("route.{r}")).collect(),
+        body: serde_json::to_vec(&Value::Object(body)).expect("JSON always serializes"),
+        time,
+    }
+}
+
+/// The task's status as the queue knows it when it publishes the message:
+/// the runs so far, this one as of `phase`, and, once an exception is
+/// resolved with a rerun, the rerun's pending run.
+fn status(push: &Push, task: &SyntheticTask, index: usize, phase: Phase) -> Value {
+    let mut runs: Vec<Value> = task.runs[..index]
+        .iter()
+        .map(|run| run_json(run, Phase::Resolved))
+        .collect();
+    runs.push(run_json(&task.runs[index], phase));
+    let mut last = index;
+    if phase == Phase::Resolved {
+        if let Some(next) = task.runs.get(index + 1) {
+            runs.push(run_json(next, Phase::Pending));
+            last = index + 1;
+        }
+    }
+    let reruns = task.runs[1..=last]
+        .iter()
+        .filter(|run| run.reason_created == "retry" || run.reason_created == "task-retry")
+        .count() as u32;
+    let state = runs
+        .last()
+        .and_then(|run| run.get("state"))
+        .cloned()
+        .unwrap_or_else(|| json!("unscheduled"));
+    json!({
+        "taskId": task.task_id,
+        "provisionerId": task.provisioner_id,
+        "workerType": task.worker_type,
+        "taskQueueId": format!("{}/{}", task.provisioner_id, task.worker_type),
+        "schedulerId": task.scheduler_id,
+        "projectId": "none",
+        "taskGroupId": push.task_group_id(),
+        "priority": task.priority,
+        "deadline": timestamp(task.deadline),
+        "expires": timestamp(task.expires),
+        "retriesLeft": task.retries.saturating_sub(reruns),
+        "state": state,
+        "runs": runs,
+    })
+}
+
+/// A run as `status.runs[]` shows it as of `phase`: fields appear as the
+/// run gets them (the queue leaves out what is undefined).
+fn run_json(run: &SyntheticRun, phase: Phase) -> Value {
+    let mut out = Map::new();
+    out.insert("runId".into(), json!(run.run_id));
+    let state = match phase {
+        Phase::Pending => "pending",
+        Phase::Running => "running",
+        Phase::Resolved => run.outcome.state(),
+    };
+    out.insert("state".into(), json!(state));
+    out.insert("reasonCreated".into(), json!(run.reason_created));
+    if phase == Phase::Resolved {
+        out.insert("reasonResolved".into(), json!(run.reason_resolved()));
+    }
+    if phase != Phase::Pending {
+        if let Some(started) = run.started {
+            out.insert("workerGroup".into(), json!(run.worker_group));
+            out.insert("workerId".into(), json!(run.worker_id));
+            let taken_until = match phase {
+                Phase::Running => first_claim(started),
+                _ => run.taken_until.unwrap_or_else(|| first_claim(started)),
+            };
+            out.insert("takenUntil".into(), json!(timestamp(taken_until)));
+            out.insert("started".into(), json!(timestamp(started)));
+        }
+    }
+    out.insert("scheduled".into(), json!(timestamp(run.scheduled)));
+    if phase == Phase::Resolved {
+        out.insert("resolved".into(), json!(timestamp(run.resolved)));
+    }
+    Value::Object(out)
+}
+
+/// `takenUntil` when a worker claims a run: the queue's 20-minute claim.
+fn first_claim(started: DateTime<Utc>) -> DateTime<Utc> {
+    started + Duration::seconds(1200)
+}
+
+/// Times as the queue writes them (JavaScript's `Date.toJSON`).
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}

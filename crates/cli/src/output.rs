@@ -158,7 +158,7 @@ fn detail(record: &Record) -> String {
             }
         }
         Record::Test(test) => test.test.clone(),
-        Record::Task(task) => task.label.clone(),
+        Record::Task(task) => task.label.clone().unwrap_or_else(|| task.kind.clone()),
     }
 }
 

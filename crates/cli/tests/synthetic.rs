@@ -9,9 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use pulse_synthetic::{
-    Push, EXCHANGE_TASK_COMPLETED, EXCHANGE_TASK_EXCEPTION, EXCHANGE_TASK_FAILED,
-};
+use pulse_synthetic::Push;
+use pulse_translator::exchanges;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
@@ -54,27 +53,17 @@ fn per_exchange<'a>(exchanges: impl Iterator<Item = &'a str>) -> BTreeMap<String
     counts
 }
 
-/// The (taskId, runId) of every resolution of a `build` or `test` task:
-/// the messages today's translator turns into records.
-fn translatable(push: &Push) -> BTreeSet<(String, u32)> {
-    let resolutions = [
-        EXCHANGE_TASK_COMPLETED,
-        EXCHANGE_TASK_FAILED,
-        EXCHANGE_TASK_EXCEPTION,
-    ];
-    let kinds: BTreeMap<&str, &str> = push
-        .tasks
-        .iter()
-        .map(|t| (t.task_id.as_str(), t.kind.as_str()))
-        .collect();
+/// The (taskId, runId) of every finished run of every task: one record
+/// each (a run the queue reran is a `retry` record, as on Treeherder).
+fn finished_runs(push: &Push) -> BTreeSet<(String, u32)> {
     push.messages()
         .into_iter()
-        .filter(|m| resolutions.contains(&m.exchange.as_str()))
+        .filter(|m| exchanges::TASK_FINISHED.contains(&m.exchange.as_str()))
         .filter_map(|m| {
             let mut key = m.routing_key.split('.').skip(1);
             let task_id = key.next()?.to_string();
             let run_id = key.next()?.parse().ok()?;
-            matches!(kinds[task_id.as_str()], "build" | "test").then_some((task_id, run_id))
+            Some((task_id, run_id))
         })
         .collect()
 }
@@ -140,47 +129,58 @@ fn synthetic_push_writes_the_generated_messages_as_recorded_json_lines() {
 }
 
 #[test]
-fn replay_reads_what_synthetic_push_wrote() {
+fn replay_of_a_generated_push_prints_one_record_per_finished_run() {
     let out = run(&["synthetic-push", "600", "--seed", "9"]);
     assert!(out.status.success(), "{out:?}");
     let file = std::env::temp_dir().join(format!("{}.jsonl", unique("synthetic-push")));
     std::fs::write(&file, &out.stdout).unwrap();
     let replayed = run(&[
         "replay",
-        file.to_str().unwrap(),
-        "--any-tree",
-        "--talos",
         "--json",
+        "--any-tree",
+        "--any-kind",
+        "--talos",
+        file.to_str().unwrap(),
     ]);
     std::fs::remove_file(&file).unwrap();
     assert!(replayed.status.success(), "{replayed:?}");
-    let stderr = String::from_utf8_lossy(&replayed.stderr);
+    let stderr = lines(&replayed.stderr);
     let total = lines(&out.stdout).len();
-    assert!(
-        stderr.contains(&format!("replay: received {total}, ")),
-        "{stderr}"
+    let push = Push::builder().tasks(600).seed(9).build();
+    let expected = finished_runs(&push);
+    assert_eq!(
+        stderr.last().map(String::as_str),
+        Some(
+            format!(
+                "replay: received {total}, translated {n}, matched {n}, errors 0",
+                n = expected.len()
+            )
+            .as_str()
+        ),
+        "{stderr:#?}"
     );
 
-    let push = Push::builder().tasks(600).seed(9).build();
-    let mut resolved = BTreeSet::new();
+    let kinds: BTreeMap<&str, &str> = push
+        .tasks
+        .iter()
+        .map(|t| (t.task_id.as_str(), t.kind.as_str()))
+        .collect();
+    let mut printed = Vec::new();
     for line in lines(&replayed.stdout) {
         let record: Value = serde_json::from_str(&line).expect("a record");
         assert_eq!(record["tree"], "autoland");
         assert_eq!(record["revision"], push.revision.as_str());
-        if !record["status"].is_null() {
-            resolved.insert((
-                record["task_id"].as_str().unwrap().to_string(),
-                record["run_id"].as_u64().unwrap() as u32,
-            ));
-        }
+        let task_id = record["task_id"].as_str().unwrap().to_string();
+        assert_eq!(record["kind"], kinds[task_id.as_str()], "{line}");
+        let result = record["result"].as_str().unwrap_or_default();
+        assert!(!result.is_empty() && result != "unknown", "{line}");
+        printed.push((task_id, record["run_id"].as_u64().unwrap() as u32));
     }
-    let expected = translatable(&push);
-    assert!(expected.len() > 50, "{}", expected.len());
-    assert!(
-        expected.is_subset(&resolved),
-        "missing: {:?}",
-        expected.difference(&resolved).collect::<Vec<_>>()
-    );
+    assert_eq!(printed.len(), expected.len(), "one record per finished run");
+    let printed: BTreeSet<(String, u32)> = printed.into_iter().collect();
+    assert_eq!(printed, expected);
+    let kinds_seen: BTreeSet<&str> = kinds.values().copied().collect();
+    assert!(kinds_seen.len() >= 15, "{kinds_seen:?}");
 }
 
 #[test]
@@ -262,12 +262,12 @@ fn publish_synthetic_push_publishes_every_message() {
 }
 
 #[test]
-fn watch_sees_every_build_and_test_resolution_of_a_published_push() {
+fn watch_prints_every_finished_run_of_a_published_push_once() {
     if !broker_available() {
         return;
     }
-    // A push whose build and test tasks also failed and hit exceptions,
-    // so watch must bind task-failed and task-exception too.
+    // A push whose tasks also failed and hit exceptions, so watch must bind
+    // task-failed and task-exception too.
     let tree = unique("synthetic-watch");
     let (seed, push) = (1..100)
         .map(|seed| {
@@ -282,16 +282,15 @@ fn watch_sees_every_build_and_test_resolution_of_a_published_push() {
         })
         .find(|(_, push)| {
             let kinds = |outcome: fn(&pulse_synthetic::Outcome) -> bool| {
-                push.tasks.iter().any(|t| {
-                    matches!(t.kind.as_str(), "build" | "test")
-                        && t.runs.iter().any(|r| outcome(&r.outcome))
-                })
+                push.tasks
+                    .iter()
+                    .any(|t| t.runs.iter().any(|r| outcome(&r.outcome)))
             };
             kinds(|o| *o == pulse_synthetic::Outcome::Failed)
                 && kinds(|o| matches!(o, pulse_synthetic::Outcome::Exception { .. }))
         })
         .expect("a seed under 100 fails and excepts");
-    let expected = translatable(&push);
+    let expected = finished_runs(&push);
 
     let label = unique("cli-synthetic");
     let mut watch = Command::new(BIN)
@@ -305,6 +304,7 @@ fn watch_sees_every_build_and_test_resolution_of_a_published_push() {
             "--tree",
             &tree,
             "--talos",
+            "--any-kind",
             "--json",
             "--label",
             &label,
@@ -374,10 +374,11 @@ fn watch_sees_every_build_and_test_resolution_of_a_published_push() {
         };
         let record: Value = serde_json::from_str(&line).expect("a JSON record");
         assert_eq!(record["tree"], tree.as_str());
-        seen.insert((
+        let key = (
             record["task_id"].as_str().unwrap().to_string(),
             record["run_id"].as_u64().unwrap() as u32,
-        ));
+        );
+        assert!(seen.insert(key.clone()), "printed twice: {key:?}");
     }
     let status = Command::new("kill")
         .args(["-INT", &watch.id().to_string()])
@@ -385,4 +386,20 @@ fn watch_sees_every_build_and_test_resolution_of_a_published_push() {
         .unwrap();
     assert!(status.success());
     assert!(watch.wait().unwrap().success());
+    // Whatever was printed after the last expected record: nothing else.
+    for line in stdout.iter() {
+        let record: Value = serde_json::from_str(&line).expect("a JSON record");
+        let key = (
+            record["task_id"].as_str().unwrap().to_string(),
+            record["run_id"].as_u64().unwrap() as u32,
+        );
+        assert!(seen.insert(key.clone()), "printed twice: {key:?}");
+    }
+    assert_eq!(seen, expected, "exactly the finished runs");
+    let stopped: Vec<String> = stderr.iter().collect();
+    let summary = stopped
+        .iter()
+        .find(|l| l.starts_with("pulse-monitor: stopped: "))
+        .unwrap_or_else(|| panic!("{stopped:#?}"));
+    assert!(summary.contains("translation errors 0"), "{summary}");
 }

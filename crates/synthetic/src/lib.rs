@@ -18,12 +18,13 @@
 //! `replay` to read.
 //!
 //! ```
-//! use pulse_synthetic::{Outcome, Push, EXCHANGE_TASK_PENDING};
+//! use pulse_synthetic::{Outcome, Push};
+//! use pulse_translator::exchanges;
 //!
 //! let push = Push::builder().tree("autoland").tasks(300).seed(7).build();
 //! let messages = push.messages();
 //! // The decision task comes first, and its group is the push's.
-//! assert_eq!(messages[0].exchange, EXCHANGE_TASK_PENDING);
+//! assert_eq!(messages[0].exchange, exchanges::TASK_PENDING);
 //! assert!(messages[0].routing_key.starts_with(&format!("primary.{}.0.", push.decision_task_id)));
 //! // Each run: pending, running, then completed, failed or exception.
 //! let runs: usize = push.tasks.iter().map(|t| t.runs.len()).sum();
@@ -191,10 +192,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-pub use message::{
-    SyntheticMessage, EXCHANGE_TASK_COMPLETED, EXCHANGE_TASK_EXCEPTION, EXCHANGE_TASK_FAILED,
-    EXCHANGE_TASK_PENDING, EXCHANGE_TASK_RUNNING,
-};
+pub use message::SyntheticMessage;
+pub use pulse_translator::JobKind;
 pub use push::{InvalidPush, PushBuilder};
 
 /// One push: its decision task and the task group it created, every task
@@ -432,35 +431,6 @@ impl ExceptionReason {
 }
 
 impl fmt::Display for ExceptionReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What Treeherder shows a task as: `extra.treeherder.jobKind`, as
-/// Firefox's taskgraph sets it for the task's kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// `build`: builds, signing, repackaging, toolchains, fetches…
-    Build,
-    /// `test`: tests and source-tests (lints).
-    Test,
-    /// `other`: docker images, the decision task, actions.
-    Other,
-}
-
-impl JobKind {
-    /// `build`, `test` or `other`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Build => "build",
-            JobKind::Test => "test",
-            JobKind::Other => "other",
-        }
-    }
-}
-
-impl fmt::Display for JobKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -2,25 +2,15 @@
 //! as `services/queue/src/exchanges.js` builds them.
 
 use chrono::{DateTime, Duration, Utc};
+use pulse_translator::exchanges;
 use serde_json::{json, Map, Value};
 
 use crate::{ExceptionReason, Outcome, Push, SyntheticRun, SyntheticTask};
 
-/// A run became pending (`taskPending`).
-pub const EXCHANGE_TASK_PENDING: &str = "exchange/taskcluster-queue/v1/task-pending";
-/// A worker claimed a run (`taskRunning`).
-pub const EXCHANGE_TASK_RUNNING: &str = "exchange/taskcluster-queue/v1/task-running";
-/// A run completed (`taskCompleted`).
-pub const EXCHANGE_TASK_COMPLETED: &str = "exchange/taskcluster-queue/v1/task-completed";
-/// A run failed (`taskFailed`).
-pub const EXCHANGE_TASK_FAILED: &str = "exchange/taskcluster-queue/v1/task-failed";
-/// A run was resolved as an exception (`taskException`).
-pub const EXCHANGE_TASK_EXCEPTION: &str = "exchange/taskcluster-queue/v1/task-exception";
-
 /// One message as the queue publishes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntheticMessage {
-    /// One of the five `EXCHANGE_TASK_*` exchanges.
+    /// One of the five Taskcluster queue exchanges ([`exchanges::TASK_ALL`]).
     pub exchange: String,
     /// `primary.<taskId>.<runId>.<workerGroup>.<workerId>.<provisionerId>.<workerType>.<schedulerId>.<taskGroupId>._`,
     /// with `_` for what the run does not have yet.
@@ -75,12 +65,12 @@ fn message(
 ) -> SyntheticMessage {
     let run = &task.runs[index];
     let exchange = match phase {
-        Phase::Pending => EXCHANGE_TASK_PENDING,
-        Phase::Running => EXCHANGE_TASK_RUNNING,
+        Phase::Pending => exchanges::TASK_PENDING,
+        Phase::Running => exchanges::TASK_RUNNING,
         Phase::Resolved => match run.outcome {
-            Outcome::Completed => EXCHANGE_TASK_COMPLETED,
-            Outcome::Failed => EXCHANGE_TASK_FAILED,
-            Outcome::Exception { .. } => EXCHANGE_TASK_EXCEPTION,
+            Outcome::Completed => exchanges::TASK_COMPLETED,
+            Outcome::Failed => exchanges::TASK_FAILED,
+            Outcome::Exception { .. } => exchanges::TASK_EXCEPTION,
         },
     };
     // The deadline resolver publishes no worker, even for a run that had

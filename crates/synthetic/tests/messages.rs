@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use pulse_synthetic::{
-    ExceptionReason, JobKind, Outcome, Push, SyntheticMessage, SyntheticTask,
-    EXCHANGE_TASK_COMPLETED, EXCHANGE_TASK_EXCEPTION, EXCHANGE_TASK_FAILED, EXCHANGE_TASK_PENDING,
-    EXCHANGE_TASK_RUNNING,
+use pulse_synthetic::{ExceptionReason, JobKind, Outcome, Push, SyntheticMessage, SyntheticTask};
+use pulse_translator::exchanges::{
+    TASK_COMPLETED as EXCHANGE_TASK_COMPLETED, TASK_EXCEPTION as EXCHANGE_TASK_EXCEPTION,
+    TASK_FAILED as EXCHANGE_TASK_FAILED, TASK_PENDING as EXCHANGE_TASK_PENDING,
+    TASK_RUNNING as EXCHANGE_TASK_RUNNING,
 };
 use serde_json::Value;
 

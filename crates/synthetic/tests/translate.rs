@@ -1,19 +1,36 @@
-//! The translator reads every resolved message of the generator's build
-//! and test tasks (kinds `build` and `test`) into a record of the right
-//! push and platform.
+//! The translator reads every message of a generated push, of every kind,
+//! into a record of the right push, kind and result: no errors, builds and
+//! tests where Treeherder shows builds and tests, task records for the rest
+//! and for every unfinished run.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use pulse_synthetic::{
-    Push, SyntheticTask, EXCHANGE_TASK_COMPLETED, EXCHANGE_TASK_EXCEPTION, EXCHANGE_TASK_FAILED,
-};
-use pulse_translator::taskcluster::{
-    platform_family, run_status, translate, TaskMessage, TaskclusterOptions,
-};
-use pulse_translator::Record;
+use pulse_synthetic::{JobKind, Outcome, Push, SyntheticTask};
+use pulse_translator::exchanges;
+use pulse_translator::taskcluster::{platform_family, translate, TaskMessage, TaskclusterOptions};
+use pulse_translator::{JobResult, Record, TaskState};
+
+/// Treeherder's result for a run, written out from its handler and job
+/// loader: failed is testfailed for tests and busted otherwise; a canceled
+/// exception is usercancel; a run the queue reran is retry.
+fn treeherder_result(task: &SyntheticTask, run_id: u32) -> JobResult {
+    let run = &task.runs[run_id as usize];
+    let rerun = task
+        .runs
+        .get(run_id as usize + 1)
+        .is_some_and(|next| next.reason_created == "retry" || next.reason_created == "task-retry");
+    match run.outcome {
+        Outcome::Completed => JobResult::Success,
+        Outcome::Failed if task.job_kind == JobKind::Test => JobResult::Testfailed,
+        Outcome::Failed => JobResult::Busted,
+        Outcome::Exception { .. } if rerun => JobResult::Retry,
+        Outcome::Exception { .. } if run.reason_resolved() == "canceled" => JobResult::Usercancel,
+        Outcome::Exception { .. } => JobResult::Exception,
+    }
+}
 
 #[test]
-fn build_and_test_messages_translate_into_records_of_their_task() {
+fn every_message_of_every_kind_translates_into_its_tasks_record() {
     let options = TaskclusterOptions::default();
     for (tree, seed, tasks) in [
         ("autoland", 1, 3000),
@@ -25,25 +42,15 @@ fn build_and_test_messages_translate_into_records_of_their_task() {
         let by_id: HashMap<&str, &SyntheticTask> =
             push.tasks.iter().map(|t| (t.task_id.as_str(), t)).collect();
         let mut errors = Vec::new();
-        let (mut builds, mut tests) = (0, 0);
+        let mut types: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut results: BTreeMap<JobResult, usize> = BTreeMap::new();
         for message in push.messages() {
-            if ![
-                EXCHANGE_TASK_COMPLETED,
-                EXCHANGE_TASK_FAILED,
-                EXCHANGE_TASK_EXCEPTION,
-            ]
-            .contains(&message.exchange.as_str())
-            {
-                continue;
-            }
             let mut key = message.routing_key.split('.');
             let task_id = key.nth(1).expect("a task id in the key");
             let run_id: u32 = key.next().expect("a run id").parse().expect("a number");
             let task = by_id[task_id];
-            if task.kind != "build" && task.kind != "test" {
-                continue;
-            }
-            let record = translate(
+            let what = format!("{} run {run_id} on {}", task.label, message.exchange);
+            let record = match translate(
                 &TaskMessage {
                     exchange: &message.exchange,
                     routing_key: &message.routing_key,
@@ -51,51 +58,76 @@ fn build_and_test_messages_translate_into_records_of_their_task() {
                     body: &message.body,
                 },
                 &options,
-            );
-            let record = match record {
+            ) {
                 Ok(record) => record,
                 Err(e) => {
-                    errors.push(format!("{}: {e}", task.label));
+                    errors.push(format!("{what}: {e}"));
                     continue;
                 }
             };
-            let job = record.job();
-            let platform = task.platform.as_deref().expect("builds and tests have one");
-            let run = &task.runs[run_id as usize];
-            assert_eq!(job.tree, push.tree, "{}", task.label);
-            assert_eq!(job.revision.as_deref(), Some(push.revision.as_str()));
+            assert_eq!(record.tree(), push.tree, "{what}");
+            assert_eq!(record.revision(), Some(push.revision.as_str()), "{what}");
+            assert_eq!(record.kind(), task.kind, "{what}");
+            // The translator's kind table and the generator's facts agree.
             assert_eq!(
-                Some(job.platform.as_str()),
-                platform_family(platform),
-                "{}",
-                task.label
+                pulse_translator::taskcluster::job_kind(&task.kind, &task.label),
+                task.job_kind,
+                "{what}"
             );
-            assert_eq!(
-                Some(job.buildtype.as_str()),
-                task.build_type.as_deref(),
-                "{}",
-                task.label
-            );
-            assert_eq!(job.task_id.as_deref(), Some(task_id));
-            assert_eq!(job.run_id, Some(run_id));
-            assert_eq!(
-                job.status,
-                run_status(run.outcome.state(), Some(run.reason_resolved())).unwrap(),
-                "{}",
-                task.label
-            );
-            assert_eq!(job.buildername.as_deref(), Some(task.label.as_str()));
-            match record {
-                Record::Build(_) => {
-                    assert_eq!(task.kind, "build");
-                    builds += 1;
+            let finished = exchanges::TASK_FINISHED.contains(&message.exchange.as_str());
+            let expected = if finished {
+                treeherder_result(task, run_id)
+            } else {
+                JobResult::Unknown
+            };
+            assert_eq!(record.result(), Some(expected), "{what}");
+            *results.entry(expected).or_default() += 1;
+            match &record {
+                Record::Build(build) => {
+                    assert!(finished, "{what}");
+                    assert_eq!(task.job_kind, JobKind::Build, "{what}");
+                    assert_eq!(build.job.run_id, Some(run_id));
+                    types.entry("build").and_modify(|n| *n += 1).or_insert(1);
                 }
                 Record::Test(test) => {
-                    assert_eq!(task.kind, "test");
-                    assert_eq!(test.os, platform, "{}", task.label);
-                    assert!(task.label.ends_with(&test.test), "{}", task.label);
-                    tests += 1;
+                    assert!(finished, "{what}");
+                    assert_eq!(task.job_kind, JobKind::Test, "{what}");
+                    assert_eq!(Some(test.os.as_str()), task.platform.as_deref(), "{what}");
+                    assert!(task.label.ends_with(&test.test), "{what}");
+                    types.entry("test").and_modify(|n| *n += 1).or_insert(1);
                 }
+                Record::Task(record) => {
+                    assert_eq!(record.task_id, task_id);
+                    assert_eq!(record.run_id, run_id);
+                    assert_eq!(record.label.as_ref(), task.tags.get("label"), "{what}");
+                    assert_eq!(record.job_kind, task.job_kind, "{what}");
+                    assert_eq!(record.state.is_finished(), finished, "{what}");
+                    if !finished {
+                        let state = message.exchange.rsplit('-').next().unwrap();
+                        assert_eq!(record.state.as_str(), state, "{what}");
+                    }
+                    let label_platform = task.platform.as_deref().and_then(platform_family);
+                    if label_platform.is_some() && record.platform.is_some() {
+                        assert_eq!(record.platform.as_deref(), label_platform, "{what}");
+                    }
+                    let name = if finished { "task" } else { "unfinished" };
+                    *types.entry(name).or_default() += 1;
+                }
+            }
+            if let Record::Build(_) | Record::Test(_) = &record {
+                let platform = task.platform.as_deref().expect("builds and tests have one");
+                assert_eq!(record.platform(), platform_family(platform), "{what}");
+                assert_eq!(
+                    record.buildtype().map(|b| b.as_str()),
+                    task.build_type.as_deref(),
+                    "{what}"
+                );
+            }
+            if let Record::Task(t) = &record {
+                assert!(
+                    t.state != TaskState::Completed || t.result == JobResult::Success,
+                    "{what}"
+                );
             }
         }
         assert!(
@@ -103,7 +135,16 @@ fn build_and_test_messages_translate_into_records_of_their_task() {
             "{tree}: {} errors: {errors:#?}",
             errors.len()
         );
-        assert!(builds >= 30, "{tree}: {builds} build records");
-        assert!(tests >= 100, "{tree}: {tests} test records");
+        // Every type of record and the results that matter occur.
+        for kind in ["build", "test", "task", "unfinished"] {
+            assert!(types.get(kind).is_some_and(|&n| n > 0), "{tree}: {types:?}");
+        }
+        for result in [
+            JobResult::Success,
+            JobResult::Testfailed,
+            JobResult::Unknown,
+        ] {
+            assert!(results.contains_key(&result), "{tree}: {results:?}");
+        }
     }
 }

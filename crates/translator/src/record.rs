@@ -260,7 +260,7 @@ impl JobKind {
 /// Buildbot result codes map as Treeherder's buildbot ETL mapped them
 /// (0 success, 1 testfailed, 2 busted, 3 skipped, 4 exception, 5 retry,
 /// 6 usercancel).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobResult {
     /// The job did what it should.
@@ -402,8 +402,9 @@ pub struct TaskRecord {
     pub kind: String,
     /// How Treeherder shows the task: build, test or other.
     pub job_kind: JobKind,
-    /// The task label, e.g. `source-test-mozlint-eslint`.
-    pub label: String,
+    /// The task label, e.g. `source-test-mozlint-eslint`; `None` for tasks
+    /// whose messages name none (the decision task, actions).
+    pub label: Option<String>,
     /// The repository name, e.g. `autoland`.
     pub tree: String,
     /// The hg revision of the push.

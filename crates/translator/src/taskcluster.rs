@@ -445,25 +445,28 @@ fn translate_inner(
         }
     }
     let treeherder = definition.and_then(|d| d.extra.treeherder.as_ref());
+    // The decision task and actions carry a kind but no label; a task
+    // with neither cannot be told apart from any other.
     let label = tags
         .get("label")
         .cloned()
-        .or_else(|| definition.and_then(|d| d.metadata.name.clone()))
-        .ok_or_else(|| {
-            Error::new(ErrorKind::MissingTaskLabel {
-                task_id: run.task_id.clone(),
-            })
-        })?;
+        .or_else(|| definition.and_then(|d| d.metadata.name.clone()));
+    if label.is_none() && !tags.contains_key("kind") {
+        return Err(Error::new(ErrorKind::MissingTaskLabel {
+            task_id: run.task_id.clone(),
+        }));
+    }
+    let label_text = label.as_deref().unwrap_or_default();
     // Tasks made before the `kind` tag (2018) have a label whose first
     // word is the kind, or only a name: then the definition's jobKind is
     // the best name there is.
     let named_kind = tags.get("kind").cloned().or_else(|| {
-        let first = label.split('-').next().unwrap_or_default();
+        let first = label_text.split('-').next().unwrap_or_default();
         let is_word = !first.is_empty()
             && first
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        (is_word && label.len() > first.len()).then(|| first.to_string())
+        (is_word && label_text.len() > first.len()).then(|| first.to_string())
     });
     let job_kind = treeherder
         .and_then(|th| th.job_kind.as_deref())
@@ -471,14 +474,15 @@ fn translate_inner(
         .or_else(|| {
             named_kind
                 .as_deref()
-                .map(|kind| kinds::job_kind(kind, &label))
+                .map(|kind| kinds::job_kind(kind, label_text))
         })
         .unwrap_or(JobKind::Other);
     let task_kind = named_kind.unwrap_or_else(|| job_kind.as_str().to_string());
 
-    let parsed = match (parse_label(&label), definition) {
-        (Ok(parsed), _) => Some(parsed),
-        (Err(err), _)
+    let label_read = label.as_deref().map(parse_label);
+    let parsed = match (label_read, definition) {
+        (Some(Ok(parsed)), _) => Some(parsed),
+        (Some(Err(err)), _)
             if job_kind != JobKind::Other
                 && matches!(err.kind(), ErrorKind::UnknownTaskPlatform { .. }) =>
         {
@@ -486,8 +490,8 @@ fn translate_inner(
             // heard, not filed away as some other task.
             return Err(err);
         }
-        (Err(_), Some(definition)) => label_from_treeherder(definition),
-        (Err(_), None) => None,
+        (_, Some(definition)) => label_from_treeherder(definition),
+        (_, None) => None,
     };
     let buildtype = treeherder
         .and_then(|th| collection_buildtype(&th.collection))
@@ -503,13 +507,24 @@ fn translate_inner(
     let tier = treeherder.map(|th| th.tier.unwrap_or(1));
     let result = run.result(job_kind);
 
-    let placed = match (parsed, buildtype) {
-        (Some(parsed), Some(buildtype)) if run.state.is_finished() => Some((parsed, buildtype)),
-        _ => None,
+    let platform = parsed.as_ref().map(|p| p.family.to_string());
+    // A finished build or test whose label places it is a build or test
+    // record; everything else is a task record.
+    let placed = match (parsed, buildtype, label) {
+        (Some(parsed), Some(buildtype), Some(label)) if run.state.is_finished() => {
+            let test = parsed.test.clone().unwrap_or_default();
+            let is_build = job_kind == JobKind::Build;
+            if is_build || (job_kind == JobKind::Test && !test.is_empty()) {
+                Ok((parsed, buildtype, label, test))
+            } else {
+                Err(Some(label))
+            }
+        }
+        (_, _, label) => Err(label),
     };
-    if let Some((parsed, buildtype)) = placed {
-        let test = parsed.test.clone().unwrap_or_default();
-        if job_kind == JobKind::Build || (job_kind == JobKind::Test && !test.is_empty()) {
+    let label = match placed {
+        Err(label) => label,
+        Ok((parsed, buildtype, label, test)) => {
             let performance = is_performance_test(&test)
                 || matches!(
                     tags.get("test-type").map(String::as_str),
@@ -558,14 +573,6 @@ fn translate_inner(
                 })
             });
         }
-    }
-
-    let platform = match parse_label(&label) {
-        Ok(parsed) => Some(parsed.family.to_string()),
-        Err(_) => treeherder
-            .and_then(|th| th.machine.platform.as_deref())
-            .and_then(platform_family)
-            .map(str::to_string),
     };
     Ok(Record::Task(TaskRecord {
         kind: task_kind,

@@ -10,7 +10,7 @@
 //!
 //! | job kind | task kinds |
 //! |---|---|
-//! | build | `build`, the `build-*` and `instrumented-build*` kinds, `spidermonkey`, `toolchain`, `fetch`, `hazard`, `valgrind`, `searchfox`, `l10n`, `shippable-l10n`, the `repackage*`, `*signing*` and `beetmover*` kinds, `partials`, `upload-symbols`, `upload-generated-sources`, `generate-profile` |
+//! | build | `build`, `artifact-build`, the `build-*` and `instrumented-build*` kinds, `spidermonkey`, `toolchain`, `fetch`, `hazard`, `valgrind`, `searchfox`, `l10n`, `shippable-l10n`, the `repackage*`, `*signing*` and `beetmover*` kinds, `partials`, `upload-symbols`, `upload-generated-sources`, `generate-profile` |
 //! | test | `test` and the kinds Firefox splits tests into (`mochitest`, `reftest`, `web-platform-tests`, `browsertime`), `source-test`, `perftest`; and any kind not listed whose label is a test label (`test-<platform>/…`) |
 //! | other | `decision-task`, `action-callback`, `docker-image`, `packages`, `visual-metrics-dep`, and every other kind not listed |
 //!
@@ -26,6 +26,7 @@ use crate::record::JobKind;
 /// Task kinds named exactly.
 const EXACT: &[(&str, JobKind)] = &[
     ("build", JobKind::Build),
+    ("artifact-build", JobKind::Build),
     ("spidermonkey", JobKind::Build),
     ("toolchain", JobKind::Build),
     ("fetch", JobKind::Build),

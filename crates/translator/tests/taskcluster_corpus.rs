@@ -351,7 +351,11 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
             );
             if definition_json["tags"]["kind"] == "action-callback" {
                 assert_eq!(task.kind, "action-callback", "{task_id}");
-                assert_eq!(task.label.as_deref(), Some("Action: Retrigger"), "{task_id}");
+                assert_eq!(
+                    task.label.as_deref(),
+                    Some("Action: Retrigger"),
+                    "{task_id}"
+                );
                 *counts.entry("action").or_default() += 1;
             } else {
                 // Pending and running builds and tests are not finished

@@ -591,7 +591,10 @@ fn tasks_of_every_kind_become_records() {
         // The decision task and actions carry a kind tag but no label.
         let labelled = !matches!(kind, "decision-task" | "action-callback");
         if !labelled {
-            message["task"]["tags"].as_object_mut().unwrap().remove("label");
+            message["task"]["tags"]
+                .as_object_mut()
+                .unwrap()
+                .remove("label");
         }
         let record = translate_json(
             "exchange/taskcluster-queue/v1/task-failed",

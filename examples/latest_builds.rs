@@ -13,9 +13,21 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use clap::Parser;
 use pulse_build_monitor::{BuildRecord, Filter, Monitor};
 use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response, Server};
+
+/// Serves the latest build URL per tree, platform and build type as JSON.
+#[derive(Parser)]
+struct Args {
+    /// The address to serve on (loopback unless you mean otherwise).
+    #[arg(default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Replay this recording (file or directory) instead of connecting to Pulse.
+    #[arg(long, value_name = "PATH")]
+    replay: Option<String>,
+}
 
 /// The latest build of one tree, platform and build type.
 #[derive(Clone, Serialize)]
@@ -34,16 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
         .init();
-    let mut addr = "127.0.0.1:8080".to_string();
-    let mut replay = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--replay" => replay = Some(args.next().ok_or("--replay needs a PATH")?),
-            other if !other.starts_with('-') => addr = other.to_string(),
-            other => return Err(format!("unknown flag {other}").into()),
-        }
-    }
+    let Args { addr, replay } = Args::parse();
 
     let table = Arc::new(Mutex::new(Table::new()));
     let seen = Arc::clone(&table);

@@ -7,18 +7,27 @@
 //! PULSE_URL or PULSE_USER/PULSE_PASSWORD), then
 //! `curl -s http://127.0.0.1:8080/builds/mozilla-central`.
 //!
-//! The server is std's `TcpListener` with a hand-written GET handler: one
-//! route family, JSON only, one request per connection. A crate such as
-//! tiny_http would bring a dependency tree for what fits in a screenful.
+//! The server is `tiny_http`: blocking, one small crate, HTTP parsing and
+//! slow clients handled for us; this file only routes GETs to JSON.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
+use clap::Parser;
 use pulse_build_monitor::{BuildRecord, Filter, Monitor};
 use serde::Serialize;
+use tiny_http::{Header, Method, Request, Response, Server};
+
+/// Serves the latest build URL per tree, platform and build type as JSON.
+#[derive(Parser)]
+struct Args {
+    /// The address to serve on (loopback unless you mean otherwise).
+    #[arg(default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Replay this recording (file or directory) instead of connecting to Pulse.
+    #[arg(long, value_name = "PATH")]
+    replay: Option<String>,
+}
 
 /// The latest build of one tree, platform and build type.
 #[derive(Clone, Serialize)]
@@ -32,21 +41,12 @@ struct Latest {
 /// tree → platform → build type → latest build.
 type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Latest>>>;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // amiquip logs the AMQP handshake, password included, under this target.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
         .init();
-    let mut addr = "127.0.0.1:8080".to_string();
-    let mut replay = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--replay" => replay = Some(args.next().ok_or("--replay needs a PATH")?),
-            other if !other.starts_with('-') => addr = other.to_string(),
-            other => return Err(format!("unknown flag {other}").into()),
-        }
-    }
+    let Args { addr, replay } = Args::parse();
 
     let table = Arc::new(Mutex::new(Table::new()));
     let seen = Arc::clone(&table);
@@ -59,16 +59,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => builder.start()?,
     };
 
-    let listener = TcpListener::bind(&addr)?;
+    let server = Server::http(&addr)?;
     eprintln!("serving the latest builds as JSON on http://{addr}/builds");
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                if let Err(e) = serve(stream, &table) {
-                    log::warn!("request failed: {e}");
-                }
-            }
-            Err(e) => log::warn!("accept failed: {e}"),
+    for request in server.incoming_requests() {
+        if let Err(e) = serve(request, &table) {
+            log::warn!("request failed: {e}");
         }
     }
     Ok(())
@@ -106,44 +101,29 @@ fn remember(table: &Mutex<Table>, build: BuildRecord) {
 }
 
 /// Answers one request: GET only, JSON only.
-fn serve(stream: TcpStream, table: &Mutex<Table>) -> std::io::Result<()> {
-    // A client that never finishes its request must not hold the server.
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    // Read (and ignore) the headers up to the blank line.
-    let mut header = String::new();
-    while reader.read_line(&mut header)? > 2 {
-        header.clear();
-    }
-
-    let mut parts = request_line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    let (status, body) = if method != "GET" {
-        ("405 Method Not Allowed", error_json("only GET is served"))
+fn serve(request: Request, table: &Mutex<Table>) -> std::io::Result<()> {
+    let path = request.url().split('?').next().unwrap_or("");
+    let (status, body) = if *request.method() != Method::Get {
+        (405, error_json("only GET is served"))
     } else {
         let table = table.lock().unwrap_or_else(PoisonError::into_inner);
         match path.trim_end_matches('/') {
-            "" | "/builds" => ("200 OK", to_json(&*table)),
+            "" | "/builds" => (200, to_json(&*table)),
             tree_path => match tree_path
                 .strip_prefix("/builds/")
                 .and_then(|t| table.get(t))
             {
-                Some(tree) => ("200 OK", to_json(tree)),
-                None => ("404 Not Found", error_json("no such tree or path")),
+                Some(tree) => (200, to_json(tree)),
+                None => (404, error_json("no such tree or path")),
             },
         }
     };
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    stream.flush()
+    let json = Header::from_bytes("Content-Type", "application/json").expect("a valid header");
+    request.respond(
+        Response::from_string(body)
+            .with_status_code(status)
+            .with_header(json),
+    )
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {

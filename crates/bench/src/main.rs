@@ -35,6 +35,8 @@ mod translation;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use clap::{Parser, Subcommand};
+
 use pulse_build_monitor::Source;
 use pulse_wire::ConnectionSettings;
 
@@ -74,13 +76,69 @@ impl Kind {
     }
 }
 
-/// Command-line settings.
+/// The command line: a full run by default, or one of the subcommands.
+#[derive(Parser)]
+#[command(
+    name = "bench",
+    about = "How close the monitor runs to its limits, as a markdown table",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deletes what a killed run left on the broker, as listed in its ledger.
+    Cleanup {
+        /// The ledger file of that run (`--ledger`).
+        ledger: PathBuf,
+    },
+    /// Repeats one kind of in-process work, for a profiler.
+    Profile {
+        /// What to repeat.
+        work: translation::Work,
+        /// Passes over the corpus.
+        rounds: usize,
+    },
+    /// One monitor in a child process (started by the memory and scale sections).
+    #[command(hide = true)]
+    Child(processes::ChildArgs),
+}
+
+/// Settings of a benchmark run.
+#[derive(clap::Args)]
 pub struct Settings {
+    /// A short run (under 2 minutes), for CI-ish checks.
+    #[arg(long)]
     quick: bool,
+    /// Only these sections (comma-separated).
+    #[arg(long, value_name = "SECTIONS", value_delimiter = ',', value_parser = SECTIONS)]
     only: Option<Vec<String>>,
-    broker_url: String,
+    /// The broker (default: $PULSE_BENCH_BROKER, else amqp://guest:guest@127.0.0.1:5672/).
+    #[arg(long = "broker", value_name = "URL")]
+    broker: Option<String>,
+    /// Also write the table to FILE.
+    #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Where to list what the run declares on the broker (default: a temporary file).
+    #[arg(long, value_name = "FILE")]
     ledger: Option<PathBuf>,
+}
+
+impl Settings {
+    fn broker_url(&self) -> String {
+        self.broker.clone().unwrap_or_else(default_broker)
+    }
+}
+
+/// `PULSE_BENCH_BROKER`, else the local RabbitMQ as guest.
+fn default_broker() -> String {
+    std::env::var("PULSE_BENCH_BROKER")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/".to_string())
 }
 
 /// What the broker measurements share.
@@ -116,51 +174,17 @@ impl Context {
 
 const SECTIONS: [&str; 5] = ["translation", "throughput", "latency", "memory", "scale"];
 
-fn parse_args(args: &[String]) -> Result<Settings, BoxError> {
-    let mut settings = Settings {
-        quick: false,
-        only: None,
-        broker_url: std::env::var("PULSE_BENCH_BROKER")
-            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/".to_string()),
-        report: None,
-        ledger: None,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--quick" => settings.quick = true,
-            "--only" => {
-                let only: Vec<String> = value()?.split(',').map(str::to_owned).collect();
-                if let Some(bad) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
-                    return Err(format!("unknown section {bad:?}; known: {SECTIONS:?}").into());
-                }
-                settings.only = Some(only);
-            }
-            "--broker" => settings.broker_url = value()?.clone(),
-            "--report" => settings.report = Some(value()?.into()),
-            "--ledger" => settings.ledger = Some(value()?.into()),
-            "-h" | "--help" => {
-                println!("usage: bench [--quick] [--only {}] [--broker URL] [--report FILE] [--ledger FILE]\n       bench cleanup LEDGER", SECTIONS.join(","));
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
-    Ok(settings)
-}
-
 fn main() {
     env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("warn,pulse_wire::consumer=error"),
     )
     .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("child") => processes::child_main(&args[1..]),
-        Some("cleanup") => cleanup(&args[1..]),
-        Some("profile") => translation::profile(&args[1..]),
-        _ => parse_args(&args).and_then(|settings| run(&settings)),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Child(args)) => processes::child_main(args),
+        Some(Command::Cleanup { ledger }) => cleanup(ledger),
+        Some(Command::Profile { work, rounds }) => translation::profile(work, rounds),
+        None => run(&cli.settings),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");
@@ -168,14 +192,9 @@ fn main() {
     }
 }
 
-fn cleanup(args: &[String]) -> Result<(), BoxError> {
-    let [path] = args else {
-        return Err("usage: bench cleanup LEDGER".into());
-    };
-    let url = std::env::var("PULSE_BENCH_BROKER")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/".to_string());
-    let settings = ConnectionSettings::from_url(&url)?;
-    match Ledger::load(settings, path.into()) {
+fn cleanup(ledger: PathBuf) -> Result<(), BoxError> {
+    let settings = ConnectionSettings::from_url(&default_broker())?;
+    match Ledger::load(settings, ledger) {
         Ok(ledger) => {
             let left = ledger.clean_up();
             if left > 0 {
@@ -215,7 +234,8 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
 
     let broker_sections = ["throughput", "latency", "memory", "scale"];
     if broker_sections.iter().any(|s| wants(s)) {
-        let broker = ConnectionSettings::from_url(&settings.broker_url)?;
+        let broker_url = settings.broker_url();
+        let broker = ConnectionSettings::from_url(&broker_url)?;
         let run = format!("pulse-bench-{}", &pulse_wire::random_label()[..8]);
         let ledger_path = settings
             .ledger
@@ -224,7 +244,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         let ctx = Context {
             ledger: Ledger::new(broker.clone(), ledger_path),
             broker,
-            broker_url: settings.broker_url.clone(),
+            broker_url,
             run,
             corpus,
             next_base: AtomicU64::new(1_000_000_000),

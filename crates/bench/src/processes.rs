@@ -24,38 +24,29 @@ use crate::report::{thousands, Row, Target};
 use crate::{Context, Kind};
 
 /// A child's settings, from its command line.
-#[derive(Debug, Default)]
+#[derive(Debug, clap::Args)]
 pub struct ChildArgs {
+    /// The broker.
+    #[arg(long, value_name = "URL")]
     broker: String,
+    /// The monitor's queue label (shared by the children of one run).
+    #[arg(long)]
     label: String,
+    /// The first sequence number of the backlog.
+    #[arg(long)]
     base: u64,
+    /// How many messages of the backlog, from `base`.
+    #[arg(long)]
     count: u64,
+    /// Stop once `count` messages were handled.
+    #[arg(long)]
     stop_at_count: bool,
-    sleep: Duration,
+    /// Sleep this long in each callback.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    sleep_ms: u64,
+    /// Write the handled sequence numbers (less `base`) to FILE.
+    #[arg(long, value_name = "FILE")]
     ids: Option<PathBuf>,
-}
-
-impl ChildArgs {
-    /// Reads `--broker URL --label L --base B --count N [--stop-at-count]
-    /// [--sleep-ms S] [--ids FILE]`.
-    pub fn parse(args: &[String]) -> Result<ChildArgs, BoxError> {
-        let mut parsed = ChildArgs::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-            match arg.as_str() {
-                "--broker" => parsed.broker = value()?.clone(),
-                "--label" => parsed.label = value()?.clone(),
-                "--base" => parsed.base = value()?.parse()?,
-                "--count" => parsed.count = value()?.parse()?,
-                "--sleep-ms" => parsed.sleep = Duration::from_millis(value()?.parse()?),
-                "--ids" => parsed.ids = Some(value()?.into()),
-                "--stop-at-count" => parsed.stop_at_count = true,
-                other => return Err(format!("child: unknown argument {other:?}").into()),
-            }
-        }
-        Ok(parsed)
-    }
 }
 
 /// What a child reports when done.
@@ -97,15 +88,14 @@ struct ChildState {
 }
 
 /// The child's main.
-pub fn child_main(args: &[String]) -> Result<(), BoxError> {
-    let args = ChildArgs::parse(args)?;
+pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
     let settings = ConnectionSettings::from_url(&args.broker)?;
     let state = Arc::new(ChildState::default());
     let keep_ids = args.ids.is_some();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let done_tx = Mutex::new(Some(done_tx));
-    let (base, count, sleep, stop_at_count) =
-        (args.base, args.count, args.sleep, args.stop_at_count);
+    let (base, count, stop_at_count) = (args.base, args.count, args.stop_at_count);
+    let sleep = Duration::from_millis(args.sleep_ms);
     let seen = Arc::clone(&state);
     let monitor = start_monitor(&settings, Kind::Raw.source(), &args.label, move |key| {
         if !sleep.is_zero() {

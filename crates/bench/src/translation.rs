@@ -12,6 +12,17 @@ use crate::corpus::Corpus;
 use crate::report::{Row, Target};
 use crate::Settings;
 
+/// The work `bench profile` repeats.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Work {
+    /// Raw buildbot messages through the translator.
+    Translate,
+    /// Normalized payloads parsed into records.
+    Normalized,
+    /// The raw messages parsed into `IgnoredAny` (the baseline).
+    Ignored,
+}
+
 /// How long one pass runs, and how many passes each side gets.
 struct Timing {
     pass: Duration,
@@ -137,28 +148,24 @@ pub fn run(corpus: &Corpus, settings: &Settings) -> Vec<Row> {
 
 /// `bench profile translate|normalized|ignored ROUNDS`: one kind of work in
 /// a loop and nothing else, for `perf record` or callgrind.
-pub fn profile(args: &[String]) -> Result<(), crate::broker::BoxError> {
-    let [what, rounds] = args else {
-        return Err("usage: bench profile translate|normalized|ignored ROUNDS".into());
-    };
-    let rounds: usize = rounds.parse()?;
+pub fn profile(work: Work, rounds: usize) -> Result<(), crate::broker::BoxError> {
     let corpus = Corpus::load(&crate::endtoend::keep_everything())?;
     let options = Options::default();
     let started = Instant::now();
     for _ in 0..rounds {
-        match what.as_str() {
-            "translate" => corpus.raw_bodies.iter().for_each(|body| {
+        match work {
+            Work::Translate => corpus.raw_bodies.iter().for_each(|body| {
                 let _ = black_box(translate(black_box(body), &options));
             }),
-            "normalized" => corpus.normalized.iter().for_each(|(key, body)| {
+            Work::Normalized => corpus.normalized.iter().for_each(|(key, body)| {
                 let _ = black_box(normalized::parse(black_box(key), black_box(body)));
             }),
-            "ignored" => corpus.raw_bodies.iter().for_each(|body| {
+            Work::Ignored => corpus.raw_bodies.iter().for_each(|body| {
                 let _ = black_box(serde_json::from_slice::<IgnoredAny>(black_box(body)));
             }),
-            other => return Err(format!("unknown work {other:?}").into()),
         }
     }
+    let what = format!("{work:?}").to_lowercase();
     eprintln!("{rounds} rounds of {what} in {:?}", started.elapsed());
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pulse_build_monitor::{
     replay, Filter, FilterSpec, Monitor, MonitorBuilder, RawMessage, Record, RecordedMessage,
     Source, Stats, StopReport,
@@ -78,7 +79,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         .messages(messages);
     let monitor = builder.start().map_err(monitor_error)?;
     let progress = (std::io::stderr().is_terminal() && total > PROGRESS_THRESHOLD)
-        .then_some(Progress { total });
+        .then(|| progress_bar(total));
     let (report, interrupted) = run_until_done(&monitor, &stop, progress);
     let stats = &report.stats;
     eprintln!(
@@ -271,42 +272,33 @@ fn install_stop_handler() -> Result<Arc<StopFlag>, CliError> {
 fn run_until_done(
     monitor: &Monitor,
     stop: &StopFlag,
-    progress: Option<Progress>,
+    progress: Option<ProgressBar>,
 ) -> (StopReport, bool) {
+    let done = |report: StopReport, interrupted: bool| {
+        if let Some(progress) = &progress {
+            progress.finish_and_clear();
+        }
+        (report, interrupted)
+    };
     loop {
         if let Some(report) = monitor.join_timeout(Duration::from_millis(100)) {
-            if let Some(progress) = &progress {
-                progress.clear();
-            }
-            return (report, false);
+            return done(report, false);
         }
         if let Some(progress) = &progress {
-            progress.show(monitor.stats().received);
+            progress.set_position(monitor.stats().received);
         }
         if stop.is_requested() {
-            if let Some(progress) = &progress {
-                progress.clear();
-            }
-            return (monitor.stop(), true);
+            return done(monitor.stop(), true);
         }
     }
 }
 
-/// A one-line counter on stderr; indicatif would add a dependency for a
-/// line that only needs `\r`.
-struct Progress {
-    total: usize,
-}
-
-impl Progress {
-    fn show(&self, done: u64) {
-        let percent = done.saturating_mul(100) / (self.total as u64).max(1);
-        eprint!("\rreplaying {done}/{} messages ({percent}%)", self.total);
-    }
-
-    fn clear(&self) {
-        eprint!("\r{:60}\r", "");
-    }
+/// The one-line replay counter on stderr: `replaying N/TOTAL messages (P%)`.
+fn progress_bar(total: usize) -> ProgressBar {
+    let style = ProgressStyle::with_template("replaying {pos}/{len} messages ({percent}%)")
+        .expect("a valid progress template");
+    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+        .with_style(style)
 }
 
 fn stats_line(stats: &Stats) -> String {

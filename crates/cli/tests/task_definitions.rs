@@ -3,12 +3,11 @@
 //! the queue, here a local HTTP server standing in for it.
 #![cfg(feature = "fetch")]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{json, Value};
+use tiny_http::{Header, Response, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
 const TASK_ID: &str = "B3EheQ-IQ5aPzw34KS_a6g";
@@ -38,28 +37,21 @@ fn read_json(path: PathBuf) -> Value {
 /// Serves `definition` for its task, 404 for anything else, until the
 /// process ends.
 fn serve_definition(definition: Value) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let root = format!("http://{}", listener.local_addr().unwrap());
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let root = format!("http://{}", server.server_addr());
+    let path = format!("/api/queue/v1/task/{TASK_ID}");
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut request_line = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            reader.read_line(&mut request_line).unwrap();
-            let mut header = String::new();
-            while reader.read_line(&mut header).unwrap() > 2 {
-                header.clear();
-            }
-            let (status, body) = if request_line.contains(&format!("/api/queue/v1/task/{TASK_ID} "))
-            {
-                ("200 OK", definition.to_string())
+        for request in server.incoming_requests() {
+            let (status, body) = if request.url() == path {
+                (200, definition.to_string())
             } else {
-                ("404 Not Found", "{}".to_string())
+                (404, "{}".to_string())
             };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
+            let json = Header::from_bytes("Content-Type", "application/json").unwrap();
+            let _ = request.respond(
+                Response::from_string(body)
+                    .with_status_code(status)
+                    .with_header(json),
             );
         }
     });

@@ -78,11 +78,19 @@ fn every_response_is_json() {
     assert!(wait_for(Duration::from_secs(10), || {
         pulse_faults::port_open(port)
     }));
+    // HTTP/1.1 requests: the server (tiny_http) answers in the request's
+    // version, and `Connection: close` ends each exchange at the response.
     for (request, status) in [
-        ("GET /builds HTTP/1.0\r\n\r\n", "200"),
-        ("GET /builds/mozilla-central HTTP/1.0\r\n\r\n", "200"),
-        ("GET /no/such/path HTTP/1.0\r\n\r\n", "404"),
-        ("POST /builds HTTP/1.0\r\nContent-Length: 0\r\n\r\n", "405"),
+        ("GET /builds HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", "200"),
+        (
+            "GET /builds/mozilla-central HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            "200",
+        ),
+        ("GET /no/such/path HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", "404"),
+        (
+            "POST /builds HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            "405",
+        ),
     ] {
         let (head, body) = get(port, request);
         assert!(

@@ -57,7 +57,8 @@ fn sigkill_mid_stream_loses_nothing() {
     let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.name());
     let queue = pulse_wire::queue_name("guest", Some(&label));
 
-    let first = start_monitor(&url, &label, &ids, &pulse_faults::unique("crash-first"));
+    let first_name = pulse_faults::unique("crash-first");
+    let first = start_monitor(&url, &label, &ids, &first_name);
     let stream = Stream::start(
         vhost.settings("crash-publisher"),
         0..SENT,
@@ -74,8 +75,16 @@ fn sigkill_mid_stream_loses_nothing() {
     let handled_before_kill = read_ids(&ids).len();
     assert!(killed.status.is_none(), "it was killed, not stopped");
 
-    // While no monitor runs, the durable queue keeps what arrives.
-    std::thread::sleep(Duration::from_millis(500));
+    // While no monitor runs, the durable queue keeps what arrives: checked
+    // once the broker has seen the killed process's connection go (when a
+    // queue tied to it would be deleted), not after a guessed pause.
+    assert!(
+        wait_for(Duration::from_secs(30), || vhost
+            .ctl()
+            .connections_named(&first_name)
+            .is_empty()),
+        "the broker still lists the killed monitor's connection"
+    );
     let queues = vhost.queues();
     assert!(
         queues.contains(&queue),

@@ -254,47 +254,31 @@ pub(crate) fn translate_with_fetched(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A queue on 127.0.0.1 that knows tasks whose id starts with `A`
     /// (answering 404 for others and 500 for `E…`), and counts requests.
     fn queue() -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let root = format!("http://{}", listener.local_addr().unwrap());
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let root = format!("http://{}", server.server_addr());
         let requests = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&requests);
         std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let mut stream = stream.unwrap();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                reader.read_line(&mut request_line).unwrap();
-                loop {
-                    let mut header = String::new();
-                    reader.read_line(&mut header).unwrap();
-                    if header.trim().is_empty() {
-                        break;
-                    }
-                }
+            for request in server.incoming_requests() {
                 counted.fetch_add(1, Ordering::SeqCst);
-                let path = request_line.split(' ').nth(1).unwrap_or_default();
-                let id = path.rsplit('/').next().unwrap_or_default();
+                let id = request.url().rsplit('/').next().unwrap_or_default();
                 let (status, body) = match id.as_bytes().first() {
                     Some(b'A') => (
-                        "200 OK",
+                        200,
                         format!(r#"{{"metadata": {{"name": "{id}"}}, "routes": ["r"]}}"#),
                     ),
-                    Some(b'B') => ("200 OK", "not json".to_string()),
-                    Some(b'E') => ("500 Internal Server Error", String::new()),
-                    _ => ("404 Not Found", String::new()),
+                    Some(b'B') => (200, "not json".to_string()),
+                    Some(b'E') => (500, String::new()),
+                    _ => (404, String::new()),
                 };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let response = tiny_http::Response::from_string(body).with_status_code(status);
+                let _ = request.respond(response);
             }
         });
         (root, requests)

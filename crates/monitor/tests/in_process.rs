@@ -6,8 +6,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use common::{corpus_or_skip, multiset, raw_corpus, translate_raw, unique};
+use common::{corpus_or_skip, multiset, raw_corpus, translate_raw, unique, wait_until, WAIT};
 use pulse_build_monitor::{replay, Filter, Monitor, RawMessage, Record};
 use serde_json::Value;
 
@@ -334,22 +335,39 @@ fn stop_ends_a_replay_whose_messages_are_all_handed_out() {
         })
         .collect();
     let (started_tx, started) = crossbeam_channel::unbounded();
+    // The first call holds the only worker until the test lets go, so no
+    // other call can run (or finish) before the stop, however the threads
+    // are scheduled.
+    let (release, gate) = crossbeam_channel::bounded::<()>(0);
     let monitor = Monitor::builder()
         .workers(1)
         .queue_bound(100)
         .on_message(move |_| {
             let _ = started_tx.send(());
-            std::thread::sleep(std::time::Duration::from_millis(200));
+            let _ = gate.recv_timeout(WAIT);
         })
         .messages(messages)
         .start()
         .unwrap();
-    started.recv().unwrap();
-    let report = monitor.stop_timeout(std::time::Duration::from_millis(50));
+    started.recv_timeout(WAIT).expect("the first call started");
+    // The monitor's thread hands the other 49 calls over while the first
+    // runs; wait for that instead of assuming it already happened.
+    wait_until("all 50 calls handed to the pool", || {
+        monitor.stats().dispatched == 50
+    });
+    let report = monitor.stop_timeout(Duration::from_millis(50));
+    drop(release);
     assert_eq!(report.stats.received, 50, "every message was handed out");
+    assert_eq!(report.stats.dispatched, 50, "{report:?}");
     assert_eq!(report.stats.connected, None, "no broker here");
-    assert!(
-        report.abandoned.len() >= 45,
+    assert_eq!(
+        report.still_running.len(),
+        1,
+        "the blocked call is reported, not waited for: {report:?}"
+    );
+    assert_eq!(
+        report.abandoned.len(),
+        49,
         "the queued calls are abandoned, not waited for: {report:?}"
     );
 }

@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use regex::Regex;
 
 use crate::raw::{self, PropertyName, Scalar, Slot};
@@ -748,56 +749,59 @@ fn int_or_null(name: PropertyName, value: Scalar<'_>) -> Result<Option<i64>, Err
 
 fn url(name: PropertyName, value: Scalar<'_>) -> Result<Option<Cow<'_, str>>, ErrorKind> {
     match value {
-        Scalar::Str(text) => Ok(Some(match quoted(&text) {
-            Some(quoted) => Cow::Owned(quoted),
-            None => text,
-        })),
+        Scalar::Str(text) => {
+            // Keeps `text` (borrowed or not) when quoting changes nothing.
+            let changed = match quoted(&text) {
+                Cow::Owned(changed) => Some(changed),
+                Cow::Borrowed(_) => None,
+            };
+            Ok(Some(changed.map_or(text, Cow::Owned)))
+        }
         Scalar::Null => Ok(None),
         other => Err(wrong_type(name, "a string or null", &other)),
     }
 }
 
+/// What the reference's `urllib.quote(url, safe=...)` left as it was:
+/// ASCII letters and digits, Python's always-safe `_.-`, and its safe
+/// argument `%/:=&?~#+!$,;'@()*[]|`. Every other byte, non-ASCII UTF-8
+/// included, becomes `%XX`.
+const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'%')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b'=')
+    .remove(b'&')
+    .remove(b'?')
+    .remove(b'~')
+    .remove(b'#')
+    .remove(b'+')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'\'')
+    .remove(b'@')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'|');
+
 /// Percent-encodes a URL as the reference did (Python's `quote` with
 /// `%/:=&?~#+!$,;'@()*[]|` safe): every other byte outside ASCII letters,
 /// digits and `_.-` becomes `%XX`.
 pub fn quote_url(url: &str) -> String {
-    quoted(url).unwrap_or_else(|| url.to_owned())
+    quoted(url).into_owned()
 }
 
-/// The quoted URL, or `None` when quoting changes nothing.
-fn quoted(url: &str) -> Option<String> {
-    // A table: every byte of every URL of every message is looked up.
-    const SAFE: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut byte = 0;
-        while byte < 256 {
-            table[byte] = (byte as u8).is_ascii_alphanumeric();
-            byte += 1;
-        }
-        let others = b"_.-%/:=&?~#+!$,;'@()*[]|";
-        let mut i = 0;
-        while i < others.len() {
-            table[others[i] as usize] = true;
-            i += 1;
-        }
-        table
-    };
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let is_safe = |byte: u8| SAFE[usize::from(byte)];
-    if url.bytes().all(is_safe) {
-        return None;
-    }
-    let mut quoted = String::with_capacity(url.len() + 8);
-    for byte in url.bytes() {
-        if is_safe(byte) {
-            quoted.push(char::from(byte));
-        } else {
-            quoted.push('%');
-            quoted.push(char::from(HEX[usize::from(byte >> 4)]));
-            quoted.push(char::from(HEX[usize::from(byte & 15)]));
-        }
-    }
-    Some(quoted)
+/// The quoted URL, borrowed when quoting changes nothing (most URLs).
+fn quoted(url: &str) -> Cow<'_, str> {
+    utf8_percent_encode(url, URL_SAFE).into()
 }
 
 /// Cuts `stage_platform` before each build type it names, as the
@@ -1040,6 +1044,20 @@ mod tests {
             "http://x/%C3%A9%22%3C%3E%7B%7D%5E%60%5C"
         );
         assert_eq!(quote_url("a%20b"), "a%20b");
+    }
+
+    #[test]
+    fn every_ascii_byte_quotes_as_python_did() {
+        // Python 2's always-safe characters plus the reference's `safe`.
+        let safe = |c: char| c.is_ascii_alphanumeric() || "_.-%/:=&?~#+!$,;'@()*[]|".contains(c);
+        for c in (0..128u8).map(char::from) {
+            let want = if safe(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u8)
+            };
+            assert_eq!(quote_url(&c.to_string()), want, "{c:?}");
+        }
     }
 
     #[test]

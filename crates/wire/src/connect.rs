@@ -23,6 +23,13 @@ pub const HANDSHAKE_LOG_TARGET: &str = "amiquip::io_loop::handshake_state";
 /// so we connect the socket and hand it over.
 pub(crate) fn open_connection(settings: &ConnectionSettings) -> Result<Connection> {
     settings.validate()?;
+    // We open the stream and hand it to amiquip's `*_open_stream`, never a
+    // URL to its `Connection::open`/`insecure_open`: amiquip parses URLs
+    // with url 1.7 and idna 0.1.5 (advisory RUSTSEC-2024-0421: Punycode
+    // labels that decode to plain ASCII let two different host names parse
+    // alike), so amiquip's URL parser must never be given user input.
+    // `ConnectionSettings::from_url` (url 2.5) is the only parser of broker
+    // URLs. See .cargo/audit.toml and the README's "Security" section.
     let stream = connect_tcp(settings)?;
     stream
         .set_nodelay(true)

@@ -1,9 +1,11 @@
 //! Where and how to connect: [`ConnectionSettings`] and the redacting [`Password`].
 
 use crate::error::{Error, ErrorKind, Result};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use url::{Host, ParseError, Url};
 
 /// The public Pulse broker.
 pub const PULSE_HOST: &str = "pulse.mozilla.org";
@@ -11,6 +13,14 @@ pub const PULSE_HOST: &str = "pulse.mozilla.org";
 pub const AMQPS_PORT: u16 = 5671;
 /// The plain AMQP port (local brokers).
 pub const AMQP_PORT: u16 = 5672;
+
+/// What `Display` leaves as it is in the user and the vhost: RFC 3986's
+/// unreserved characters (ASCII letters, digits and `-._~`).
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A password that prints as `***` in `Debug` and `Display`, so it cannot
 /// leak through logs or error messages by accident.
@@ -133,6 +143,11 @@ impl ConnectionSettings {
     /// `guest`/`guest`. Query parameters: `heartbeat` (seconds),
     /// `connection_timeout` (milliseconds), `cacertfile` (path) and
     /// `connection_name`. Error messages show the URL with the password hidden.
+    ///
+    /// The URL is parsed by the `url` crate (WHATWG rules: `.` and `..`
+    /// path segments are resolved, an empty port means the default one);
+    /// a `#` is taken literally, since AMQP URIs have no fragment, and a
+    /// `%` not followed by two hex digits is an error.
     pub fn from_url(url: &str) -> Result<ConnectionSettings> {
         let bad = |reason: &str| {
             Error::new(
@@ -140,63 +155,77 @@ impl ConnectionSettings {
                 format!("invalid url `{}`: {reason}", redact_url(url)),
             )
         };
-        let (tls, rest) = if let Some(rest) = url.strip_prefix("amqps://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("amqp://") {
-            (false, rest)
+        // Checked on the text, before the parser (which would also take
+        // `AMQP://` or ` amqp://`), so the message names what we expect.
+        let tls = if url.starts_with("amqps://") {
+            true
+        } else if url.starts_with("amqp://") {
+            false
         } else {
             return Err(bad("expected amqp:// or amqps://"));
         };
-        let (rest, query) = match rest.split_once('?') {
-            Some((rest, query)) => (rest, Some(query)),
-            None => (rest, None),
+        // AMQP URIs have no fragment: a `#` (say in a password pasted
+        // without encoding) is taken literally, as it always was here.
+        let literal_hashes = url.replace('#', "%23");
+        // `url`'s messages ("invalid port number", ...) never quote the input.
+        let parsed = Url::parse(&literal_hashes).map_err(|e| {
+            bad(&match e {
+                ParseError::InvalidPort | ParseError::InvalidIpv6Address => {
+                    "bad host or port".to_string()
+                }
+                ParseError::EmptyHost => "missing host".to_string(),
+                other => other.to_string(),
+            })
+        })?;
+        let host = match parsed.host() {
+            Some(Host::Domain(host)) => host.to_string(),
+            Some(Host::Ipv4(addr)) => addr.to_string(),
+            Some(Host::Ipv6(addr)) => addr.to_string(),
+            None => String::new(),
         };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((userinfo, hostport)) => (Some(userinfo), hostport),
-            None => (None, authority),
-        };
-        let (user, password) = match userinfo {
-            None => ("guest".to_string(), Password::new("guest")),
-            Some(userinfo) => {
-                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                let user = percent_decode(user).ok_or_else(|| bad("bad %-encoding in user"))?;
-                let password =
-                    percent_decode(password).ok_or_else(|| bad("bad %-encoding in password"))?;
-                (user, Password(password))
-            }
-        };
-        let (host, port) = split_host_port(hostport).ok_or_else(|| bad("bad host or port"))?;
         if host.is_empty() {
             return Err(bad("missing host"));
         }
+        if parsed.port() == Some(0) {
+            return Err(bad("bad host or port"));
+        }
+        let (user, password) = match (parsed.username(), parsed.password()) {
+            ("", None) => ("guest".to_string(), Password::new("guest")),
+            (user, password) => {
+                let user = strict_decode(user).ok_or_else(|| bad("bad %-encoding in user"))?;
+                let password = strict_decode(password.unwrap_or(""))
+                    .ok_or_else(|| bad("bad %-encoding in password"))?;
+                (user, Password(password))
+            }
+        };
+        let path = parsed.path();
+        let path = path.strip_prefix('/').unwrap_or(path);
         if path.contains('/') {
             return Err(bad("vhost must be one path segment (write `/` as %2f)"));
         }
         let vhost = if path.is_empty() {
             "/".to_string()
         } else {
-            percent_decode(path).ok_or_else(|| bad("bad %-encoding in vhost"))?
+            strict_decode(path).ok_or_else(|| bad("bad %-encoding in vhost"))?
         };
 
         let mut settings = ConnectionSettings {
-            host: host.to_string(),
-            port: port.unwrap_or(if tls { AMQPS_PORT } else { AMQP_PORT }),
+            host,
+            port: parsed
+                .port()
+                .unwrap_or(if tls { AMQPS_PORT } else { AMQP_PORT }),
             vhost,
             user,
             password,
             tls,
             ..ConnectionSettings::default()
         };
-        for pair in query.into_iter().flat_map(|q| q.split('&')) {
+        for pair in parsed.query().into_iter().flat_map(|q| q.split('&')) {
             if pair.is_empty() {
                 continue;
             }
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(value)
+            let value = strict_decode(value)
                 .ok_or_else(|| bad(&format!("bad %-encoding in parameter `{key}`")))?;
             match key {
                 "heartbeat" => {
@@ -355,27 +384,6 @@ fn from_json(text: &str) -> Result<ConnectionSettings> {
     Ok(settings)
 }
 
-/// `host`, `host:port`, `[v6]` or `[v6]:port`.
-fn split_host_port(hostport: &str) -> Option<(&str, Option<u16>)> {
-    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        match after {
-            "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':')?)),
-        }
-    } else {
-        match hostport.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (hostport, None),
-        }
-    };
-    let port = match port {
-        None => None,
-        Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p != 0)?),
-    };
-    Some((host, port))
-}
-
 /// Replaces the password in a URL by `***`, for messages about the URL.
 pub(crate) fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
@@ -398,33 +406,26 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+/// Percent-decodes `s` into UTF-8 text. Unlike `percent_decode_str`, which
+/// keeps a stray `%` as it is, a `%` not followed by two hex digits is an
+/// error: in a URL it is a typo, or a secret pasted without encoding.
+fn strict_decode(s: &str) -> Option<String> {
+    let well_formed = s.split('%').skip(1).all(|after| {
+        after
+            .get(..2)
+            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|text| text.into_owned())
 }
 
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -474,6 +475,13 @@ mod tests {
         let s = ConnectionSettings::from_url("amqp://u:p@ss@h/").unwrap();
         assert_eq!(s.password.expose(), "p@ss");
         assert_eq!(s.host, "h");
+    }
+
+    #[test]
+    fn a_hash_is_part_of_the_name_not_a_fragment() {
+        let s = ConnectionSettings::from_url("amqp://u:pa#ss@h/v#x").unwrap();
+        assert_eq!((s.password.expose(), s.host.as_str()), ("pa#ss", "h"));
+        assert_eq!(s.vhost, "v#x");
     }
 
     #[test]

@@ -20,57 +20,37 @@ use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::sync::Mutex;
 
+use clap::builder::NonEmptyStringValueParser;
+use clap::Parser;
 use pulse_build_monitor::{ConnectionSettings, Monitor};
 
+/// A durable monitor that appends the id of every build it handles to a
+/// file; runs until its stdin closes (PULSE_URL, or PULSE_USER and
+/// PULSE_PASSWORD, say where).
+#[derive(Parser)]
+#[command(name = "fault-monitor")]
 struct Args {
+    /// The monitor's queue label.
+    #[arg(long, value_parser = NonEmptyStringValueParser::new())]
     label: String,
+    /// The file each handled build's id is appended to.
+    #[arg(long, value_name = "FILE", value_parser = NonEmptyStringValueParser::new())]
     ids: String,
+    /// The monitor's log file.
+    #[arg(long, value_name = "FILE")]
     log_file: Option<String>,
+    /// The monitor's dead-letter file.
+    #[arg(long, value_name = "FILE")]
     dead_letters: Option<String>,
+    /// Messages in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 100)]
     prefetch: u16,
+    /// The connection name the broker shows.
+    #[arg(long, value_name = "NAME")]
     connection_name: Option<String>,
-    work: std::time::Duration,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        label: String::new(),
-        ids: String::new(),
-        log_file: None,
-        dead_letters: None,
-        prefetch: 100,
-        connection_name: None,
-        work: std::time::Duration::ZERO,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let mut value = || given.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--label" => args.label = value()?,
-            "--ids" => args.ids = value()?,
-            "--log-file" => args.log_file = Some(value()?),
-            "--dead-letters" => args.dead_letters = Some(value()?),
-            "--connection-name" => args.connection_name = Some(value()?),
-            "--prefetch" => {
-                let text = value()?;
-                args.prefetch = text
-                    .parse()
-                    .map_err(|_| format!("--prefetch `{text}` is not 1..65535"))?;
-            }
-            "--work-ms" => {
-                let text = value()?;
-                let millis = text
-                    .parse()
-                    .map_err(|_| format!("--work-ms `{text}` is not milliseconds"))?;
-                args.work = std::time::Duration::from_millis(millis);
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    if args.label.is_empty() || args.ids.is_empty() {
-        return Err("--label and --ids are required".to_string());
-    }
-    Ok(args)
+    /// Sleep this long in each callback, after writing the id.
+    #[arg(long = "work-ms", value_name = "MS", default_value_t = 0)]
+    work_ms: u64,
 }
 
 fn main() {
@@ -78,13 +58,8 @@ fn main() {
     env_logger::Builder::from_default_env()
         .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
         .init();
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("fault-monitor: {e}");
-            std::process::exit(2);
-        }
-    };
+    // A usage error exits with code 2, as a monitor that cannot start does.
+    let args = Args::parse();
     if let Err(e) = run(args) {
         eprintln!("fault-monitor: {e}");
         std::process::exit(2);
@@ -102,7 +77,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .append(true)
             .open(&args.ids)?,
     );
-    let work = args.work;
+    let work = std::time::Duration::from_millis(args.work_ms);
     let mut builder = Monitor::builder()
         .broker(settings)
         .label(args.label)

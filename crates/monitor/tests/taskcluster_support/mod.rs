@@ -3,14 +3,14 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulse_build_monitor::{BuildType, ConnectionSettings, Record};
 use serde_json::Value;
+use tiny_http::{Header, Request, Response, Server};
 
 const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -144,14 +144,13 @@ pub struct DefinitionServer {
 
 impl DefinitionServer {
     pub fn start(definitions: HashMap<String, Vec<u8>>) -> DefinitionServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let root_url = format!("http://{}", listener.local_addr().unwrap());
+        let server = Server::http("127.0.0.1:0").unwrap();
+        let root_url = format!("http://{}", server.server_addr());
         let requests = Arc::new(Mutex::new(BTreeMap::new()));
         let counted = Arc::clone(&requests);
         std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                serve(stream, &definitions, &counted);
+            for request in server.incoming_requests() {
+                serve(request, &definitions, &counted);
             }
         });
         DefinitionServer { root_url, requests }
@@ -164,37 +163,25 @@ impl DefinitionServer {
 }
 
 fn serve(
-    mut stream: TcpStream,
+    request: Request,
     definitions: &HashMap<String, Vec<u8>>,
     requests: &Mutex<BTreeMap<String, usize>>,
 ) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut header = String::new();
-        match reader.read_line(&mut header) {
-            Ok(n) if n > 0 && !header.trim().is_empty() => {}
-            _ => break,
-        }
-    }
-    let path = request_line.split(' ').nth(1).unwrap_or_default();
-    let task_id = path
+    let task_id = request
+        .url()
         .strip_prefix("/api/queue/v1/task/")
         .unwrap_or_default()
         .to_string();
     let found = definitions.get(&task_id);
     *requests.lock().unwrap().entry(task_id).or_default() += 1;
-    let (status, body): (&str, &[u8]) = match found {
-        Some(body) => ("200 OK", body),
-        None => ("404 Not Found", b"{\"code\": \"ResourceNotFound\"}"),
+    let (status, body): (u16, &[u8]) = match found {
+        Some(body) => (200, body),
+        None => (404, b"{\"code\": \"ResourceNotFound\"}"),
     };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+    let json = Header::from_bytes("Content-Type", "application/json").unwrap();
+    let _ = request.respond(
+        Response::from_data(body)
+            .with_status_code(status)
+            .with_header(json),
     );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
 }

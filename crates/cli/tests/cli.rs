@@ -870,3 +870,36 @@ fn watch_taskcluster_progress_adds_unfinished_tasks_that_say_so() {
         ])
     );
 }
+
+#[test]
+fn replay_goes_on_past_files_that_are_not_messages_and_exits_1() {
+    // fixtures/ holds task definitions beside the Taskcluster messages.
+    let all = fixtures().parent().unwrap().to_path_buf();
+    let out = run(&["replay", "--any-tree", "--any-kind", "--talos", "--json", all.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = lines(&out.stderr);
+    let skipped: Vec<&String> = stderr
+        .iter()
+        .filter(|l| l.starts_with("warning: skipped: "))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{stderr:#?}");
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.contains("fixtures/taskcluster/partials-completed.definition.json")),
+        "{skipped:#?}"
+    );
+    assert_eq!(
+        stderr.last().map(String::as_str),
+        Some("error: 2 file(s) skipped: they are not messages (see the warnings above)"),
+        "{stderr:#?}"
+    );
+    // The good messages around them were replayed.
+    let printed = lines(&out.stdout);
+    assert!(printed.len() > 20, "{printed:#?}");
+    let keys: BTreeSet<String> = printed
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(keys.iter().any(|k| k.starts_with("primary.")), "Taskcluster records too");
+}

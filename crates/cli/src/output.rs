@@ -35,7 +35,7 @@ pub struct Printer {
 /// Column titles and widths of the table; the last column is not padded.
 const COLUMNS: [(&str, usize); 8] = [
     ("TIME (UTC)", 16),
-    ("KIND", 12),
+    ("KIND", 18),
     ("TREE", 16),
     ("PLATFORM", 10),
     ("TYPE", 5),

@@ -64,7 +64,7 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-const HEADER: &str = "TIME (UTC)        KIND          TREE              PLATFORM    TYPE   TEST/TAGS/LABEL                           RESULT      REVISION";
+const HEADER: &str = "TIME (UTC)        KIND                TREE              PLATFORM    TYPE   TEST/TAGS/LABEL                           RESULT      REVISION";
 
 #[test]
 fn replay_prints_the_mozilla_central_rows_in_file_order() {
@@ -75,19 +75,19 @@ fn replay_prints_the_mozilla_central_rows_in_file_order() {
     assert_eq!(rows[0], HEADER);
     assert_eq!(
         rows[1],
-        "2015-08-13 03:02  build         mozilla-central   linux64     opt    -                                         success     5f2e7b1c9a0d"
+        "2015-08-13 03:02  build               mozilla-central   linux64     opt    -                                         success     5f2e7b1c9a0d"
     );
     assert_eq!(
         rows[3],
-        "2015-08-13 03:02  build         mozilla-central   macosx64    opt    nightly                                   success     5f2e7b1c9a0d"
+        "2015-08-13 03:02  build               mozilla-central   macosx64    opt    nightly                                   success     5f2e7b1c9a0d"
     );
     assert_eq!(
         rows[5],
-        "2015-08-13 03:02  test          mozilla-central   win32       opt    reftest                                   busted      5f2e7b1c9a0d"
+        "2015-08-13 03:02  test                mozilla-central   win32       opt    reftest                                   busted      5f2e7b1c9a0d"
     );
     assert_eq!(
         rows[7],
-        "2021-03-01 12:31  test          mozilla-central   win64       opt    xpcshell-1                                success     7c1d0e9f8a7b"
+        "2021-03-01 12:31  test                mozilla-central   win64       opt    xpcshell-1                                success     7c1d0e9f8a7b"
     );
     let stderr = lines(&out.stderr);
     assert_eq!(
@@ -114,9 +114,9 @@ fn replay_with_every_tree_and_talos_adds_inbound_autoland_and_talos() {
     assert!(out.status.success(), "{out:?}");
     let rows = lines(&out.stdout);
     assert_eq!(rows.len(), 12, "{rows:#?}");
-    assert!(rows.contains(&"2015-08-13 03:02  talos         mozilla-central   macosx64    opt    tp5o                                      success     5f2e7b1c9a0d".to_string()), "{rows:#?}");
-    assert!(rows.contains(&"2021-03-01 12:20  test          autoland          linux64     debug  mochitest-browser-chrome-e10s-3           testfailed  0a9b8c7d6e5f".to_string()), "{rows:#?}");
-    assert!(rows.contains(&"2015-08-13 04:15  test          mozilla-inbound   win32       debug  xpcshell                                  testfailed  e3a4b5c6d7e8".to_string()), "{rows:#?}");
+    assert!(rows.contains(&"2015-08-13 03:02  talos               mozilla-central   macosx64    opt    tp5o                                      success     5f2e7b1c9a0d".to_string()), "{rows:#?}");
+    assert!(rows.contains(&"2021-03-01 12:20  test                autoland          linux64     debug  mochitest-browser-chrome-e10s-3           testfailed  0a9b8c7d6e5f".to_string()), "{rows:#?}");
+    assert!(rows.contains(&"2015-08-13 04:15  test                mozilla-inbound   win32       debug  xpcshell                                  testfailed  e3a4b5c6d7e8".to_string()), "{rows:#?}");
 }
 
 /// A record printed by `--json`.

@@ -5,6 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,8 +20,9 @@ use crate::broker;
 use crate::error::CliError;
 use crate::output::{self, Printer, StopFlag};
 
-/// Replays show a progress line on a terminal beyond this many messages.
-const PROGRESS_THRESHOLD: usize = 1000;
+/// Replays show a progress line on a terminal when the files hold more
+/// than this (about a thousand messages).
+const PROGRESS_THRESHOLD_BYTES: u64 = 1 << 20;
 
 /// `pulse-monitor watch`.
 pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
@@ -59,13 +61,9 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
 /// `pulse-monitor replay`.
 pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     let filter = build_filter(&args.filter)?;
-    let loaded =
-        replay::load_paths_skipping(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
-    for skipped in &loaded.skipped {
-        eprintln!("warning: skipped: {skipped}");
-    }
-    let messages = loaded.messages;
-    let total = messages.len();
+    let messages = replay::stream(&args.paths).map_err(|e| CliError::failure(e.to_string()))?;
+    let skipped = messages.skipped();
+    let (bytes_read, total_bytes) = (messages.bytes_read(), messages.total_bytes());
     let stop = install_stop_handler()?;
     let printer = Arc::new(Printer::new(
         args.output.json,
@@ -78,8 +76,8 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         .workers(args.output.workers.unwrap_or(1))
         .messages(messages);
     let monitor = builder.start().map_err(monitor_error)?;
-    let progress = (std::io::stderr().is_terminal() && total > PROGRESS_THRESHOLD)
-        .then(|| progress_bar(total));
+    let progress = (std::io::stderr().is_terminal() && total_bytes > PROGRESS_THRESHOLD_BYTES)
+        .then(|| Progress::new(total_bytes, bytes_read));
     let (report, interrupted) = run_until_done(&monitor, &stop, progress);
     let stats = &report.stats;
     eprintln!(
@@ -100,10 +98,14 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         }
     );
     warn_if_incomplete(&report);
-    if !loaded.skipped.is_empty() {
+    let skipped = skipped.take();
+    for error in &skipped {
+        eprintln!("warning: skipped: {error}");
+    }
+    if !skipped.is_empty() {
         return Err(CliError::failure(format!(
-            "{} file(s) skipped: they are not messages (see the warnings above)",
-            loaded.skipped.len()
+            "{} input(s) skipped: they are not messages (see the warnings above)",
+            skipped.len()
         )));
     }
     Ok(ExitCode::SUCCESS)
@@ -272,11 +274,11 @@ fn install_stop_handler() -> Result<Arc<StopFlag>, CliError> {
 fn run_until_done(
     monitor: &Monitor,
     stop: &StopFlag,
-    progress: Option<ProgressBar>,
+    progress: Option<Progress>,
 ) -> (StopReport, bool) {
     let done = |report: StopReport, interrupted: bool| {
         if let Some(progress) = &progress {
-            progress.finish_and_clear();
+            progress.bar.finish_and_clear();
         }
         (report, interrupted)
     };
@@ -285,7 +287,7 @@ fn run_until_done(
             return done(report, false);
         }
         if let Some(progress) = &progress {
-            progress.set_position(monitor.stats().received);
+            progress.show(monitor.stats().received);
         }
         if stop.is_requested() {
             return done(monitor.stop(), true);
@@ -294,11 +296,29 @@ fn run_until_done(
 }
 
 /// The one-line replay counter on stderr: `replaying N/TOTAL messages (P%)`.
-fn progress_bar(total: usize) -> ProgressBar {
-    let style = ProgressStyle::with_template("replaying {pos}/{len} messages ({percent}%)")
+/// A replay's progress line: how much of the files is read, and how many
+/// messages.
+struct Progress {
+    bar: ProgressBar,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn new(total_bytes: u64, bytes_read: Arc<AtomicU64>) -> Progress {
+        let style = ProgressStyle::with_template(
+            "replaying {bytes}/{total_bytes} ({percent}%), {msg} messages",
+        )
         .expect("a valid progress template");
-    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
-        .with_style(style)
+        let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr())
+            .with_style(style);
+        Progress { bar, bytes_read }
+    }
+
+    fn show(&self, received: u64) {
+        self.bar
+            .set_position(self.bytes_read.load(Ordering::Relaxed));
+        self.bar.set_message(received.to_string());
+    }
 }
 
 fn stats_line(stats: &Stats) -> String {

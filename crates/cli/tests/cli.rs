@@ -898,7 +898,7 @@ fn replay_goes_on_past_files_that_are_not_messages_and_exits_1() {
     );
     assert_eq!(
         stderr.last().map(String::as_str),
-        Some("error: 2 file(s) skipped: they are not messages (see the warnings above)"),
+        Some("error: 2 input(s) skipped: they are not messages (see the warnings above)"),
         "{stderr:#?}"
     );
     // The good messages around them were replayed.

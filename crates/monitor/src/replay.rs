@@ -12,8 +12,13 @@
 //! `task_*.json`, `SOURCES.txt`, `README.md`) are passed over.
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::message::{RawMessage, RecordedMessage};
@@ -22,41 +27,266 @@ use crate::{Error, ErrorKind};
 use pulse_translator::exchanges;
 
 /// Every message in `paths`, in order: each directory's files sorted by name.
-/// The first file that cannot be read as messages fails the whole load.
+/// The first file (or line) that cannot be read as messages fails the
+/// whole load. For large recordings, [`stream`] reads as it goes instead.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<RawMessage>, Error> {
-    let loaded = load_paths_skipping(paths)?;
-    match loaded.skipped.into_iter().next() {
+    let mut replay = stream(paths)?;
+    let messages: Vec<RawMessage> = replay.by_ref().collect();
+    match replay.skipped().take().into_iter().next() {
         Some(error) => Err(error),
-        None => Ok(loaded.messages),
+        None => Ok(messages),
     }
 }
 
-/// What [`load_paths_skipping`] read, and the files it could not read.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The messages of every readable file, in order.
-    pub messages: Vec<RawMessage>,
-    /// One error for each file that is not messages, naming the file and why.
-    pub skipped: Vec<Error>,
-}
-
-/// Every message in `paths`, going on past files that are not messages (a
-/// task definition beside a message, a stray note): those are listed in
-/// [`Loaded::skipped`]. A path that does not exist still fails.
-pub fn load_paths_skipping<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, Error> {
-    let mut loaded = Loaded {
-        messages: Vec::new(),
-        skipped: Vec::new(),
-    };
+/// The messages of `paths`, read as they are asked for: memory stays flat
+/// whatever the size of the recordings, and each body is parsed once (by
+/// the translator), never into a `serde_json::Value` first.
+///
+/// A file, or a line of a JSON lines file, that is not a message is
+/// skipped and goes on the [`Skipped`] list, naming the file (and line) and
+/// why; the rest is read. A path that does not exist fails at once.
+///
+/// ```
+/// use pulse_build_monitor::replay;
+///
+/// let dir = std::env::temp_dir().join(format!("replay-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(
+///     dir.join("recorded.jsonl"),
+///     concat!(
+///         r#"{"exchange":"exchange/build/","routing_key":"build.a.1.finished","body":{"n":1}}"#, "\n",
+///         "not a message\n",
+///         r#"{"exchange":"exchange/build/","routing_key":"build.b.2.finished","body":{"n":2}}"#, "\n",
+///     ),
+/// )?;
+/// let mut messages = replay::stream(&[&dir])?;
+/// let skipped = messages.skipped();
+/// let keys: Vec<String> = messages.by_ref().map(|m| m.routing_key).collect();
+/// assert_eq!(keys, ["build.a.1.finished", "build.b.2.finished"]);
+/// assert!(skipped.take()[0].to_string().contains("line 2"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn stream<P: AsRef<Path>>(paths: &[P]) -> Result<Replay, Error> {
+    let mut files = Vec::new();
+    let mut total_bytes = 0;
     for path in paths {
         for file in message_files(path.as_ref())? {
-            match load_file(&file) {
-                Ok(messages) => loaded.messages.extend(messages),
-                Err(error) => loaded.skipped.push(error),
+            total_bytes += fs::metadata(&file).map_or(0, |m| m.len());
+            files.push(file);
+        }
+    }
+    Ok(Replay {
+        files: files.into_iter(),
+        lines: None,
+        skipped: Skipped::default(),
+        bytes_read: Arc::new(AtomicU64::new(0)),
+        total_bytes,
+    })
+}
+
+/// Messages read from files as they are asked for; see [`stream`].
+#[derive(Debug)]
+pub struct Replay {
+    files: std::vec::IntoIter<PathBuf>,
+    /// The JSON lines file being read, when it is one.
+    lines: Option<JsonLines>,
+    skipped: Skipped,
+    bytes_read: Arc<AtomicU64>,
+    total_bytes: u64,
+}
+
+impl Replay {
+    /// The inputs skipped so far; the handle stays valid while the replay
+    /// is read on another thread (a monitor's).
+    pub fn skipped(&self) -> Skipped {
+        self.skipped.clone()
+    }
+
+    /// How many bytes of the files have been read so far, shared the same
+    /// way, for a progress line.
+    pub fn bytes_read(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.bytes_read)
+    }
+
+    /// The size of every file to read, in bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+}
+
+impl Iterator for Replay {
+    type Item = RawMessage;
+
+    fn next(&mut self) -> Option<RawMessage> {
+        loop {
+            if let Some(lines) = &mut self.lines {
+                match lines.next_message(&self.bytes_read) {
+                    Some(Ok(message)) => return Some(message),
+                    Some(Err(error)) => self.skipped.push(error),
+                    None => self.lines = None,
+                }
+                continue;
+            }
+            let path = self.files.next()?;
+            match open(&path) {
+                Ok(Opened::Lines(lines)) => self.lines = Some(lines),
+                Ok(Opened::Document(message, size)) => {
+                    self.bytes_read.fetch_add(size, Ordering::Relaxed);
+                    return Some(message);
+                }
+                Err(error) => self.skipped.push(error),
             }
         }
     }
-    Ok(loaded)
+}
+
+/// The inputs a [`Replay`] skipped, each an error naming the file (and the
+/// line) and why. Cloning shares the list.
+#[derive(Clone, Debug, Default)]
+pub struct Skipped(Arc<Mutex<Vec<Error>>>);
+
+impl Skipped {
+    fn push(&self, error: Error) {
+        log::warn!("{error}");
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(error);
+    }
+
+    /// Takes the errors gathered so far.
+    pub fn take(&self) -> Vec<Error> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// What opening a file found: a JSON lines recording, read line by line,
+/// or one message.
+enum Opened {
+    Lines(JsonLines),
+    Document(RawMessage, u64),
+}
+
+/// A recording's first line decides: a recorded message there means JSON
+/// lines; anything else means the file is one JSON document, read whole
+/// (such files are single fixtures and corpus messages, small).
+fn open(path: &Path) -> Result<Opened, Error> {
+    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut first = Vec::new();
+    loop {
+        first.clear();
+        if reader
+            .read_until(b'\n', &mut first)
+            .map_err(|e| Error::io(path, e))?
+            == 0
+        {
+            return Err(replay_error(path, "the file holds no message".to_string()));
+        }
+        if !first.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+    }
+    if let Ok(RecordedLine { .. }) = serde_json::from_slice::<RecordedLine<'_>>(&first) {
+        return Ok(Opened::Lines(JsonLines {
+            path: path.to_path_buf(),
+            reader,
+            line: Vec::new(),
+            first: Some(first),
+            number: 0,
+        }));
+    }
+    let mut text = first;
+    reader
+        .read_to_end(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    let size = text.len() as u64;
+    let document = serde_json::from_slice::<Value>(&text)
+        .map_err(|e| replay_error(path, format!("neither a JSON document nor JSON lines: {e}")))?;
+    Ok(Opened::Document(from_document(path, document)?, size))
+}
+
+/// A JSON lines recording, one [`RecordedMessage`] a line.
+struct JsonLines {
+    path: PathBuf,
+    reader: BufReader<fs::File>,
+    line: Vec<u8>,
+    /// The first line, already read by [`open`].
+    first: Option<Vec<u8>>,
+    number: usize,
+}
+
+impl std::fmt::Debug for JsonLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLines")
+            .field("path", &self.path)
+            .field("line", &self.number)
+            .finish()
+    }
+}
+
+impl JsonLines {
+    /// The next message, an error for a line that is not one, `None` at
+    /// the end of the file.
+    fn next_message(&mut self, bytes_read: &AtomicU64) -> Option<Result<RawMessage, Error>> {
+        loop {
+            if let Some(first) = self.first.take() {
+                self.line = first;
+            } else {
+                self.line.clear();
+                match self.reader.read_until(b'\n', &mut self.line) {
+                    Ok(0) => return None,
+                    Ok(_) => {}
+                    Err(e) => return Some(Err(Error::io(&self.path, e))),
+                }
+            }
+            self.number += 1;
+            bytes_read.fetch_add(self.line.len() as u64, Ordering::Relaxed);
+            if self.line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(
+                serde_json::from_slice::<RecordedLine<'_>>(&self.line)
+                    .map(RecordedLine::into_message)
+                    .map_err(|e| replay_error(&self.path, format!("line {}: {e}", self.number))),
+            );
+        }
+    }
+}
+
+/// A [`RecordedMessage`] line read with its body left as the JSON text it
+/// is: the translator parses it, once.
+#[derive(Deserialize)]
+struct RecordedLine<'a> {
+    exchange: String,
+    routing_key: String,
+    #[serde(default)]
+    cc: Vec<String>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(default)]
+    body_bytes: Option<Vec<u8>>,
+}
+
+impl RecordedLine<'_> {
+    fn into_message(self) -> RawMessage {
+        let body = match (self.body, self.body_bytes) {
+            (Some(json), _) => json.get().as_bytes().to_vec(),
+            (None, Some(bytes)) => bytes,
+            (None, None) => Vec::new(),
+        };
+        let mut message = RawMessage::new(self.exchange, self.routing_key, body);
+        message.cc = self.cc;
+        message
+    }
+}
+
+fn replay_error(path: &Path, reason: String) -> Error {
+    Error::new(ErrorKind::Replay {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 fn message_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -89,30 +319,9 @@ fn describes_messages(path: &Path) -> bool {
         || name.eq_ignore_ascii_case("README.md")
 }
 
-/// The messages in one file.
+/// The messages in one file; the first line that is not a message fails it.
 pub fn load_file(path: &Path) -> Result<Vec<RawMessage>, Error> {
-    let text = fs::read(path).map_err(|e| Error::io(path, e))?;
-    match serde_json::from_slice::<Value>(&text) {
-        Ok(document) => Ok(vec![from_document(path, document)?]),
-        Err(_) => from_json_lines(path, &text),
-    }
-}
-
-fn from_json_lines(path: &Path, text: &[u8]) -> Result<Vec<RawMessage>, Error> {
-    let mut messages = Vec::new();
-    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let recorded: RecordedMessage = serde_json::from_slice(line).map_err(|e| {
-            Error::new(ErrorKind::Replay {
-                path: path.to_path_buf(),
-                reason: format!("line {}: {e}", index + 1),
-            })
-        })?;
-        messages.push(recorded.into());
-    }
-    Ok(messages)
+    load_paths(&[path])
 }
 
 fn from_document(path: &Path, document: Value) -> Result<RawMessage, Error> {

@@ -3,17 +3,14 @@
 //! watch, record and publish against the local RabbitMQ.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::{BuildRecord, TestRecord};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
-const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+mod common;
+use common::{broker_available, lines, run, run_with_stdin, unique, Running, BIN, BROKER_URL};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/replay")
@@ -21,47 +18,6 @@ fn fixtures() -> PathBuf {
 
 fn fixture(name: &str) -> PathBuf {
     fixtures().join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    run_with_stdin(args, None)
-}
-
-fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("PULSE_URL")
-        .env_remove("PULSE_USER")
-        .env_remove("PULSE_PASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the pulse-monitor binary runs");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn lines(bytes: &[u8]) -> Vec<String> {
-    String::from_utf8(bytes.to_vec())
-        .expect("utf-8 output")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// A unique name for queues and files, so parallel runs do not meet.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
 const HEADER: &str = "TIME (UTC)        KIND                TREE              PLATFORM    TYPE   TEST/TAGS/LABEL                           RESULT      REVISION";
@@ -459,21 +415,6 @@ fn unreachable_broker_is_one_line_after_the_connect_timeout() {
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
-/// Whether the local broker answers; under CI=true it must.
-fn broker_available() -> bool {
-    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("no RabbitMQ on 127.0.0.1:5672, and CI=true requires one");
-    }
-    eprintln!(
-        "\n*** SKIPPED: no RabbitMQ on 127.0.0.1:5672; start one to run the broker tests ***\n"
-    );
-    false
-}
-
 #[test]
 fn bad_credentials_are_one_line() {
     if !broker_available() {
@@ -512,79 +453,6 @@ fn trace_logging_never_shows_the_password() {
     for output in [&out.stdout, &out.stderr] {
         let text = String::from_utf8_lossy(output);
         assert!(!text.contains(password), "the password leaked:\n{text}");
-    }
-}
-
-/// A running `watch` or `record`, its output lines arriving on channels.
-struct Running {
-    child: Child,
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
-    stderr_seen: Vec<String>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let follow = |pipe: Box<dyn std::io::Read + Send>| {
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        };
-        let stdout = follow(Box::new(child.stdout.take().unwrap()));
-        let stderr = follow(Box::new(child.stderr.take().unwrap()));
-        Running {
-            child,
-            stdout,
-            stderr,
-            stderr_seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a stderr line containing `text`.
-    fn wait_for_stderr(&mut self, text: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while let Ok(line) = self
-            .stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            let found = line.contains(text);
-            self.stderr_seen.push(line);
-            if found {
-                return;
-            }
-        }
-        let _ = self.child.kill();
-        panic!(
-            "no {text:?} on stderr within {timeout:?}: {:#?}",
-            self.stderr_seen
-        );
-    }
-
-    /// Ctrl-C, then the rest of its stderr.
-    fn interrupt(mut self) -> Vec<String> {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "{exit:?}: {:#?}", self.stderr_seen);
-        self.stderr_seen.extend(self.stderr.iter());
-        self.stderr_seen
     }
 }
 
@@ -825,9 +693,8 @@ fn watch_five_exchanges(extra: &[&str]) -> Option<BTreeSet<(String, String)>> {
             .unwrap_or_else(|_| panic!("watch printed only {printed:#?}"));
         printed.extend(task_of(&line));
     }
-    let stdout = std::mem::replace(&mut watch.stdout, mpsc::channel().1);
-    watch.interrupt();
-    printed.extend(stdout.iter().filter_map(|line| task_of(&line)));
+    let (rest, _) = watch.interrupt_with_output();
+    printed.extend(rest.iter().filter_map(|line| task_of(line)));
     printed.retain(|(task, _)| task != "last");
     Some(printed)
 }

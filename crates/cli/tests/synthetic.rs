@@ -3,47 +3,14 @@
 //! generated push published to the local RabbitMQ and seen by `watch`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{broker_available, lines, run, unique, Running, BROKER_URL};
 
 use pulse_synthetic::Push;
 use pulse_translator::exchanges;
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
-const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("PULSE_URL")
-        .env_remove("PULSE_USER")
-        .env_remove("PULSE_PASSWORD")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the pulse-monitor binary runs")
-}
-
-fn lines(bytes: &[u8]) -> Vec<String> {
-    String::from_utf8(bytes.to_vec())
-        .expect("utf-8 output")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// A name no other test run uses, for trees, queues and files.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
 
 fn per_exchange<'a>(exchanges: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -213,21 +180,6 @@ fn synthetic_usage_errors_are_one_line_and_exit_2() {
     }
 }
 
-/// Whether the local broker answers; under CI=true it must.
-fn broker_available() -> bool {
-    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("no RabbitMQ on 127.0.0.1:5672, and CI=true requires one");
-    }
-    eprintln!(
-        "\n*** SKIPPED: no RabbitMQ on 127.0.0.1:5672; start one to run the broker tests ***\n"
-    );
-    false
-}
-
 #[test]
 fn publish_synthetic_push_publishes_every_message() {
     if !broker_available() {
@@ -293,56 +245,25 @@ fn watch_prints_every_finished_run_of_a_published_push_once() {
     let expected = finished_runs(&push);
 
     let label = unique("cli-synthetic");
-    let mut watch = Command::new(BIN)
-        .args([
-            "watch",
-            "--url",
-            BROKER_URL,
-            "--declare-exchanges",
-            "--source",
-            "taskcluster",
-            "--tree",
-            &tree,
-            "--talos",
-            "--any-kind",
-            "--json",
-            "--label",
-            &label,
-        ])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let follow = |pipe: Box<dyn std::io::Read + Send>| {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        rx
-    };
-    let stdout = follow(Box::new(watch.stdout.take().unwrap()));
-    let stderr = follow(Box::new(watch.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen_stderr = Vec::new();
-    loop {
-        let line = stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| {
-                let _ = watch.kill();
-                panic!("watch did not start consuming: {seen_stderr:#?}")
-            });
-        let consuming = line.contains("pulse-monitor: consuming queue/guest/");
-        seen_stderr.push(line);
-        if consuming {
-            break;
-        }
-    }
+    let mut watch = Running::start(&[
+        "watch",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        "--source",
+        "taskcluster",
+        "--tree",
+        &tree,
+        "--talos",
+        "--any-kind",
+        "--json",
+        "--label",
+        &label,
+    ]);
+    watch.wait_for_stderr(
+        "pulse-monitor: consuming queue/guest/",
+        Duration::from_secs(60),
+    );
 
     let seed = seed.to_string();
     let published = run(&[
@@ -362,9 +283,11 @@ fn watch_prints_every_finished_run_of_a_published_push_once() {
     let mut seen = BTreeSet::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     while !expected.is_subset(&seen) {
-        let Ok(line) = stdout.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        let Ok(line) = watch
+            .stdout
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         else {
-            let _ = watch.kill();
+            let _ = watch.child.kill();
             panic!(
                 "watch printed {} of {} records; missing {:?}",
                 expected.intersection(&seen).count(),
@@ -380,15 +303,10 @@ fn watch_prints_every_finished_run_of_a_published_push_once() {
         );
         assert!(seen.insert(key.clone()), "printed twice: {key:?}");
     }
-    let status = Command::new("kill")
-        .args(["-INT", &watch.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(watch.wait().unwrap().success());
+    let (rest, stopped) = watch.interrupt_with_output();
     // Whatever was printed after the last expected record: nothing else.
-    for line in stdout.iter() {
-        let record: Value = serde_json::from_str(&line).expect("a JSON record");
+    for line in &rest {
+        let record: Value = serde_json::from_str(line).expect("a JSON record");
         let key = (
             record["task_id"].as_str().unwrap().to_string(),
             record["run_id"].as_u64().unwrap() as u32,
@@ -396,7 +314,6 @@ fn watch_prints_every_finished_run_of_a_published_push_once() {
         assert!(seen.insert(key.clone()), "printed twice: {key:?}");
     }
     assert_eq!(seen, expected, "exactly the finished runs");
-    let stopped: Vec<String> = stderr.iter().collect();
     let summary = stopped
         .iter()
         .find(|l| l.starts_with("pulse-monitor: stopped: "))

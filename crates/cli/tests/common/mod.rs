@@ -1,0 +1,148 @@
+//! What the command's tests share: running the binary, reading its lines,
+//! the local broker, and a `watch` or `record` left running.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
+pub const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+
+pub fn run(args: &[&str]) -> Output {
+    run_with_stdin(args, None)
+}
+
+pub fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("PULSE_URL")
+        .env_remove("PULSE_USER")
+        .env_remove("PULSE_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pulse-monitor binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+pub fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .expect("utf-8 output")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A unique name for queues and files, so parallel runs do not meet.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Whether the local broker answers; under CI=true it must.
+pub fn broker_available() -> bool {
+    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("no RabbitMQ on 127.0.0.1:5672, and CI=true requires one");
+    }
+    eprintln!(
+        "\n*** SKIPPED: no RabbitMQ on 127.0.0.1:5672; start one to run the broker tests ***\n"
+    );
+    false
+}
+
+/// A running `watch` or `record`, its output lines arriving on channels.
+pub struct Running {
+    pub child: Child,
+    pub stdout: mpsc::Receiver<String>,
+    pub stderr: mpsc::Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Running {
+    pub fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let follow = |pipe: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        };
+        let stdout = follow(Box::new(child.stdout.take().unwrap()));
+        let stderr = follow(Box::new(child.stderr.take().unwrap()));
+        Running {
+            child,
+            stdout,
+            stderr,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    pub fn wait_for_stderr(&mut self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while let Ok(line) = self
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let found = line.contains(text);
+            self.stderr_seen.push(line);
+            if found {
+                return;
+            }
+        }
+        let _ = self.child.kill();
+        panic!(
+            "no {text:?} on stderr within {timeout:?}: {:#?}",
+            self.stderr_seen
+        );
+    }
+
+    /// Ctrl-C, then the rest of its stdout and stderr.
+    pub fn interrupt_with_output(mut self) -> (Vec<String>, Vec<String>) {
+        let stdout = std::mem::replace(&mut self.stdout, mpsc::channel().1);
+        let stderr = self.interrupt();
+        (stdout.iter().collect(), stderr)
+    }
+
+    /// Ctrl-C, then the rest of its stderr.
+    pub fn interrupt(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}: {:#?}", self.stderr_seen);
+        self.stderr_seen.extend(self.stderr.iter());
+        self.stderr_seen
+    }
+}

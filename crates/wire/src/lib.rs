@@ -59,4 +59,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use publisher::{OutgoingMessage, Publisher};
 pub use pulse::{queue_name, random_label};
 pub use settings::{ConnectionSettings, Password, AMQPS_PORT, AMQP_PORT, PULSE_HOST};
-pub use topology::{Binding, ExchangeDeclaration, QueueSpec, Topology};
+pub use topology::{Binding, ExchangeDeclaration, QueueSpec, QueueType, Topology};

@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 use log::{debug, error, info, warn};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -84,6 +85,13 @@ pub struct ConsumerStats {
     pub connected: bool,
     /// Messages waiting in the queue at the last depth check.
     pub queue_depth: Option<u32>,
+    /// Times the broker cancelled our consumer because the queue had been
+    /// deleted (PulseGuardian deletes queues that grow too long). Each time
+    /// the queue is declared again on a new connection; what it held, and
+    /// what was routed to it while it was gone, is lost.
+    pub queue_deleted: u64,
+    /// When the last delivery arrived (`None`: none yet).
+    pub last_delivery: Option<Instant>,
 }
 
 /// A message taken off the queue. Owned and `Send`: it can travel to any
@@ -139,6 +147,7 @@ pub struct Acker {
     tag: u64,
     decisions: Sender<Decision>,
     decided: bool,
+    generations: Arc<Generations>,
 }
 
 impl Acker {
@@ -163,9 +172,43 @@ impl Acker {
         });
     }
 
+    /// Whether the broker has already put this message back in its queue
+    /// because the connection it came on was lost: it will be delivered
+    /// again, so work started on it now would be done twice, and its
+    /// decision would be dropped as stale.
+    ///
+    /// False while its connection is up, and false for the messages of a
+    /// queue the broker deleted: those are never delivered again, so they
+    /// are worth handling even though their acknowledgement goes nowhere.
+    pub fn is_requeued(&self) -> bool {
+        self.generations.is_requeued(self.generation)
+    }
+
     /// For deliveries the connection thread takes back itself.
     fn forget(mut self) {
         self.decided = true;
+    }
+}
+
+/// Which connection's deliveries can still be decided, shared by the
+/// connection thread and every [`Acker`].
+#[derive(Debug, Default)]
+struct Generations {
+    /// The generation consuming now; 0 between connections.
+    live: AtomicU64,
+    /// Generations whose queue was deleted on the broker: their messages
+    /// are not requeued, since there is no queue to requeue them to.
+    orphaned: Mutex<Vec<u64>>,
+}
+
+impl Generations {
+    fn is_requeued(&self, generation: u64) -> bool {
+        generation != self.live.load(Ordering::Acquire)
+            && !self
+                .orphaned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&generation)
     }
 }
 
@@ -222,6 +265,7 @@ impl Consumer {
     ) -> Result<ConsumerHandle> {
         settings.validate()?;
         validate_options(&options)?;
+        topology.queue.validate()?;
         let (deliveries_tx, deliveries_rx) =
             crossbeam_channel::bounded(usize::from(options.prefetch));
         let (decisions_tx, decisions_rx) = crossbeam_channel::unbounded();
@@ -240,6 +284,7 @@ impl Consumer {
             control_rx,
             stats: Arc::clone(&stats),
             generation: 0,
+            generations: Arc::default(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("pulse-wire {queue}"))
@@ -366,11 +411,14 @@ struct Worker {
     stats: Arc<Mutex<ConsumerStats>>,
     /// Counts successful connections; tags deliveries and their decisions.
     generation: u64,
+    generations: Arc<Generations>,
 }
 
 enum SessionEnd {
     Stopped,
     Lost(String),
+    /// The broker cancelled the consumer and the queue is gone.
+    QueueDeleted,
 }
 
 /// Sessions shorter than this count as failed attempts for the backoff, so
@@ -423,6 +471,9 @@ impl Worker {
                             s.reconnects += 1;
                         }
                     });
+                    self.generations
+                        .live
+                        .store(self.generation, Ordering::Release);
                     // After the stats, so a successful start reports `connected`.
                     if let Some(ready) = ready.take() {
                         let _ = ready.send(Ok(()));
@@ -449,8 +500,20 @@ impl Worker {
                     SessionEnd::Lost(e.to_string())
                 }
             };
+            if matches!(end, SessionEnd::QueueDeleted) {
+                // Orphaned before the generation stops being live, so no
+                // job ever sees these messages as requeued.
+                self.generations
+                    .orphaned
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(self.generation);
+            }
+            self.generations.live.store(0, Ordering::Release);
             self.update(|s| s.connected = false);
-            self.take_back_deliveries();
+            if !matches!(end, SessionEnd::QueueDeleted) {
+                self.take_back_deliveries();
+            }
             match end {
                 SessionEnd::Stopped => {
                     drop(channel);
@@ -459,6 +522,17 @@ impl Worker {
                     }
                     info!("stopped consuming {}", self.topology.queue.name);
                     return;
+                }
+                SessionEnd::QueueDeleted => {
+                    drop(channel);
+                    drop(connection);
+                    self.update(|s| s.queue_deleted += 1);
+                    error!(
+                        "queue {} was deleted on the broker (PulseGuardian deletes queues that \
+                         grow too long): the messages it held and those routed to it until it \
+                         is declared again are lost; declaring it again",
+                        self.topology.queue.name
+                    );
                 }
                 SessionEnd::Lost(reason) => {
                     // Closing a dead connection only reaps amiquip's I/O thread.
@@ -570,6 +644,18 @@ impl Worker {
                     Ok(ConsumerMessage::Delivery(delivery)) => {
                         self.on_delivery(&mut state, delivery);
                     }
+                    Ok(ConsumerMessage::ServerCancelled) => {
+                        if self.queue_exists(connection) == Some(false) {
+                            // Nobody will deliver these again: hand them out.
+                            for delivery in state.pending.drain(..) {
+                                if let Err(e) = self.deliveries_tx.try_send(delivery) {
+                                    warn!("no room to hand out {:?}", e.into_inner());
+                                }
+                            }
+                            return SessionEnd::QueueDeleted;
+                        }
+                        return SessionEnd::Lost(describe(ConsumerMessage::ServerCancelled));
+                    }
                     Ok(other) => return SessionEnd::Lost(describe(other)),
                     Err(_) => {
                         return SessionEnd::Lost(
@@ -635,11 +721,15 @@ impl Worker {
                 tag,
                 decisions: self.decisions_tx.clone(),
                 decided: false,
+                generations: Arc::clone(&self.generations),
             },
         };
         // What remains of `raw` (tag and channel id) is what amiquip needs to ack.
         state.outstanding.insert(tag, raw);
-        self.update(|s| s.received += 1);
+        self.update(|s| {
+            s.received += 1;
+            s.last_delivery = Some(Instant::now());
+        });
         if state.pending.is_empty() {
             match self.deliveries_tx.try_send(delivery) {
                 Ok(()) => {}
@@ -728,6 +818,28 @@ impl Worker {
             s.acked += acked;
         });
         result
+    }
+
+    /// Whether the queue exists, asked on a short-lived channel (a missing
+    /// queue closes the channel it was asked on); `None` if the broker
+    /// could not say.
+    fn queue_exists(&self, connection: &mut Connection) -> Option<bool> {
+        let name = self.topology.queue.name.as_str();
+        let answer = connection.open_channel(None).and_then(|channel| {
+            let declared = channel.queue_declare_passive(name).map(drop);
+            if declared.is_ok() {
+                let _ = channel.close();
+            }
+            declared
+        });
+        match answer.map_err(|e| Error::amqp(format_args!("looking for queue `{name}`"), e)) {
+            Ok(_) => Some(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Some(false),
+            Err(e) => {
+                warn!("{e}");
+                None
+            }
+        }
     }
 
     /// Reads the queue depth on a short-lived channel: a missing queue (404)
@@ -865,11 +977,13 @@ mod tests {
     #[test]
     fn dropped_acker_requeues_and_decisions_carry_generation() {
         let (tx, rx) = crossbeam_channel::unbounded();
+        let generations = Arc::new(Generations::default());
         let acker = |tag| Acker {
             generation: 3,
             tag,
             decisions: tx.clone(),
             decided: false,
+            generations: Arc::clone(&generations),
         };
         acker(1).ack();
         acker(2).reject(false);
@@ -887,5 +1001,33 @@ mod tests {
                 (3, 3, Outcome::Reject { requeue: true }),
             ]
         );
+    }
+
+    #[test]
+    fn requeued_means_its_connection_is_gone_and_the_queue_is_not() {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let generations = Arc::new(Generations::default());
+        let acker = |generation| Acker {
+            generation,
+            tag: 1,
+            decisions: tx.clone(),
+            decided: false,
+            generations: Arc::clone(&generations),
+        };
+        let (first, second) = (acker(1), acker(2));
+        generations.live.store(1, Ordering::Release);
+        assert!(!first.is_requeued());
+        assert!(second.is_requeued());
+        generations.orphaned.lock().unwrap().push(1);
+        generations.live.store(2, Ordering::Release);
+        assert!(
+            !first.is_requeued(),
+            "its queue was deleted: never requeued"
+        );
+        assert!(!second.is_requeued());
+        generations.live.store(0, Ordering::Release);
+        assert!(second.is_requeued());
+        first.forget();
+        second.forget();
     }
 }

@@ -59,6 +59,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod dedupe;
 mod error;
 mod eventlog;
 #[cfg(feature = "fetch")]
@@ -82,4 +83,4 @@ pub use pulse_translator::{
     exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Record, TaskRecord, TaskState,
     TestRecord,
 };
-pub use pulse_wire::{ConnectionSettings, ConsumeOptions};
+pub use pulse_wire::{ConnectionSettings, ConsumeOptions, QueueType};

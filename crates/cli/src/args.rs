@@ -64,11 +64,33 @@ pub struct QueueArgs {
     /// Create the exchanges if missing (a local broker; never needed on Pulse).
     #[arg(long)]
     pub declare_exchanges: bool,
+    /// Queue type: classic, or quorum (replicated, always durable; what Taskcluster declares).
+    /// An existing queue keeps the type it was declared with.
+    #[arg(long, value_enum, default_value_t = QueueTypeArg::Classic)]
+    pub queue_type: QueueTypeArg,
+    /// Quorum queues: after N more deliveries without an ack (a callback that kills the
+    /// process each time) the broker drops the message, or dead-letters it, instead of
+    /// delivering it again.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub delivery_limit: Option<u32>,
+    /// Remember the last N handled messages, so that what the broker delivers again after a
+    /// reconnect is acknowledged without running the callbacks twice (0: off). Default: 8 ×
+    /// the prefetch.
+    #[arg(long, value_name = "N")]
+    pub dedupe_window: Option<usize>,
     /// Taskcluster: also read task-pending and task-running. Unfinished tasks are task
     /// records whose result column says pending or running, never finished builds or
     /// tests: add --any-kind (or --kind) to see them.
     #[arg(long)]
     pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueTypeArg {
+    /// One copy on one node; every RabbitMQ version.
+    Classic,
+    /// Replicated and durable; needed for --delivery-limit.
+    Quorum,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

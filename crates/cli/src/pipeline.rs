@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pulse_build_monitor::{
-    replay, Filter, FilterSpec, Monitor, MonitorBuilder, RawMessage, Record, RecordedMessage,
-    Source, Stats, StopReport,
+    replay, Filter, FilterSpec, Monitor, MonitorBuilder, QueueType, RawMessage, Record,
+    RecordedMessage, Source, Stats, StopReport,
 };
 
-use crate::args::{FilterArgs, OutputArgs, RecordArgs, ReplayArgs, SourceArg, WatchArgs};
+use crate::args::{
+    FilterArgs, OutputArgs, QueueArgs, QueueTypeArg, RecordArgs, ReplayArgs, SourceArg, WatchArgs,
+};
 use crate::broker;
 use crate::error::CliError;
 use crate::output::{self, Printer, StopFlag};
@@ -33,16 +35,12 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         args.output.exec.clone(),
         Arc::clone(&stop),
     ));
-    let mut builder = printing_monitor(filter, &args.output, &printer)?
+    let builder = printing_monitor(filter, &args.output, &printer)?
         .source(source(args.queue.source, args.queue.progress)?)
-        .durable(args.queue.durable)
-        .declare_exchanges(args.queue.declare_exchanges)
         .broker(settings.clone());
+    let mut builder = queue_options(builder, &args.queue)?;
     if let Some(workers) = args.output.workers {
         builder = builder.workers(workers);
-    }
-    if let Some(label) = &args.queue.label {
-        builder = builder.label(label.clone());
     }
     let monitor = builder.start().map_err(monitor_error)?;
     eprintln!(
@@ -120,11 +118,9 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
         .build()
         .expect("any_tree is a valid filter");
     let (writer, failed) = (Arc::clone(&recorder), Arc::clone(&stop));
-    let mut builder = Monitor::builder()
+    let builder = Monitor::builder()
         .filter(every_tree)
         .source(source(args.queue.source, args.queue.progress)?)
-        .durable(args.queue.durable)
-        .declare_exchanges(args.queue.declare_exchanges)
         // One thread keeps the file in the order messages arrived.
         .workers(1)
         .on_message(move |message| {
@@ -137,9 +133,7 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
             }
         })
         .broker(settings.clone());
-    if let Some(label) = &args.queue.label {
-        builder = builder.label(label.clone());
-    }
+    let builder = queue_options(builder, &args.queue)?;
     let monitor = builder.start().map_err(monitor_error)?;
     eprintln!(
         "pulse-monitor: recording {} on {settings} to {}; Ctrl-C stops",
@@ -188,6 +182,37 @@ fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
     spec.any_kind |= args.any_kind;
     spec.talos |= args.talos;
     Filter::from_spec(&spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
+}
+
+/// The queue flags `watch` and `record` share: label, durability, type,
+/// delivery limit, dedupe window, exchange declaration.
+fn queue_options(
+    mut builder: MonitorBuilder,
+    args: &QueueArgs,
+) -> Result<MonitorBuilder, CliError> {
+    builder = builder
+        .durable(args.durable)
+        .declare_exchanges(args.declare_exchanges);
+    if let Some(label) = &args.label {
+        builder = builder.label(label.clone());
+    }
+    builder = builder.queue_type(match args.queue_type {
+        QueueTypeArg::Classic => QueueType::Classic,
+        QueueTypeArg::Quorum => QueueType::Quorum,
+    });
+    if let Some(limit) = args.delivery_limit {
+        if args.queue_type != QueueTypeArg::Quorum {
+            return Err(CliError::usage(format!(
+                "--delivery-limit {limit} needs --queue-type quorum: classic queues do not \
+                 count deliveries"
+            )));
+        }
+        builder = builder.delivery_limit(limit);
+    }
+    if let Some(window) = args.dedupe_window {
+        builder = builder.dedupe_window(window);
+    }
+    Ok(builder)
 }
 
 /// The source to read; `--progress` only means something for Taskcluster.
@@ -312,14 +337,16 @@ impl Progress {
 fn stats_line(stats: &Stats) -> String {
     format!(
         "received {}, translated {}, matched {}, translation errors {}, callback panics {}, \
-         acknowledged {}, reconnects {}",
+         acknowledged {}, duplicates {}, reconnects {}, queue deleted {}",
         stats.received,
         stats.translated,
         stats.matched,
         stats.translation_errors,
         stats.callback_panics,
         stats.acknowledged,
-        stats.reconnects
+        stats.duplicates,
+        stats.reconnects,
+        stats.queue_deleted
     )
 }
 

@@ -5,6 +5,8 @@
 //! PULSE_URL=amqp://user:pw@127.0.0.1:5672/vhost \
 //!   fault-monitor --label L --ids FILE [--log-file F] [--dead-letters F]
 //!                 [--prefetch N] [--connection-name NAME] [--work-ms MS]
+//!                 [--workers N] [--queue-type classic|quorum]
+//!                 [--delivery-limit N] [--abort-on ID]
 //! ```
 //!
 //! The id is written (one line, straight to the file, no buffer) inside
@@ -12,7 +14,9 @@
 //! after its callback returned, so every acknowledged message is in the
 //! file, whenever the process dies. `--work-ms` makes each callback sleep
 //! after writing, as real work would, so messages are in flight when the
-//! process is killed. Runs until its stdin closes, then stops
+//! process is killed. `--abort-on ID` makes the callback of that id write
+//! `abort ID` to the ids file and abort the process (SIGABRT): a poison
+//! message that kills its consumer. Runs until its stdin closes, then stops
 //! gracefully and prints its counters. Exit code 2: the monitor could not
 //! start (bad settings, credentials, certificate).
 
@@ -20,7 +24,7 @@ use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::sync::Mutex;
 
-use pulse_build_monitor::{ConnectionSettings, Monitor};
+use pulse_build_monitor::{ConnectionSettings, Monitor, QueueType};
 
 struct Args {
     label: String,
@@ -30,6 +34,10 @@ struct Args {
     prefetch: u16,
     connection_name: Option<String>,
     work: std::time::Duration,
+    workers: usize,
+    queue_type: QueueType,
+    delivery_limit: Option<u32>,
+    abort_on: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -41,6 +49,10 @@ fn parse_args() -> Result<Args, String> {
         prefetch: 100,
         connection_name: None,
         work: std::time::Duration::ZERO,
+        workers: 0,
+        queue_type: QueueType::Classic,
+        delivery_limit: None,
+        abort_on: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -63,6 +75,30 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--work-ms `{text}` is not milliseconds"))?;
                 args.work = std::time::Duration::from_millis(millis);
+            }
+            "--workers" => {
+                let text = value()?;
+                args.workers = text
+                    .parse()
+                    .map_err(|_| format!("--workers `{text}` is not a number"))?;
+            }
+            "--queue-type" => {
+                let text = value()?;
+                args.queue_type = text.parse().map_err(|e| format!("--queue-type: {e}"))?;
+            }
+            "--delivery-limit" => {
+                let text = value()?;
+                args.delivery_limit = Some(
+                    text.parse()
+                        .map_err(|_| format!("--delivery-limit `{text}` is not a number"))?,
+                );
+            }
+            "--abort-on" => {
+                let text = value()?;
+                args.abort_on = Some(
+                    text.parse()
+                        .map_err(|_| format!("--abort-on `{text}` is not an id"))?,
+                );
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -103,18 +139,25 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .open(&args.ids)?,
     );
     let work = args.work;
+    let abort_on = args.abort_on;
     let mut builder = Monitor::builder()
         .broker(settings)
         .label(args.label)
         .durable(true)
         .declare_exchanges(true)
         .prefetch(args.prefetch)
+        .workers(args.workers)
+        .queue_type(args.queue_type)
         .on_build(move |build| {
             let Some(id) = pulse_faults::record_id(&build) else {
                 log::warn!("a build without a test id: {:?}", build.job.buildurl);
                 return;
             };
             let mut file = ids.lock().unwrap_or_else(|e| e.into_inner());
+            if abort_on == Some(id) {
+                let _ = writeln!(file, "abort {id}");
+                std::process::abort();
+            }
             // The monitor acknowledges after a panicking callback too, so a
             // failed write aborts: the broker then redelivers the message.
             if let Err(e) = writeln!(file, "{id}") {
@@ -126,6 +169,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 std::thread::sleep(work);
             }
         });
+    if let Some(limit) = args.delivery_limit {
+        builder = builder.delivery_limit(limit);
+    }
     if let Some(path) = args.log_file {
         builder = builder.log_file(path);
     }

@@ -65,6 +65,7 @@ mod eventlog;
 #[cfg(feature = "fetch")]
 mod fetch;
 mod message;
+mod metrics;
 mod monitor;
 pub mod replay;
 mod source;

@@ -1,5 +1,6 @@
 //! [`Monitor`] and its builder: the seed's `start_pulse_monitor`.
 
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -16,6 +17,7 @@ use pulse_wire::{
 };
 
 use crate::dedupe::{Admission, Dedupe, Identity};
+use crate::metrics::{Metrics, MetricsServer};
 
 use crate::eventlog::{dead_letter_line, LineFile};
 use crate::message::RawMessage;
@@ -57,6 +59,7 @@ pub struct MonitorBuilder {
     queue_type: QueueType,
     delivery_limit: Option<u32>,
     dedupe_window: Option<usize>,
+    metrics: Option<SocketAddr>,
     declare_exchanges: bool,
     log_file: Option<PathBuf>,
     dead_letter_file: Option<PathBuf>,
@@ -82,6 +85,7 @@ impl Default for MonitorBuilder {
             queue_type: QueueType::Classic,
             delivery_limit: None,
             dedupe_window: None,
+            metrics: None,
             declare_exchanges: false,
             log_file: None,
             dead_letter_file: None,
@@ -233,6 +237,23 @@ impl MonitorBuilder {
         self
     }
 
+    /// Serves Prometheus metrics at `http://ADDRESS/metrics` (text format
+    /// 0.0.4) while the monitor runs: the counters of [`Stats`], the queue
+    /// depth, the seconds since the last delivery, a callback-duration
+    /// histogram and records by kind. Port 0 picks a free port
+    /// ([`Monitor::metrics_address`] says which). Nothing is served unless
+    /// asked; [`metrics_port`](Self::metrics_port) listens on 127.0.0.1.
+    pub fn metrics(mut self, address: SocketAddr) -> Self {
+        self.metrics = Some(address);
+        self
+    }
+
+    /// [`metrics`](Self::metrics) on `127.0.0.1:port`: only this machine
+    /// can scrape it.
+    pub fn metrics_port(self, port: u16) -> Self {
+        self.metrics(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
     /// Create the exchanges if they are missing, instead of only checking
     /// that they exist: for a local broker. Never needed on Pulse.
     pub fn declare_exchanges(mut self, declare: bool) -> Self {
@@ -357,7 +378,22 @@ impl MonitorBuilder {
             counters: Counters::default(),
             consumer,
             report: Mutex::new(None),
+            started: Instant::now(),
+            last_received: Mutex::new(None),
         });
+        let (metrics, metrics_server) = match self.metrics {
+            None => (None, None),
+            Some(address) => {
+                let metrics = Arc::new(Metrics::new());
+                let source = Arc::clone(&shared);
+                let server = MetricsServer::start(
+                    address,
+                    Arc::clone(&metrics),
+                    Arc::new(move || source.stats()),
+                )?;
+                (Some(metrics), Some(server))
+            }
+        };
         let pump = Pump {
             shared: Arc::clone(&shared),
             on_build: self.on_build,
@@ -371,6 +407,7 @@ impl MonitorBuilder {
             dead_letters,
             queue_to_delete,
             dedupe,
+            metrics,
         };
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Duration>(1);
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
@@ -386,6 +423,7 @@ impl MonitorBuilder {
             stop: stop_tx,
             done: done_rx,
             thread: Mutex::new(Some(thread)),
+            metrics: metrics_server,
         })
     }
 
@@ -443,6 +481,9 @@ struct Shared {
     counters: Counters,
     consumer: Option<Arc<ConsumerHandle>>,
     report: Mutex<Option<StopReport>>,
+    started: Instant,
+    /// When the pump took the last message.
+    last_received: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -453,7 +494,13 @@ impl Shared {
             .snapshot(wire.as_ref().map_or(0, |w| w.reconnects));
         if let Some(wire) = &wire {
             stats.queue_deleted = wire.queue_deleted;
+            stats.queue_depth = wire.queue_depth;
         }
+        let last = *self
+            .last_received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        stats.since_last_delivery = last.unwrap_or(self.started).elapsed();
         stats.connected = wire.map(|w| w.connected);
         stats
     }
@@ -487,6 +534,8 @@ pub struct Monitor {
     stop: Sender<Duration>,
     done: Receiver<()>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Answers scrapes until the monitor is dropped.
+    metrics: Option<MetricsServer>,
 }
 
 /// How long a non-durable monitor's queue outlives its last consumer, so
@@ -550,6 +599,14 @@ impl Monitor {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// Where [`MonitorBuilder::metrics`] serves `/metrics` (`None` when not
+    /// asked); the port actually bound when port 0 was asked for. It
+    /// answers until the monitor is dropped, so a final scrape after
+    /// [`stop`](Self::stop) still works.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::address)
     }
 
     /// The queue the monitor consumes (`None` for the in-process source).
@@ -649,6 +706,8 @@ struct Pump {
     queue_to_delete: Option<(ConnectionSettings, String)>,
     /// Handled messages, for the broker source.
     dedupe: Option<Arc<Dedupe>>,
+    /// Callback durations and records by kind, when metrics are served.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// One message on its way through the callbacks. Whether they run at all
@@ -773,6 +832,11 @@ impl Pump {
     ) -> Result<(), Stopped> {
         let counters = &self.shared.counters;
         Counters::add(&counters.received, 1);
+        *self
+            .shared
+            .last_received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         let (identity, acker) = match &self.dedupe {
             None => (None, acker),
             Some(dedupe) => {
@@ -804,8 +868,10 @@ impl Pump {
             let key = format!("{} ({kind} callback)", message.routing_key);
             let job = self.logging_panics(key.clone(), job);
             let gate = Arc::clone(&run);
+            let metrics = self.metrics.clone();
             let job = move || {
                 if gate.should_run() {
+                    let _timer = metrics.as_ref().map(Metrics::time_callback);
                     job();
                 }
             };
@@ -825,7 +891,11 @@ impl Pump {
         };
         Counters::add(&counters.translated, records.len() as u64);
         for record in records {
-            if let Err(rejection) = self.filter.explain(&record) {
+            let verdict = self.filter.explain(&record);
+            if let Some(metrics) = &self.metrics {
+                metrics.record(record.kind(), verdict.is_ok());
+            }
+            if let Err(rejection) = verdict {
                 if let Some(on_filtered_out) = &self.on_filtered_out {
                     let on_filtered_out = Arc::clone(on_filtered_out);
                     submit(

@@ -1,6 +1,7 @@
 //! Counters a running monitor keeps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A snapshot of a monitor's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,6 +40,13 @@ pub struct Stats {
     /// Whether the broker connection is up right now; `None` for the
     /// in-process source.
     pub connected: Option<bool>,
+    /// Messages waiting in the queue at the last depth check (see
+    /// [`ConsumeOptions::depth_check_interval`](crate::ConsumeOptions::depth_check_interval));
+    /// `None` before the first one, and for the in-process source.
+    pub queue_depth: Option<u32>,
+    /// Time since the last message arrived, or since the monitor started
+    /// while none has.
+    pub since_last_delivery: Duration,
 }
 
 #[derive(Default)]
@@ -74,6 +82,8 @@ impl Counters {
             queue_deleted: 0,
             reconnects,
             connected: None,
+            queue_depth: None,
+            since_last_delivery: Duration::ZERO,
         }
     }
 }

@@ -196,6 +196,9 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1) or HOST:PORT.
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_address)]
+    pub metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
@@ -204,6 +207,18 @@ pub struct WatchArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `PORT` (127.0.0.1, only this machine) or `HOST:PORT`.
+fn parse_metrics_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| format!("`{text}` is not PORT or HOST:PORT"))
 }
 
 #[derive(Debug, Args)]

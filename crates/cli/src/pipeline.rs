@@ -26,6 +26,7 @@ const PROGRESS_THRESHOLD: usize = 1000;
 /// `pulse-monitor watch`.
 pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
     let filter = build_filter(&args.filter)?;
+    check_queue_args(&args.queue)?;
     let settings = broker::settings(&args.connect)?;
     let stop = install_stop_handler()?;
     broker::wait_for_broker(&settings, Duration::from_secs(args.connect.connect_timeout))?;
@@ -42,7 +43,13 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
     if let Some(workers) = args.output.workers {
         builder = builder.workers(workers);
     }
+    if let Some(address) = args.metrics {
+        builder = builder.metrics(address);
+    }
     let monitor = builder.start().map_err(monitor_error)?;
+    if let Some(address) = monitor.metrics_address() {
+        eprintln!("pulse-monitor: metrics at http://{address}/metrics");
+    }
     eprintln!(
         "pulse-monitor: consuming {} on {settings}; Ctrl-C stops",
         monitor.queue_name().unwrap_or("the queue")
@@ -108,6 +115,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
 
 /// `pulse-monitor record`.
 pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
+    check_queue_args(&args.queue)?;
     let settings = broker::settings(&args.connect)?;
     let recorder = Arc::new(Mutex::new(Recorder::open(&args.out, args.max_bytes)?));
     let stop = install_stop_handler()?;
@@ -200,19 +208,25 @@ fn queue_options(
         QueueTypeArg::Classic => QueueType::Classic,
         QueueTypeArg::Quorum => QueueType::Quorum,
     });
+    check_queue_args(args)?;
     if let Some(limit) = args.delivery_limit {
-        if args.queue_type != QueueTypeArg::Quorum {
-            return Err(CliError::usage(format!(
-                "--delivery-limit {limit} needs --queue-type quorum: classic queues do not \
-                 count deliveries"
-            )));
-        }
         builder = builder.delivery_limit(limit);
     }
     if let Some(window) = args.dedupe_window {
         builder = builder.dedupe_window(window);
     }
     Ok(builder)
+}
+
+/// Usage errors in the queue flags, found before connecting.
+fn check_queue_args(args: &QueueArgs) -> Result<(), CliError> {
+    match args.delivery_limit {
+        Some(limit) if args.queue_type != QueueTypeArg::Quorum => Err(CliError::usage(format!(
+            "--delivery-limit {limit} needs --queue-type quorum: classic queues do not count \
+             deliveries"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The source to read; `--progress` only means something for Taskcluster.

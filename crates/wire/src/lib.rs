@@ -50,6 +50,7 @@ mod publisher;
 mod pulse;
 mod settings;
 mod topology;
+mod watchdog;
 
 pub use connect::HANDSHAKE_LOG_TARGET;
 pub use consumer::{

@@ -20,6 +20,7 @@
 //! | `pulse_monitor_dropped_requeued_total` | counter | [`Stats::dropped_requeued`] |
 //! | `pulse_monitor_reconnects_total` | counter | [`Stats::reconnects`] |
 //! | `pulse_monitor_queue_deleted_total` | counter | [`Stats::queue_deleted`] |
+//! | `pulse_monitor_stalls_total` | counter | [`Stats::stalls`] |
 //! | `pulse_monitor_connected` | gauge | [`Stats::connected`]: 1 or 0 (absent for the in-process source) |
 //! | `pulse_monitor_queue_depth` | gauge | [`Stats::queue_depth`] (absent until the first depth check) |
 //! | `pulse_monitor_seconds_since_last_delivery` | gauge | [`Stats::since_last_delivery`]; since the start while nothing arrived |
@@ -126,7 +127,7 @@ impl std::fmt::Debug for StatsCollector {
 impl Collector for StatsCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let stats = (self.stats)();
-        let counters: [(&str, &str, u64); 10] = [
+        let counters: [(&str, &str, u64); 11] = [
             (
                 "messages_received",
                 "Messages received from the broker (redeliveries included)",
@@ -176,6 +177,11 @@ impl Collector for StatsCollector {
                 "queue_deleted",
                 "Times the queue was found deleted on the broker and declared again",
                 stats.queue_deleted,
+            ),
+            (
+                "stalls",
+                "Times the stall watchdog found the consumer silent and reconnected",
+                stats.stalls,
             ),
         ];
         for (name, help, value) in counters {

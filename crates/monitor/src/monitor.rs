@@ -494,6 +494,7 @@ impl Shared {
             .snapshot(wire.as_ref().map_or(0, |w| w.reconnects));
         if let Some(wire) = &wire {
             stats.queue_deleted = wire.queue_deleted;
+            stats.stalls = wire.stalls;
             stats.queue_depth = wire.queue_depth;
         }
         let last = *self

@@ -35,6 +35,10 @@ pub struct Stats {
     /// deleted (PulseGuardian deletes queues that grow too long); the
     /// monitor declared it again, and what was routed meanwhile is lost.
     pub queue_deleted: u64,
+    /// Times the stall watchdog found the consumer connected but silent
+    /// and reconnected (see
+    /// [`ConsumeOptions::stall_timeout`](crate::ConsumeOptions::stall_timeout)).
+    pub stalls: u64,
     /// Times the connection was re-established.
     pub reconnects: u64,
     /// Whether the broker connection is up right now; `None` for the
@@ -80,6 +84,7 @@ impl Counters {
             duplicates: get(&self.duplicates),
             dropped_requeued: get(&self.dropped_requeued),
             queue_deleted: 0,
+            stalls: 0,
             reconnects,
             connected: None,
             queue_depth: None,

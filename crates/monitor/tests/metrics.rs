@@ -71,6 +71,7 @@ fn assert_agrees(samples: &[Sample], stats: &Stats) {
         ("dropped_requeued", stats.dropped_requeued),
         ("reconnects", stats.reconnects),
         ("queue_deleted", stats.queue_deleted),
+        ("stalls", stats.stalls),
     ];
     for (name, expected) in pairs {
         assert_eq!(counter(samples, name), expected, "{name}: {stats:?}");

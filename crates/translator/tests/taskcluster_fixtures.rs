@@ -502,11 +502,19 @@ fn every_exchange_is_read_and_run_states_map_to_results() {
     }
 }
 
+/// (tags.kind, label, record type, platform, build type).
+type KindCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<BuildType>,
+);
+
 #[test]
 fn tasks_of_every_kind_become_records() {
-    // (tags.kind, label, record type, platform, build type): labels of real
-    // Firefox pushes.
-    let cases: [(&str, &str, &str, Option<&str>, Option<BuildType>); 12] = [
+    // Labels of real Firefox pushes.
+    let cases: [KindCase; 12] = [
         (
             "source-test",
             "source-test-mozlint-eslint",

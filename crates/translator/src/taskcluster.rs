@@ -243,9 +243,9 @@ pub fn run_status(state: &str, reason_resolved: Option<&str>) -> Result<Option<i
 ///
 /// Fails with a typed error when the message does not say enough: no
 /// `tc-treeherder` route ([`ErrorKind::MissingTreeherderRoute`]), no label
-/// ([`ErrorKind::MissingTaskLabel`]), a kind other than `build` or `test`
-/// ([`ErrorKind::UnsupportedTaskKind`]; the definition's `jobKind` may
-/// place it), a label or platform outside the vocabulary.
+/// ([`ErrorKind::MissingTaskLabel`]), a label or platform outside the
+/// vocabulary ([`ErrorKind::UnknownLabelShape`],
+/// [`ErrorKind::UnknownTaskPlatform`]). Every task kind becomes a record.
 ///
 /// ```
 /// use pulse_translator::taskcluster::{translate, TaskMessage, TaskclusterOptions};

@@ -67,11 +67,33 @@ pub struct QueueArgs {
     /// Create the exchanges if missing (a local broker; never needed on Pulse).
     #[arg(long)]
     pub declare_exchanges: bool,
+    /// Queue type: classic, or quorum (replicated, always durable; what Taskcluster declares).
+    /// An existing queue keeps the type it was declared with.
+    #[arg(long, value_enum, default_value_t = QueueTypeArg::Classic)]
+    pub queue_type: QueueTypeArg,
+    /// Quorum queues: after N more deliveries without an ack (a callback that kills the
+    /// process each time) the broker drops the message, or dead-letters it, instead of
+    /// delivering it again.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub delivery_limit: Option<u32>,
+    /// Remember the last N handled messages, so that what the broker delivers again after a
+    /// reconnect is acknowledged without running the callbacks twice (0: off). Default: 8 ×
+    /// the prefetch.
+    #[arg(long, value_name = "N")]
+    pub dedupe_window: Option<usize>,
     /// Taskcluster: also read task-pending and task-running. Unfinished tasks are task
     /// records whose result column says pending or running, never finished builds or
     /// tests: add --any-kind (or --kind) to see them.
     #[arg(long)]
     pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueTypeArg {
+    /// One copy on one node; every RabbitMQ version.
+    Classic,
+    /// Replicated and durable; needed for --delivery-limit.
+    Quorum,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,6 +199,9 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1) or HOST:PORT.
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_address)]
+    pub metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
@@ -185,6 +210,18 @@ pub struct WatchArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `PORT` (127.0.0.1, only this machine) or `HOST:PORT`.
+fn parse_metrics_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| format!("`{text}` is not PORT or HOST:PORT"))
 }
 
 #[derive(Debug, Args)]

@@ -96,7 +96,8 @@ pub fn wire_error(e: &pulse_wire::Error) -> CliError {
         }
         ErrorKind::PreconditionFailed => {
             "a queue or exchange of this name exists with other settings; \
-             pick another --label or match the earlier --durable"
+             pick another --label or match the earlier --durable, --queue-type and \
+             --delivery-limit"
         }
         ErrorKind::Tls => {
             "check the host name and the broker's certificate (cacertfile= in the URL)"

@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pulse_build_monitor::{
-    replay, Filter, FilterSpec, Monitor, MonitorBuilder, RawMessage, Record, RecordedMessage,
-    Source, Stats, StopReport,
+    replay, Filter, FilterSpec, Monitor, MonitorBuilder, QueueType, RawMessage, Record,
+    RecordedMessage, Source, Stats, StopReport,
 };
 
-use crate::args::{FilterArgs, OutputArgs, RecordArgs, ReplayArgs, SourceArg, WatchArgs};
+use crate::args::{
+    FilterArgs, OutputArgs, QueueArgs, QueueTypeArg, RecordArgs, ReplayArgs, SourceArg, WatchArgs,
+};
 use crate::broker;
 use crate::error::CliError;
 use crate::output::{self, Printer, StopFlag};
@@ -27,6 +29,7 @@ const PROGRESS_THRESHOLD_BYTES: u64 = 1 << 20;
 /// `pulse-monitor watch`.
 pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
     let filter = build_filter(&args.filter)?;
+    check_queue_args(&args.queue)?;
     let settings = broker::settings(&args.connect)?;
     let stop = install_stop_handler()?;
     broker::wait_for_broker(&settings, Duration::from_secs(args.connect.connect_timeout))?;
@@ -36,18 +39,20 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         args.output.exec.clone(),
         Arc::clone(&stop),
     ));
-    let mut builder = printing_monitor(filter, &args.output, &printer)?
+    let builder = printing_monitor(filter, &args.output, &printer)?
         .source(source(args.queue.source, args.queue.progress)?)
-        .durable(args.queue.durable)
-        .declare_exchanges(args.queue.declare_exchanges)
         .broker(settings.clone());
+    let mut builder = queue_options(builder, &args.queue)?;
     if let Some(workers) = args.output.workers {
         builder = builder.workers(workers);
     }
-    if let Some(label) = &args.queue.label {
-        builder = builder.label(label.clone());
+    if let Some(address) = args.metrics {
+        builder = builder.metrics(address);
     }
     let monitor = builder.start().map_err(monitor_error)?;
+    if let Some(address) = monitor.metrics_address() {
+        eprintln!("pulse-monitor: metrics at http://{address}/metrics");
+    }
     eprintln!(
         "pulse-monitor: consuming {} on {settings}; Ctrl-C stops",
         monitor.queue_name().unwrap_or("the queue")
@@ -113,6 +118,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
 
 /// `pulse-monitor record`.
 pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
+    check_queue_args(&args.queue)?;
     let settings = broker::settings(&args.connect)?;
     let recorder = Arc::new(Mutex::new(Recorder::open(&args.out, args.max_bytes)?));
     let stop = install_stop_handler()?;
@@ -123,11 +129,9 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
         .build()
         .expect("any_tree is a valid filter");
     let (writer, failed) = (Arc::clone(&recorder), Arc::clone(&stop));
-    let mut builder = Monitor::builder()
+    let builder = Monitor::builder()
         .filter(every_tree)
         .source(source(args.queue.source, args.queue.progress)?)
-        .durable(args.queue.durable)
-        .declare_exchanges(args.queue.declare_exchanges)
         // One thread keeps the file in the order messages arrived.
         .workers(1)
         .on_message(move |message| {
@@ -140,9 +144,7 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
             }
         })
         .broker(settings.clone());
-    if let Some(label) = &args.queue.label {
-        builder = builder.label(label.clone());
-    }
+    let builder = queue_options(builder, &args.queue)?;
     let monitor = builder.start().map_err(monitor_error)?;
     eprintln!(
         "pulse-monitor: recording {} on {settings} to {}; Ctrl-C stops",
@@ -191,6 +193,43 @@ fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
     spec.any_kind |= args.any_kind;
     spec.talos |= args.talos;
     Filter::from_spec(&spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
+}
+
+/// The queue flags `watch` and `record` share: label, durability, type,
+/// delivery limit, dedupe window, exchange declaration.
+fn queue_options(
+    mut builder: MonitorBuilder,
+    args: &QueueArgs,
+) -> Result<MonitorBuilder, CliError> {
+    builder = builder
+        .durable(args.durable)
+        .declare_exchanges(args.declare_exchanges);
+    if let Some(label) = &args.label {
+        builder = builder.label(label.clone());
+    }
+    builder = builder.queue_type(match args.queue_type {
+        QueueTypeArg::Classic => QueueType::Classic,
+        QueueTypeArg::Quorum => QueueType::Quorum,
+    });
+    check_queue_args(args)?;
+    if let Some(limit) = args.delivery_limit {
+        builder = builder.delivery_limit(limit);
+    }
+    if let Some(window) = args.dedupe_window {
+        builder = builder.dedupe_window(window);
+    }
+    Ok(builder)
+}
+
+/// Usage errors in the queue flags, found before connecting.
+fn check_queue_args(args: &QueueArgs) -> Result<(), CliError> {
+    match args.delivery_limit {
+        Some(limit) if args.queue_type != QueueTypeArg::Quorum => Err(CliError::usage(format!(
+            "--delivery-limit {limit} needs --queue-type quorum: classic queues do not count \
+             deliveries"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The source to read; `--progress` only means something for Taskcluster.
@@ -324,14 +363,16 @@ impl Progress {
 fn stats_line(stats: &Stats) -> String {
     format!(
         "received {}, translated {}, matched {}, translation errors {}, callback panics {}, \
-         acknowledged {}, reconnects {}",
+         acknowledged {}, duplicates {}, reconnects {}, queue deleted {}",
         stats.received,
         stats.translated,
         stats.matched,
         stats.translation_errors,
         stats.callback_panics,
         stats.acknowledged,
-        stats.reconnects
+        stats.duplicates,
+        stats.reconnects,
+        stats.queue_deleted
     )
 }
 

@@ -3,6 +3,7 @@
 //! watch, record and publish against the local RabbitMQ.
 
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -519,6 +520,61 @@ fn watch_prints_what_publish_sent() {
         .find(|l| l.starts_with("pulse-monitor: stopped: received "))
         .unwrap_or_else(|| panic!("{stderr:#?}"));
     assert!(stopped.contains("translation errors "), "{stopped}");
+}
+
+#[test]
+fn watch_serves_metrics_on_the_loopback_address() {
+    if !broker_available() {
+        return;
+    }
+    let mut watch = Running::start(&[
+        "watch",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        "--metrics",
+        "0",
+    ]);
+    watch.wait_for_stderr("pulse-monitor: metrics at http://", Duration::from_secs(60));
+    let line = watch.stderr_seen.last().unwrap().clone();
+    let address = line
+        .strip_prefix("pulse-monitor: metrics at http://")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    watch.wait_for_stderr("pulse-monitor: consuming", Duration::from_secs(60));
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"),
+        "{response}"
+    );
+    assert!(
+        response.contains("\npulse_monitor_connected 1\n"),
+        "{response}"
+    );
+    watch.interrupt();
+}
+
+#[test]
+fn metrics_and_delivery_limit_flags_are_checked() {
+    assert_one_error(
+        &run(&["watch", "--metrics", "nowhere"]),
+        2,
+        "`nowhere` is not PORT or HOST:PORT",
+    );
+    assert_one_error(
+        &run(&["watch", "--url", BROKER_URL, "--delivery-limit", "3"]),
+        2,
+        "--delivery-limit 3 needs --queue-type quorum",
+    );
+    assert_one_error(
+        &run(&["watch", "--queue-type", "stream"]),
+        2,
+        "possible values: classic, quorum",
+    );
 }
 
 #[test]

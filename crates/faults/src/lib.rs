@@ -19,6 +19,8 @@
 //!   `RELIABILITY.md` is filled from; [`Stream`] publishes them at a steady
 //!   pace, across broker restarts.
 //! - [`CapturedLog`]: a `log::Log` that keeps records for assertions.
+//! - [`BlackholeProxy`]: a TCP proxy to the broker that can stop forwarding
+//!   without closing a socket, as a network that drops packets does.
 //! - [`Ctl`]: `rabbitmqctl` for either node, and
 //!   [`Ctl::close_connections_named`] to force-close only our own
 //!   connections.
@@ -55,6 +57,7 @@ mod logcapture;
 mod messages;
 mod node;
 mod process;
+mod proxy;
 mod stream;
 mod tls;
 
@@ -63,6 +66,7 @@ pub use logcapture::CapturedLog;
 pub use messages::{build_message, print_result, record_id, Tally, XorShift};
 pub use node::SecondNode;
 pub use process::{read_ids, Ended, MonitorProcess};
+pub use proxy::BlackholeProxy;
 pub use stream::Stream;
 pub use tls::TestCa;
 

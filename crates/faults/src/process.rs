@@ -87,6 +87,11 @@ impl MonitorProcess {
         }) && (self.stdout().contains(needle) || self.stderr().contains(needle))
     }
 
+    /// Whether it has ended on its own (exited, aborted, killed by a signal).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// SIGKILL: no cleanup, no last acknowledgement.
     pub fn kill(self) -> Ended {
         self.finish(Duration::ZERO)

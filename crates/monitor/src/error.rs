@@ -38,6 +38,13 @@ pub enum ErrorKind {
     Spawn(std::io::Error),
     /// The monitor was configured with nothing to call.
     NoCallback,
+    /// The metrics endpoint could not listen on its address.
+    Metrics {
+        /// The address asked for.
+        address: String,
+        /// Why.
+        reason: String,
+    },
     /// A task definition could not be fetched from the Taskcluster queue
     /// (feature `fetch`).
     TaskDefinition {
@@ -81,6 +88,9 @@ impl fmt::Display for Error {
             ErrorKind::Spawn(e) => write!(f, "cannot start the monitor thread: {e}"),
             ErrorKind::NoCallback => {
                 f.write_str("no callback given: set a build, test or raw-message callback")
+            }
+            ErrorKind::Metrics { address, reason } => {
+                write!(f, "cannot serve metrics on {address:?}: {reason}")
             }
             ErrorKind::TaskDefinition { url, reason, .. } => {
                 write!(f, "cannot fetch task definition {url:?}: {reason}")

@@ -59,11 +59,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod dedupe;
 mod error;
 mod eventlog;
 #[cfg(feature = "fetch")]
 mod fetch;
 mod message;
+mod metrics;
 mod monitor;
 pub mod replay;
 mod source;
@@ -82,4 +84,4 @@ pub use pulse_translator::{
     exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Record, TaskRecord, TaskState,
     TestRecord,
 };
-pub use pulse_wire::{ConnectionSettings, ConsumeOptions};
+pub use pulse_wire::{ConnectionSettings, ConsumeOptions, QueueType};

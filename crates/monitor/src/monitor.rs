@@ -1,8 +1,9 @@
 //! [`Monitor`] and its builder: the seed's `start_pulse_monitor`.
 
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,11 @@ use pulse_filter::{Filter, Rejection};
 use pulse_translator::{BuildRecord, Record, TaskRecord, TestRecord};
 use pulse_wire::{
     Acker, ConnectionSettings, ConsumeOptions, Consumer, ConsumerHandle, ExchangeDeclaration,
-    QueueSpec, Topology,
+    QueueSpec, QueueType, Topology,
 };
+
+use crate::dedupe::{Admission, Dedupe, Identity};
+use crate::metrics::{Metrics, MetricsServer};
 
 use crate::eventlog::{dead_letter_line, LineFile};
 use crate::message::RawMessage;
@@ -36,8 +40,8 @@ enum Input {
 /// Configures and starts a [`Monitor`]; see [`Monitor::builder`].
 ///
 /// Every setting has a default that follows the Python monitor: trees
-/// `["mozilla-central"]`, talos off, a random label, a queue that goes away
-/// with the monitor, and Pulse itself (`pulse.mozilla.org:5671`, TLS) as the
+/// `["mozilla-central"]`, talos off, a random label, a classic queue that
+/// goes away with the monitor, and Pulse itself (`pulse.mozilla.org:5671`, TLS) as the
 /// broker, with credentials from `PULSE_URL` or `PULSE_USER`/`PULSE_PASSWORD`
 /// unless [`broker`](Self::broker) says otherwise.
 #[must_use = "a builder does nothing until start() is called"]
@@ -52,6 +56,10 @@ pub struct MonitorBuilder {
     input: Option<Input>,
     label: Option<String>,
     durable: bool,
+    queue_type: QueueType,
+    delivery_limit: Option<u32>,
+    dedupe_window: Option<usize>,
+    metrics: Option<SocketAddr>,
     declare_exchanges: bool,
     log_file: Option<PathBuf>,
     dead_letter_file: Option<PathBuf>,
@@ -74,6 +82,10 @@ impl Default for MonitorBuilder {
             input: None,
             label: None,
             durable: false,
+            queue_type: QueueType::Classic,
+            delivery_limit: None,
+            dedupe_window: None,
+            metrics: None,
             declare_exchanges: false,
             log_file: None,
             dead_letter_file: None,
@@ -186,6 +198,62 @@ impl MonitorBuilder {
         self
     }
 
+    /// The queue type: [`QueueType::Classic`] (the default) or
+    /// [`QueueType::Quorum`], replicated and durable, as Taskcluster
+    /// declares its queues. A queue keeps the type it was declared with:
+    /// changing it for an existing durable label fails with a
+    /// precondition error until that queue is deleted.
+    pub fn queue_type(mut self, queue_type: QueueType) -> Self {
+        self.queue_type = queue_type;
+        self
+    }
+
+    /// `x-delivery-limit` for a quorum queue: a message delivered this many
+    /// times more without an acknowledgement (its callback crashed the
+    /// process each time) is dropped by the broker, or dead-lettered if
+    /// the queue has a dead-letter policy, instead of crash-looping the
+    /// monitor forever. Needs [`queue_type`](Self::queue_type) quorum:
+    /// [`start`](Self::start) refuses it on a classic queue.
+    pub fn delivery_limit(mut self, limit: u32) -> Self {
+        self.delivery_limit = Some(limit);
+        self
+    }
+
+    /// How many handled messages the monitor remembers, so that a message
+    /// the broker delivers again after a reconnect (its acknowledgement was
+    /// lost with the connection) is acknowledged without calling the
+    /// callbacks a second time. Default: 8 × the prefetch (2,048); 0 turns
+    /// this off. Applies to the broker only, never to
+    /// [`messages`](Self::messages) or [`replay`](Self::replay).
+    ///
+    /// A message is known by a hash of its exchange, routing key and body
+    /// (Pulse messages carry no id): two messages published with the same
+    /// three within the window count as one. What can still repeat: a
+    /// message whose callbacks finished just before the process died,
+    /// before its acknowledgement reached the broker, runs again in the
+    /// next process, which remembers nothing.
+    pub fn dedupe_window(mut self, messages: usize) -> Self {
+        self.dedupe_window = Some(messages);
+        self
+    }
+
+    /// Serves Prometheus metrics at `http://ADDRESS/metrics` (text format
+    /// 0.0.4) while the monitor runs: the counters of [`Stats`], the queue
+    /// depth, the seconds since the last delivery, a callback-duration
+    /// histogram and records by kind. Port 0 picks a free port
+    /// ([`Monitor::metrics_address`] says which). Nothing is served unless
+    /// asked; [`metrics_port`](Self::metrics_port) listens on 127.0.0.1.
+    pub fn metrics(mut self, address: SocketAddr) -> Self {
+        self.metrics = Some(address);
+        self
+    }
+
+    /// [`metrics`](Self::metrics) on `127.0.0.1:port`: only this machine
+    /// can scrape it.
+    pub fn metrics_port(self, port: u16) -> Self {
+        self.metrics(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
     /// Create the exchanges if they are missing, instead of only checking
     /// that they exist: for a local broker. Never needed on Pulse.
     pub fn declare_exchanges(mut self, declare: bool) -> Self {
@@ -287,6 +355,7 @@ impl MonitorBuilder {
             None => Input::Broker(Box::new(ConnectionSettings::from_env()?)),
         };
         let mut queue_to_delete = None;
+        let mut dedupe = None;
         let (consumer, messages) = match input {
             Input::Broker(settings) => {
                 let topology = self.topology(&settings);
@@ -294,6 +363,12 @@ impl MonitorBuilder {
                     queue_to_delete = Some(((*settings).clone(), topology.queue.name.clone()));
                 }
                 let consumer = Consumer::start(*settings, topology, self.consume.clone())?;
+                let window = self
+                    .dedupe_window
+                    .unwrap_or(DEDUPE_PER_PREFETCH * usize::from(self.consume.prefetch));
+                if window > 0 {
+                    dedupe = Some(Arc::new(Dedupe::new(window)));
+                }
                 (Some(Arc::new(consumer)), None)
             }
             Input::Messages(messages) => (None, Some(messages)),
@@ -303,7 +378,22 @@ impl MonitorBuilder {
             counters: Counters::default(),
             consumer,
             report: Mutex::new(None),
+            started: Instant::now(),
+            last_received: Mutex::new(None),
         });
+        let (metrics, metrics_server) = match self.metrics {
+            None => (None, None),
+            Some(address) => {
+                let metrics = Arc::new(Metrics::new());
+                let source = Arc::clone(&shared);
+                let server = MetricsServer::start(
+                    address,
+                    Arc::clone(&metrics),
+                    Arc::new(move || source.stats()),
+                )?;
+                (Some(metrics), Some(server))
+            }
+        };
         let pump = Pump {
             shared: Arc::clone(&shared),
             on_build: self.on_build,
@@ -316,6 +406,8 @@ impl MonitorBuilder {
             log_file: log_file.map(Arc::new),
             dead_letters,
             queue_to_delete,
+            dedupe,
+            metrics,
         };
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Duration>(1);
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
@@ -331,26 +423,25 @@ impl MonitorBuilder {
             stop: stop_tx,
             done: done_rx,
             thread: Mutex::new(Some(thread)),
+            metrics: metrics_server,
         })
     }
 
     fn topology(&self, settings: &ConnectionSettings) -> Topology {
         let label = self.label.clone().unwrap_or_else(pulse_wire::random_label);
         let name = pulse_wire::queue_name(&settings.user, Some(&label));
-        let queue = if self.durable {
+        let mut queue = if self.durable {
             QueueSpec::durable(name)
         } else {
             // Not exclusive: an exclusive queue dies with its connection, and
-            // with it every message routed while we reconnect. The broker
-            // deletes it once unused for a while; stop() deletes it at once.
-            QueueSpec {
-                durable: false,
-                exclusive: false,
-                auto_delete: false,
-                expires: Some(TRANSIENT_QUEUE_GRACE),
-                ..QueueSpec::durable(name)
-            }
+            // with it every message routed while we reconnect. Not
+            // transient either: RabbitMQ 4 deprecates non-durable queues
+            // that are not exclusive. So a durable queue the broker deletes
+            // once unused for a while; stop() deletes it at once.
+            QueueSpec::expiring(name, TRANSIENT_QUEUE_GRACE)
         };
+        queue.queue_type = self.queue_type;
+        queue.delivery_limit = self.delivery_limit;
         let declaration = if self.declare_exchanges {
             ExchangeDeclaration::Declare
         } else {
@@ -390,6 +481,9 @@ struct Shared {
     counters: Counters,
     consumer: Option<Arc<ConsumerHandle>>,
     report: Mutex<Option<StopReport>>,
+    started: Instant,
+    /// When the pump took the last message.
+    last_received: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -398,6 +492,16 @@ impl Shared {
         let mut stats = self
             .counters
             .snapshot(wire.as_ref().map_or(0, |w| w.reconnects));
+        if let Some(wire) = &wire {
+            stats.queue_deleted = wire.queue_deleted;
+            stats.stalls = wire.stalls;
+            stats.queue_depth = wire.queue_depth;
+        }
+        let last = *self
+            .last_received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        stats.since_last_delivery = last.unwrap_or(self.started).elapsed();
         stats.connected = wire.map(|w| w.connected);
         stats
     }
@@ -431,11 +535,18 @@ pub struct Monitor {
     stop: Sender<Duration>,
     done: Receiver<()>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Answers scrapes until the monitor is dropped.
+    metrics: Option<MetricsServer>,
 }
 
 /// How long a non-durable monitor's queue outlives its last consumer, so
 /// that reconnecting loses nothing.
 const TRANSIENT_QUEUE_GRACE: Duration = Duration::from_secs(300);
+
+/// The default dedupe window, in multiples of the prefetch: the messages
+/// redelivered after a connection loss are at most one prefetch window,
+/// and they come back right after the reconnect.
+const DEDUPE_PER_PREFETCH: usize = 8;
 
 /// How long [`Monitor::stop`] waits for callbacks in flight.
 const DEFAULT_STOP_DEADLINE: Duration = Duration::from_secs(30);
@@ -489,6 +600,14 @@ impl Monitor {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// Where [`MonitorBuilder::metrics`] serves `/metrics` (`None` when not
+    /// asked); the port actually bound when port 0 was asked for. It
+    /// answers until the monitor is dropped, so a final scrape after
+    /// [`stop`](Self::stop) still works.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::address)
     }
 
     /// The queue the monitor consumes (`None` for the in-process source).
@@ -586,6 +705,34 @@ struct Pump {
     dead_letters: Option<LineFile>,
     /// A non-durable monitor's queue, deleted when it stops.
     queue_to_delete: Option<(ConnectionSettings, String)>,
+    /// Handled messages, for the broker source.
+    dedupe: Option<Arc<Dedupe>>,
+    /// Callback durations and records by kind, when metrics are served.
+    metrics: Option<Arc<Metrics>>,
+}
+
+/// One message on its way through the callbacks. Whether they run at all
+/// is decided once, when the first of them starts: not if the message's
+/// connection was lost meanwhile, since the broker then delivers it again.
+struct MessageRun {
+    acker: Mutex<Option<Acker>>,
+    run: OnceLock<bool>,
+}
+
+impl MessageRun {
+    fn new(acker: Option<Acker>) -> MessageRun {
+        MessageRun {
+            acker: Mutex::new(acker),
+            run: OnceLock::new(),
+        }
+    }
+
+    fn should_run(&self) -> bool {
+        *self.run.get_or_init(|| {
+            let acker = self.acker.lock().unwrap_or_else(PoisonError::into_inner);
+            !acker.as_ref().is_some_and(Acker::is_requeued)
+        })
+    }
 }
 
 impl Pump {
@@ -686,13 +833,50 @@ impl Pump {
     ) -> Result<(), Stopped> {
         let counters = &self.shared.counters;
         Counters::add(&counters.received, 1);
+        *self
+            .shared
+            .last_received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        let (identity, acker) = match &self.dedupe {
+            None => (None, acker),
+            Some(dedupe) => {
+                let identity = dedupe.identity(&message);
+                match dedupe.admit(identity, acker) {
+                    Admission::New(acker) => (Some(identity), acker),
+                    Admission::Handled(acker) => {
+                        log::debug!(
+                            "{}: handled already; acknowledged without calling the callbacks",
+                            message.routing_key
+                        );
+                        Counters::add(&counters.duplicates, 1);
+                        if let Some(acker) = acker {
+                            acker.ack();
+                            Counters::add(&counters.acknowledged, 1);
+                        }
+                        return Ok(());
+                    }
+                    // Acknowledged (or requeued) when its first delivery ends.
+                    Admission::Parked => return Ok(()),
+                }
+            }
+        };
         let message = Arc::new(message);
-        let completion = self.completion(&message, acker);
+        let run = Arc::new(MessageRun::new(acker));
+        let completion = self.completion(&message, Arc::clone(&run), identity);
         let mut jobs = Vec::new();
-        let mut submit = |kind: &str, run: Box<dyn FnOnce() + Send>| {
+        let mut submit = |kind: &str, job: Box<dyn FnOnce() + Send>| {
             let key = format!("{} ({kind} callback)", message.routing_key);
-            let run = self.logging_panics(key.clone(), run);
-            jobs.push(Job::new(key, run).with_completion(completion.clone()));
+            let job = self.logging_panics(key.clone(), job);
+            let gate = Arc::clone(&run);
+            let metrics = self.metrics.clone();
+            let job = move || {
+                if gate.should_run() {
+                    let _timer = metrics.as_ref().map(Metrics::time_callback);
+                    job();
+                }
+            };
+            jobs.push(Job::new(key, job).with_completion(completion.clone()));
         };
 
         if let Some(on_message) = &self.on_message {
@@ -708,7 +892,11 @@ impl Pump {
         };
         Counters::add(&counters.translated, records.len() as u64);
         for record in records {
-            if let Err(rejection) = self.filter.explain(&record) {
+            let verdict = self.filter.explain(&record);
+            if let Some(metrics) = &self.metrics {
+                metrics.record(record.kind(), verdict.is_ok());
+            }
+            if let Err(rejection) = verdict {
                 if let Some(on_filtered_out) = &self.on_filtered_out {
                     let on_filtered_out = Arc::clone(on_filtered_out);
                     submit(
@@ -778,13 +966,41 @@ impl Pump {
 
     /// The token that acknowledges `message` once all its callback calls
     /// have ended, panicked or not: a panicking callback would panic again
-    /// on a redelivery. Calls a deadline abandoned leave the message for
-    /// redelivery instead.
-    fn completion(&self, message: &RawMessage, acker: Option<Acker>) -> Completion {
+    /// on a redelivery. Calls a deadline abandoned, and calls skipped
+    /// because the connection was lost before they started, leave the
+    /// message for redelivery instead. Redeliveries that arrived while it
+    /// ran are acknowledged with it.
+    fn completion(
+        &self,
+        message: &RawMessage,
+        run: Arc<MessageRun>,
+        identity: Option<Identity>,
+    ) -> Completion {
         let shared = Arc::clone(&self.shared);
+        let dedupe = self.dedupe.clone();
         let key = message.routing_key.clone();
         Completion::new(move |outcome: Outcome| {
-            Counters::add(&shared.counters.callback_panics, outcome.panicked as u64);
+            let counters = &shared.counters;
+            Counters::add(&counters.callback_panics, outcome.panicked as u64);
+            let acker = run
+                .acker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            let started = run.run.get().copied();
+            let handled = started == Some(true) && outcome.abandoned == 0;
+            let waiting = match (&dedupe, identity) {
+                (Some(dedupe), Some(identity)) => dedupe.finish(identity, handled),
+                _ => Vec::new(),
+            };
+            if started == Some(false) {
+                Counters::add(&counters.dropped_requeued, 1);
+                log::debug!(
+                    "{key}: its connection was lost before its callbacks started; \
+                     they run when the broker delivers it again"
+                );
+                return; // dropping the ackers requeues what is still live
+            }
             if outcome.abandoned > 0 {
                 log::warn!(
                     "{key}: left unacknowledged, {} callback(s) never ran",
@@ -794,7 +1010,12 @@ impl Pump {
             }
             if let Some(acker) = acker {
                 acker.ack();
-                Counters::add(&shared.counters.acknowledged, 1);
+                Counters::add(&counters.acknowledged, 1);
+            }
+            for acker in waiting {
+                acker.ack();
+                Counters::add(&counters.acknowledged, 1);
+                Counters::add(&counters.duplicates, 1);
             }
         })
     }

@@ -1,6 +1,7 @@
 //! Counters a running monitor keeps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A snapshot of a monitor's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -17,15 +18,39 @@ pub struct Stats {
     pub callback_panics: u64,
     /// Messages the translator rejected.
     pub translation_errors: u64,
-    /// Acknowledgements sent after all of a message's callbacks ended. One
-    /// sent after its connection dropped never reaches the broker, which
-    /// delivers the message again: at-least-once, never at-most-once.
+    /// Acknowledgements sent after all of a message's callbacks ended,
+    /// and for [`duplicates`](Self::duplicates). One sent after its
+    /// connection dropped never reaches the broker, which delivers the
+    /// message again: at-least-once, never at-most-once.
     pub acknowledged: u64,
+    /// Deliveries of a message the monitor had already handled (a
+    /// redelivery after a reconnect), acknowledged without calling the
+    /// callbacks again; see [`MonitorBuilder::dedupe_window`](crate::MonitorBuilder::dedupe_window).
+    pub duplicates: u64,
+    /// Messages whose callbacks never started because their connection was
+    /// lost first: the broker had already put them back in the queue, and
+    /// they run when it delivers them again.
+    pub dropped_requeued: u64,
+    /// Times the broker cancelled the consumer because the queue had been
+    /// deleted (PulseGuardian deletes queues that grow too long); the
+    /// monitor declared it again, and what was routed meanwhile is lost.
+    pub queue_deleted: u64,
+    /// Times the stall watchdog found the consumer connected but silent
+    /// and reconnected (see
+    /// [`ConsumeOptions::stall_timeout`](crate::ConsumeOptions::stall_timeout)).
+    pub stalls: u64,
     /// Times the connection was re-established.
     pub reconnects: u64,
     /// Whether the broker connection is up right now; `None` for the
     /// in-process source.
     pub connected: Option<bool>,
+    /// Messages waiting in the queue at the last depth check (see
+    /// [`ConsumeOptions::depth_check_interval`](crate::ConsumeOptions::depth_check_interval));
+    /// `None` before the first one, and for the in-process source.
+    pub queue_depth: Option<u32>,
+    /// Time since the last message arrived, or since the monitor started
+    /// while none has.
+    pub since_last_delivery: Duration,
 }
 
 #[derive(Default)]
@@ -37,6 +62,8 @@ pub(crate) struct Counters {
     pub(crate) callback_panics: AtomicU64,
     pub(crate) translation_errors: AtomicU64,
     pub(crate) acknowledged: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
+    pub(crate) dropped_requeued: AtomicU64,
 }
 
 impl Counters {
@@ -54,8 +81,14 @@ impl Counters {
             callback_panics: get(&self.callback_panics),
             translation_errors: get(&self.translation_errors),
             acknowledged: get(&self.acknowledged),
+            duplicates: get(&self.duplicates),
+            dropped_requeued: get(&self.dropped_requeued),
+            queue_deleted: 0,
+            stalls: 0,
             reconnects,
             connected: None,
+            queue_depth: None,
+            since_last_delivery: Duration::ZERO,
         }
     }
 }

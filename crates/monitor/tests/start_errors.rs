@@ -65,3 +65,36 @@ fn an_unwritable_log_file_is_an_io_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_delivery_limit_on_a_classic_queue_is_refused_before_connecting() {
+    // Nothing listens on port 1: the refusal must come first.
+    let settings =
+        pulse_build_monitor::ConnectionSettings::from_url("amqp://guest:guest@127.0.0.1:1/")
+            .unwrap();
+    let err = Monitor::builder()
+        .on_build(|_| {})
+        .broker(settings.clone())
+        .delivery_limit(3)
+        .start()
+        .err()
+        .expect("a classic queue cannot have a delivery limit");
+    match err.kind() {
+        ErrorKind::Wire(wire) => {
+            assert_eq!(wire.kind(), pulse_wire::ErrorKind::InvalidConfig, "{err}");
+            assert!(err.to_string().contains("needs a quorum queue"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same with a quorum queue is a valid configuration: it only
+    // fails (later, recoverably) because nothing listens there.
+    let monitor = Monitor::builder()
+        .on_build(|_| {})
+        .broker(settings)
+        .queue_type(pulse_build_monitor::QueueType::Quorum)
+        .delivery_limit(3)
+        .start()
+        .expect("valid: the broker is merely down");
+    assert_eq!(monitor.stats().connected, Some(false));
+    monitor.stop_timeout(std::time::Duration::from_secs(5));
+}

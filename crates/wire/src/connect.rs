@@ -22,6 +22,15 @@ pub const HANDSHAKE_LOG_TARGET: &str = "amiquip::io_loop::handshake_state";
 /// synchronous round trip (a confirm-waiting publisher drops to ~40 msg/s),
 /// so we connect the socket and hand it over.
 pub(crate) fn open_connection(settings: &ConnectionSettings) -> Result<Connection> {
+    open_connection_with_socket(settings).map(|(connection, _)| connection)
+}
+
+/// [`open_connection`], plus a handle on its socket: shutting that down
+/// ends the connection at once, even on a link that has gone silent
+/// (amiquip's own close would wait for the broker's answer).
+pub(crate) fn open_connection_with_socket(
+    settings: &ConnectionSettings,
+) -> Result<(Connection, TcpStream)> {
     settings.validate()?;
     // We open the stream and hand it to amiquip's `*_open_stream`, never a
     // URL to its `Connection::open`/`insecure_open`: amiquip parses URLs
@@ -34,6 +43,9 @@ pub(crate) fn open_connection(settings: &ConnectionSettings) -> Result<Connectio
     stream
         .set_nodelay(true)
         .map_err(|e| Error::io("setting TCP_NODELAY", e))?;
+    let socket = stream
+        .try_clone()
+        .map_err(|e| Error::io("keeping a handle on the socket", e))?;
     let stream = mio::net::TcpStream::from_stream(stream)
         .map_err(|e| Error::io("making the socket non-blocking", e))?;
     let options = ConnectionOptions::<Auth>::default()
@@ -46,7 +58,7 @@ pub(crate) fn open_connection(settings: &ConnectionSettings) -> Result<Connectio
         .connection_timeout(Some(settings.connect_timeout))
         .information(Some(settings.connection_name.clone()));
     let doing = format!("opening {settings}");
-    if settings.tls {
+    let connection = if settings.tls {
         let connector = tls_connector(settings)?;
         Connection::open_tls_stream(
             connector,
@@ -59,7 +71,8 @@ pub(crate) fn open_connection(settings: &ConnectionSettings) -> Result<Connectio
     } else {
         Connection::insecure_open_stream(stream, options, ConnectionTuning::default())
             .map_err(|e| Error::amqp(doing, e))
-    }
+    }?;
+    Ok((connection, socket))
 }
 
 fn connect_tcp(settings: &ConnectionSettings) -> Result<TcpStream> {

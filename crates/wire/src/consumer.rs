@@ -2,15 +2,18 @@
 //! owns every amiquip object, hands out owned [`Delivery`]s and applies the
 //! [`Acker`] decisions that come back to it.
 
-use crate::connect::open_connection;
+use crate::connect::open_connection_with_socket;
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::ConnectionSettings;
 use crate::topology::Topology;
+use crate::watchdog::{Probe, Verdict, Watchdog};
 use amiquip::{AmqpProperties, AmqpValue, Channel, Connection, ConsumerMessage, ConsumerOptions};
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 use log::{debug, error, info, warn};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -49,6 +52,23 @@ pub struct ConsumeOptions {
     pub depth_warning_threshold: u32,
     /// How long [`ConsumerHandle::stop`] waits for outstanding decisions.
     pub stop_timeout: Duration,
+    /// The stall watchdog's timeout. After this long without a delivery
+    /// the connection thread asks the broker about the queue, and
+    /// reconnects if messages are waiting while the prefetch window has
+    /// room (twice in a row), if the broker lists no consumer on the queue
+    /// (ours vanished without a cancel), or if the broker does not answer
+    /// within half of it (a silent link). Each is a warning and counts in
+    /// [`ConsumerStats::stalls`].
+    ///
+    /// `None` (the default) takes the connection's heartbeat
+    /// ([`ConnectionSettings::heartbeat`], 60 s unless set), or 60 s when
+    /// heartbeats are off. Heartbeats end a connection after two intervals
+    /// without a frame from the broker; with this default the watchdog
+    /// notices a silent link within 1.5 intervals of the last delivery,
+    /// so either way a dead link is noticed within two heartbeats, and the
+    /// watchdog alone notices one when heartbeats are off. A quiet queue
+    /// costs one passive declare per timeout.
+    pub stall_timeout: Option<Duration>,
 }
 
 impl Default for ConsumeOptions {
@@ -59,6 +79,7 @@ impl Default for ConsumeOptions {
             depth_check_interval: Duration::from_secs(60),
             depth_warning_threshold: 2000,
             stop_timeout: Duration::from_secs(10),
+            stall_timeout: None,
         }
     }
 }
@@ -84,6 +105,16 @@ pub struct ConsumerStats {
     pub connected: bool,
     /// Messages waiting in the queue at the last depth check.
     pub queue_depth: Option<u32>,
+    /// Times the broker cancelled our consumer because the queue had been
+    /// deleted (PulseGuardian deletes queues that grow too long). Each time
+    /// the queue is declared again on a new connection; what it held, and
+    /// what was routed to it while it was gone, is lost.
+    pub queue_deleted: u64,
+    /// When the last delivery arrived (`None`: none yet).
+    pub last_delivery: Option<Instant>,
+    /// Times the stall watchdog found the consumer connected but silent
+    /// and reconnected (see [`ConsumeOptions::stall_timeout`]).
+    pub stalls: u64,
 }
 
 /// A message taken off the queue. Owned and `Send`: it can travel to any
@@ -139,6 +170,7 @@ pub struct Acker {
     tag: u64,
     decisions: Sender<Decision>,
     decided: bool,
+    generations: Arc<Generations>,
 }
 
 impl Acker {
@@ -163,9 +195,43 @@ impl Acker {
         });
     }
 
+    /// Whether the broker has already put this message back in its queue
+    /// because the connection it came on was lost: it will be delivered
+    /// again, so work started on it now would be done twice, and its
+    /// decision would be dropped as stale.
+    ///
+    /// False while its connection is up, and false for the messages of a
+    /// queue the broker deleted: those are never delivered again, so they
+    /// are worth handling even though their acknowledgement goes nowhere.
+    pub fn is_requeued(&self) -> bool {
+        self.generations.is_requeued(self.generation)
+    }
+
     /// For deliveries the connection thread takes back itself.
     fn forget(mut self) {
         self.decided = true;
+    }
+}
+
+/// Which connection's deliveries can still be decided, shared by the
+/// connection thread and every [`Acker`].
+#[derive(Debug, Default)]
+struct Generations {
+    /// The generation consuming now; 0 between connections.
+    live: AtomicU64,
+    /// Generations whose queue was deleted on the broker: their messages
+    /// are not requeued, since there is no queue to requeue them to.
+    orphaned: Mutex<Vec<u64>>,
+}
+
+impl Generations {
+    fn is_requeued(&self, generation: u64) -> bool {
+        generation != self.live.load(Ordering::Acquire)
+            && !self
+                .orphaned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&generation)
     }
 }
 
@@ -222,6 +288,7 @@ impl Consumer {
     ) -> Result<ConsumerHandle> {
         settings.validate()?;
         validate_options(&options)?;
+        topology.queue.validate()?;
         let (deliveries_tx, deliveries_rx) =
             crossbeam_channel::bounded(usize::from(options.prefetch));
         let (decisions_tx, decisions_rx) = crossbeam_channel::unbounded();
@@ -240,6 +307,7 @@ impl Consumer {
             control_rx,
             stats: Arc::clone(&stats),
             generation: 0,
+            generations: Arc::default(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("pulse-wire {queue}"))
@@ -281,6 +349,13 @@ fn validate_options(options: &ConsumeOptions) -> Result<()> {
     }
     if options.depth_check_interval.is_zero() {
         return bad("depth_check_interval must be positive".into());
+    }
+    if let Some(timeout) = options.stall_timeout {
+        if timeout < Duration::from_millis(100) {
+            return bad(format!(
+                "stall_timeout must be at least 100 ms, got {timeout:?}"
+            ));
+        }
     }
     Ok(())
 }
@@ -366,11 +441,14 @@ struct Worker {
     stats: Arc<Mutex<ConsumerStats>>,
     /// Counts successful connections; tags deliveries and their decisions.
     generation: u64,
+    generations: Arc<Generations>,
 }
 
 enum SessionEnd {
     Stopped,
     Lost(String),
+    /// The broker cancelled the consumer and the queue is gone.
+    QueueDeleted,
 }
 
 /// Sessions shorter than this count as failed attempts for the backoff, so
@@ -382,11 +460,12 @@ impl Worker {
         let mut ready = Some(ready);
         let mut delay = self.options.reconnect.initial;
         loop {
-            let attempt = open_connection(&self.settings).and_then(|mut connection| {
-                let channel = self.setup_channel(&mut connection)?;
-                Ok((connection, channel))
-            });
-            let (mut connection, channel) = match attempt {
+            let attempt =
+                open_connection_with_socket(&self.settings).and_then(|(mut connection, socket)| {
+                    let channel = self.setup_channel(&mut connection)?;
+                    Ok((connection, socket, channel))
+                });
+            let (mut connection, socket, channel) = match attempt {
                 Ok(opened) => opened,
                 Err(e) => {
                     self.update(|s| s.connect_failures += 1);
@@ -423,6 +502,9 @@ impl Worker {
                             s.reconnects += 1;
                         }
                     });
+                    self.generations
+                        .live
+                        .store(self.generation, Ordering::Release);
                     // After the stats, so a successful start reports `connected`.
                     if let Some(ready) = ready.take() {
                         let _ = ready.send(Ok(()));
@@ -431,7 +513,14 @@ impl Worker {
                         "connected to {}, consuming {}",
                         self.settings, self.topology.queue.name
                     );
-                    self.session(&mut connection, &channel, &consumer)
+                    match connection
+                        .open_channel(None)
+                        .map_err(|e| Error::amqp("opening the watchdog's channel", e))
+                        .and_then(|probe| Probe::start(probe, self.topology.queue.name.clone()))
+                    {
+                        Ok(probe) => self.session(&socket, &channel, &consumer, &probe),
+                        Err(e) => SessionEnd::Lost(e.to_string()),
+                    }
                 }
                 Err(e) => {
                     let e = Error::amqp(
@@ -449,8 +538,20 @@ impl Worker {
                     SessionEnd::Lost(e.to_string())
                 }
             };
+            if matches!(end, SessionEnd::QueueDeleted) {
+                // Orphaned before the generation stops being live, so no
+                // job ever sees these messages as requeued.
+                self.generations
+                    .orphaned
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(self.generation);
+            }
+            self.generations.live.store(0, Ordering::Release);
             self.update(|s| s.connected = false);
-            self.take_back_deliveries();
+            if !matches!(end, SessionEnd::QueueDeleted) {
+                self.take_back_deliveries();
+            }
             match end {
                 SessionEnd::Stopped => {
                     drop(channel);
@@ -459,6 +560,17 @@ impl Worker {
                     }
                     info!("stopped consuming {}", self.topology.queue.name);
                     return;
+                }
+                SessionEnd::QueueDeleted => {
+                    drop(channel);
+                    drop(connection);
+                    self.update(|s| s.queue_deleted += 1);
+                    error!(
+                        "queue {} was deleted on the broker (PulseGuardian deletes queues that \
+                         grow too long): the messages it held and those routed to it until it \
+                         is declared again are lost; declaring it again",
+                        self.topology.queue.name
+                    );
                 }
                 SessionEnd::Lost(reason) => {
                     // Closing a dead connection only reaps amiquip's I/O thread.
@@ -528,12 +640,14 @@ impl Worker {
 
     fn session(
         &self,
-        connection: &mut Connection,
+        socket: &TcpStream,
         channel: &Channel,
         consumer: &amiquip::Consumer<'_>,
+        probe: &Probe,
     ) -> SessionEnd {
         let mut state = SessionState::default();
         let mut next_depth_check = Instant::now();
+        let mut watchdog = Watchdog::new(Instant::now(), self.stall_timeout());
         let mut stop_deadline: Option<Instant> = None;
         loop {
             let now = Instant::now();
@@ -548,17 +662,21 @@ impl Worker {
                     );
                     return SessionEnd::Stopped;
                 }
-            } else if now >= next_depth_check {
-                self.check_depth(connection);
-                next_depth_check = now + self.options.depth_check_interval;
-                continue;
+            } else {
+                if let Some(reason) = watchdog.overdue(now) {
+                    return self.stalled(socket, &reason);
+                }
+                if watchdog.should_ask(now, next_depth_check) {
+                    probe.ask();
+                }
             }
-            let wake_at = stop_deadline.unwrap_or(next_depth_check);
+            let wake_at = stop_deadline.unwrap_or_else(|| watchdog.wake_at(next_depth_check));
 
             let mut select = Select::new();
             let stopping = stop_deadline.is_some();
             let from_broker = (!stopping).then(|| select.recv(consumer.receiver()));
             let control = (!stopping).then(|| select.recv(&self.control_rx));
+            let answers = (!stopping).then(|| select.recv(probe.answers()));
             let decisions = select.recv(&self.decisions_rx);
             let hand_out = (!state.pending.is_empty()).then(|| select.send(&self.deliveries_tx));
             let Ok(operation) = select.select_deadline(wake_at) else {
@@ -568,7 +686,26 @@ impl Worker {
             if index == from_broker {
                 match operation.recv(consumer.receiver()) {
                     Ok(ConsumerMessage::Delivery(delivery)) => {
+                        watchdog.delivered(Instant::now());
                         self.on_delivery(&mut state, delivery);
+                    }
+                    Ok(ConsumerMessage::ServerCancelled) => {
+                        // The probe asks on its own channel: a 404 closes
+                        // only that one.
+                        // An answer may be one asked before the cancel:
+                        // only a second one surely comes after it.
+                        let deadline = Instant::now() + watchdog.answer_timeout();
+                        for _ in 0..2 {
+                            probe.ask();
+                            match probe.answers().recv_deadline(deadline) {
+                                Ok(Err(e)) if e.kind() == ErrorKind::NotFound => {
+                                    return self.queue_deleted(&mut state)
+                                }
+                                Ok(Ok(_)) => continue,
+                                _ => break,
+                            }
+                        }
+                        return SessionEnd::Lost(describe(ConsumerMessage::ServerCancelled));
                     }
                     Ok(other) => return SessionEnd::Lost(describe(other)),
                     Err(_) => {
@@ -576,6 +713,26 @@ impl Worker {
                             "the connection ended (socket closed or heartbeat missed)".into(),
                         )
                     }
+                }
+            } else if index == answers {
+                let Ok(answer) = operation.recv(probe.answers()) else {
+                    return SessionEnd::Lost("the watchdog's channel ended".into());
+                };
+                match answer {
+                    Ok(queue) => {
+                        self.record_depth(queue.messages);
+                        next_depth_check = Instant::now() + self.options.depth_check_interval;
+                        let room = state.outstanding.len() < usize::from(self.options.prefetch);
+                        if let Verdict::Stalled(reason) =
+                            watchdog.answered(Instant::now(), queue, room)
+                        {
+                            return self.stalled(socket, &reason);
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        return self.queue_deleted(&mut state)
+                    }
+                    Err(e) => return SessionEnd::Lost(e.to_string()),
                 }
             } else if index == control {
                 // A message or a dropped handle both mean stop.
@@ -635,11 +792,15 @@ impl Worker {
                 tag,
                 decisions: self.decisions_tx.clone(),
                 decided: false,
+                generations: Arc::clone(&self.generations),
             },
         };
         // What remains of `raw` (tag and channel id) is what amiquip needs to ack.
         state.outstanding.insert(tag, raw);
-        self.update(|s| s.received += 1);
+        self.update(|s| {
+            s.received += 1;
+            s.last_delivery = Some(Instant::now());
+        });
         if state.pending.is_empty() {
             match self.deliveries_tx.try_send(delivery) {
                 Ok(()) => {}
@@ -730,47 +891,63 @@ impl Worker {
         result
     }
 
-    /// Reads the queue depth on a short-lived channel: a missing queue (404)
-    /// closes the channel it was asked on, and must not take the consumer's.
-    fn check_depth(&self, connection: &mut Connection) {
-        let name = self.topology.queue.name.as_str();
-        let depth = connection
-            .open_channel(None)
-            .and_then(|channel| {
-                let depth = channel
-                    .queue_declare_passive(name)
-                    .map(|q| q.declared_message_count());
-                if depth.is_ok() {
-                    let _ = channel.close();
-                }
-                depth
-            })
-            .map_err(|e| Error::amqp(format_args!("reading the depth of `{name}`"), e));
-        match depth {
-            Ok(Some(depth)) => {
-                if depth > self.options.depth_warning_threshold {
-                    warn!(
-                        "queue {name} holds {depth} messages (warning threshold {}); \
-                         Pulse deletes queues that keep growing",
-                        self.options.depth_warning_threshold
-                    );
-                } else {
-                    debug!("queue {name} holds {depth} messages");
-                }
-                self.update(|s| s.queue_depth = Some(depth));
-            }
-            Ok(None) => {}
-            Err(e) => {
-                warn!("{e}");
-                if e.kind() == ErrorKind::NotFound {
-                    self.update(|s| s.queue_depth = None);
-                }
+    /// The queue is gone: the deliveries already taken are handed out (no
+    /// queue will deliver them again) and the session ends.
+    fn queue_deleted(&self, state: &mut SessionState) -> SessionEnd {
+        for delivery in state.pending.drain(..) {
+            if let Err(e) = self.deliveries_tx.try_send(delivery) {
+                warn!("no room to hand out {:?}", e.into_inner());
             }
         }
+        self.update(|s| s.queue_depth = None);
+        SessionEnd::QueueDeleted
+    }
+
+    /// The watchdog found us connected but silent: count it, and shut the
+    /// socket down so that the connection ends now, even on a link that no
+    /// longer answers.
+    fn stalled(&self, socket: &TcpStream, reason: &str) -> SessionEnd {
+        warn!(
+            "the consumer of {} stalled: {reason}; reconnecting",
+            self.topology.queue.name
+        );
+        self.update(|s| s.stalls += 1);
+        if let Err(e) = socket.shutdown(Shutdown::Both) {
+            debug!("shutting down the stalled connection's socket: {e}");
+        }
+        SessionEnd::Lost(format!("the stall watchdog closed it ({reason})"))
+    }
+
+    /// [`ConsumeOptions::stall_timeout`], or its default.
+    fn stall_timeout(&self) -> Duration {
+        self.options
+            .stall_timeout
+            .unwrap_or(match self.settings.heartbeat {
+                0 => DEFAULT_STALL_TIMEOUT,
+                seconds => Duration::from_secs(seconds.into()),
+            })
+    }
+
+    /// Records the depth the probe read, warning above the threshold.
+    fn record_depth(&self, depth: u32) {
+        let name = self.topology.queue.name.as_str();
+        if depth > self.options.depth_warning_threshold {
+            warn!(
+                "queue {name} holds {depth} messages (warning threshold {}); \
+                 Pulse deletes queues that keep growing",
+                self.options.depth_warning_threshold
+            );
+        } else {
+            debug!("queue {name} holds {depth} messages");
+        }
+        self.update(|s| s.queue_depth = Some(depth));
     }
 }
 
 const MAX_DECISION_BATCH: usize = 4096;
+
+/// The stall timeout when heartbeats are off.
+const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 struct SessionState {
@@ -865,11 +1042,13 @@ mod tests {
     #[test]
     fn dropped_acker_requeues_and_decisions_carry_generation() {
         let (tx, rx) = crossbeam_channel::unbounded();
+        let generations = Arc::new(Generations::default());
         let acker = |tag| Acker {
             generation: 3,
             tag,
             decisions: tx.clone(),
             decided: false,
+            generations: Arc::clone(&generations),
         };
         acker(1).ack();
         acker(2).reject(false);
@@ -887,5 +1066,33 @@ mod tests {
                 (3, 3, Outcome::Reject { requeue: true }),
             ]
         );
+    }
+
+    #[test]
+    fn requeued_means_its_connection_is_gone_and_the_queue_is_not() {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let generations = Arc::new(Generations::default());
+        let acker = |generation| Acker {
+            generation,
+            tag: 1,
+            decisions: tx.clone(),
+            decided: false,
+            generations: Arc::clone(&generations),
+        };
+        let (first, second) = (acker(1), acker(2));
+        generations.live.store(1, Ordering::Release);
+        assert!(!first.is_requeued());
+        assert!(second.is_requeued());
+        generations.orphaned.lock().unwrap().push(1);
+        generations.live.store(2, Ordering::Release);
+        assert!(
+            !first.is_requeued(),
+            "its queue was deleted: never requeued"
+        );
+        assert!(!second.is_requeued());
+        generations.live.store(0, Ordering::Release);
+        assert!(second.is_requeued());
+        first.forget();
+        second.forget();
     }
 }

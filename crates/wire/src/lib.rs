@@ -50,6 +50,7 @@ mod publisher;
 mod pulse;
 mod settings;
 mod topology;
+mod watchdog;
 
 pub use connect::HANDSHAKE_LOG_TARGET;
 pub use consumer::{
@@ -59,4 +60,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use publisher::{OutgoingMessage, Publisher};
 pub use pulse::{queue_name, random_label};
 pub use settings::{ConnectionSettings, Password, AMQPS_PORT, AMQP_PORT, PULSE_HOST};
-pub use topology::{Binding, ExchangeDeclaration, QueueSpec, Topology};
+pub use topology::{Binding, ExchangeDeclaration, QueueSpec, QueueType, Topology};

@@ -1,6 +1,6 @@
 //! What to declare on the broker: [`Topology`], replayed on every (re)connect.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use amiquip::{AmqpValue, Channel, ExchangeDeclareOptions, ExchangeType, FieldTable};
 use std::time::Duration;
 
@@ -15,6 +15,53 @@ pub enum ExchangeDeclaration {
     /// Create each exchange as a durable topic exchange if missing: for a
     /// local broker (tests, demos).
     Declare,
+}
+
+/// The RabbitMQ queue type (`x-queue-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueType {
+    /// A classic queue: one copy on one node. The default, and what every
+    /// RabbitMQ version accepts; no `x-queue-type` argument is sent.
+    #[default]
+    Classic,
+    /// A quorum queue: replicated (Raft) and always durable; the broker
+    /// counts how often each message was delivered, so a delivery limit
+    /// ([`QueueSpec::delivery_limit`]) can stop a message that keeps
+    /// killing its consumer. Taskcluster declares its queues this way.
+    Quorum,
+}
+
+impl QueueType {
+    /// The name RabbitMQ uses: `classic` or `quorum`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+        }
+    }
+}
+
+impl std::fmt::Display for QueueType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for QueueType {
+    type Err = Error;
+
+    /// `classic` or `quorum`; anything else is an
+    /// [`ErrorKind::InvalidConfig`] error quoting the input.
+    fn from_str(s: &str) -> Result<QueueType> {
+        match s {
+            "classic" => Ok(QueueType::Classic),
+            "quorum" => Ok(QueueType::Quorum),
+            other => Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!("unknown queue type `{other}` (expected classic or quorum)"),
+            )),
+        }
+    }
 }
 
 /// The queue to consume from.
@@ -36,6 +83,12 @@ pub struct QueueSpec {
     pub message_ttl: Option<Duration>,
     /// `x-expires`: the queue is deleted after being unused this long.
     pub expires: Option<Duration>,
+    /// Classic (default) or quorum (`x-queue-type`).
+    pub queue_type: QueueType,
+    /// `x-delivery-limit` (quorum queues only): a message delivered this
+    /// many times more without an ack is dropped, or dead-lettered if the
+    /// queue has a dead-letter exchange, instead of being delivered again.
+    pub delivery_limit: Option<u32>,
 }
 
 impl QueueSpec {
@@ -49,6 +102,55 @@ impl QueueSpec {
             max_length: None,
             message_ttl: None,
             expires: None,
+            queue_type: QueueType::Classic,
+            delivery_limit: None,
+        }
+    }
+
+    /// A durable, shared queue that the broker deletes once it has had no
+    /// consumer for `grace` (`x-expires`): for a monitor whose queue should
+    /// not outlive it for long, yet should keep what arrives while it
+    /// reconnects. RabbitMQ 4 deprecates non-durable queues that are not
+    /// exclusive, and an exclusive queue dies with its connection (losing
+    /// what is routed while reconnecting); a durable expiring queue is
+    /// accepted by every version and loses neither.
+    pub fn expiring(name: impl Into<String>, grace: Duration) -> QueueSpec {
+        QueueSpec {
+            expires: Some(grace),
+            ..QueueSpec::durable(name)
+        }
+    }
+
+    /// The same queue as a quorum queue with an optional delivery limit.
+    pub fn quorum(mut self, delivery_limit: Option<u32>) -> QueueSpec {
+        self.queue_type = QueueType::Quorum;
+        self.delivery_limit = delivery_limit;
+        self
+    }
+
+    /// Checks what the broker would refuse anyway, with a clearer message:
+    /// a quorum queue must be durable, neither exclusive nor auto-deleted;
+    /// a delivery limit needs a quorum queue and must be at least 1.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |message: String| Err(Error::new(ErrorKind::InvalidConfig, message));
+        if self.queue_type == QueueType::Quorum
+            && (!self.durable || self.exclusive || self.auto_delete)
+        {
+            return bad(format!(
+                "quorum queue `{}` must be durable, not exclusive and not auto-deleted",
+                self.name
+            ));
+        }
+        match self.delivery_limit {
+            Some(_) if self.queue_type != QueueType::Quorum => bad(format!(
+                "a delivery limit needs a quorum queue; queue `{}` is {}",
+                self.name, self.queue_type
+            )),
+            Some(0) => bad(format!(
+                "delivery limit 0 for queue `{}` would drop every message; give at least 1",
+                self.name
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -74,6 +176,18 @@ impl QueueSpec {
         }
         if let Some(expires) = self.expires {
             args.insert("x-expires".into(), millis(expires));
+        }
+        if self.queue_type == QueueType::Quorum {
+            args.insert(
+                "x-queue-type".into(),
+                AmqpValue::LongString("quorum".into()),
+            );
+        }
+        if let Some(limit) = self.delivery_limit {
+            args.insert(
+                "x-delivery-limit".into(),
+                AmqpValue::LongLongInt(limit.into()),
+            );
         }
         args
     }
@@ -138,6 +252,7 @@ impl Topology {
 
     /// Declares everything on `channel`. A failure closes that channel.
     pub(crate) fn apply(&self, channel: &Channel) -> Result<()> {
+        self.queue.validate()?;
         for exchange in &self.exchanges {
             declare_exchange(channel, exchange, self.exchange_declaration)?;
         }
@@ -219,5 +334,50 @@ mod tests {
         assert_eq!(args["x-max-length"], AmqpValue::LongLongInt(10));
         assert_eq!(args["x-message-ttl"], AmqpValue::LongLongInt(2000));
         assert!(!args.contains_key("x-expires"));
+        assert!(!args.contains_key("x-queue-type"));
+    }
+
+    #[test]
+    fn expiring_queues_are_durable_and_expire() {
+        let q = QueueSpec::expiring("q", Duration::from_secs(300));
+        assert!(q.durable && !q.exclusive && !q.auto_delete);
+        assert_eq!(q.arguments()["x-expires"], AmqpValue::LongLongInt(300_000));
+        assert!(q.validate().is_ok());
+    }
+
+    #[test]
+    fn quorum_queues_carry_type_and_limit() {
+        let q = QueueSpec::durable("q").quorum(Some(3));
+        let args = q.arguments();
+        assert_eq!(args["x-queue-type"], AmqpValue::LongString("quorum".into()));
+        assert_eq!(args["x-delivery-limit"], AmqpValue::LongLongInt(3));
+        assert!(q.validate().is_ok());
+        assert!(QueueSpec::expiring("q", Duration::from_secs(1))
+            .quorum(None)
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn impossible_queues_are_refused_before_the_broker_sees_them() {
+        let err = QueueSpec::transient("q")
+            .quorum(None)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.to_string().contains("`q`"), "{err}");
+        let mut classic = QueueSpec::durable("q");
+        classic.delivery_limit = Some(2);
+        let err = classic.validate().unwrap_err();
+        assert!(err.to_string().contains("needs a quorum queue"), "{err}");
+        let err = QueueSpec::durable("q")
+            .quorum(Some(0))
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("delivery limit 0"), "{err}");
+        let err = "stream".parse::<QueueType>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.to_string().contains("`stream`"), "{err}");
+        assert_eq!("quorum".parse::<QueueType>().unwrap(), QueueType::Quorum);
     }
 }

@@ -103,10 +103,8 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         }
     );
     warn_if_incomplete(&report);
+    // Each skipped input was logged as a warning when it was met.
     let skipped = skipped.take();
-    for error in &skipped {
-        eprintln!("warning: skipped: {error}");
-    }
     if !skipped.is_empty() {
         return Err(CliError::failure(format!(
             "{} input(s) skipped: they are not messages (see the warnings above)",

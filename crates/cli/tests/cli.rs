@@ -810,7 +810,7 @@ fn replay_goes_on_past_files_that_are_not_messages_and_exits_1() {
     let stderr = lines(&out.stderr);
     let skipped: Vec<&String> = stderr
         .iter()
-        .filter(|l| l.starts_with("warning: skipped: "))
+        .filter(|l| l.starts_with("warning: skipped: cannot replay "))
         .collect();
     assert_eq!(skipped.len(), 2, "{stderr:#?}");
     assert!(

@@ -43,7 +43,8 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<RawMessage>, Error>
 /// the translator), never into a `serde_json::Value` first.
 ///
 /// A file, or a line of a JSON lines file, that is not a message is
-/// skipped and goes on the [`Skipped`] list, naming the file (and line) and
+/// skipped, logged as a warning and put on the [`Skipped`] list, naming
+/// the file (and line) and
 /// why; the rest is read. A path that does not exist fails at once.
 ///
 /// ```
@@ -148,7 +149,7 @@ pub struct Skipped(Arc<Mutex<Vec<Error>>>);
 
 impl Skipped {
     fn push(&self, error: Error) {
-        log::warn!("{error}");
+        log::warn!("skipped: {error}");
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

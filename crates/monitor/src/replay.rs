@@ -44,8 +44,8 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<RawMessage>, Error>
 ///
 /// A file, or a line of a JSON lines file, that is not a message is
 /// skipped, logged as a warning and put on the [`Skipped`] list, naming
-/// the file (and line) and
-/// why; the rest is read. A path that does not exist fails at once.
+/// the file (and line) and why; the rest is read. A path that does not
+/// exist fails at once.
 ///
 /// ```
 /// use pulse_build_monitor::replay;

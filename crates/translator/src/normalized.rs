@@ -3,8 +3,7 @@
 //! [`parse`] reads one back into a [`Record`]; [`routing_key`] is its
 //! inverse and gives exactly the key the reference translator used.
 
-use crate::record::{BuildRecord, Record, TestRecord};
-use crate::{Error, ErrorKind};
+use crate::{BuildRecord, Error, ErrorKind, Record, TestRecord};
 
 const BUILD_KEY: &str = "build.<tree>.<platform>.<buildtype>[.<tag>…].<builder>";
 const TEST_KEY: &str =

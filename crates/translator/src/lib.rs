@@ -63,14 +63,15 @@ mod clock;
 mod error;
 pub mod exchanges;
 pub mod normalized;
-mod raw;
 pub mod record;
+mod status;
 pub mod tables;
 pub mod taskcluster;
 
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
 pub use record::{
-    BuildRecord, BuildType, JobInfo, JobKind, JobResult, NormalizedMessage, Record, TaskRecord,
-    TaskState, TestRecord,
+    BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, Record, TaskRecord,
+    TestRecord,
 };
+pub use status::{JobResult, Status, TaskState};

@@ -3,9 +3,23 @@
 //! Serializing a [`Record`] yields exactly the payload the reference
 //! translator (pulsetranslator) published on `exchange/build/normalized`.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The build type. The set is closed: buildbot knew no others.
+use crate::status::{JobResult, Status, TaskState};
+
+/// The build type: opt, debug or pgo.
+///
+/// The set is closed: buildbot knew no others, and Taskcluster's other
+/// flavours (`asan`, `tsan`, `ccov`, `shippable`…) are platform variants,
+/// not build types. A label names them in its platform and keeps its build
+/// type after the slash (`build-linux64-asan/opt`), and that build type is
+/// the record's, even where Treeherder's option collection puts `asan` or
+/// `ccov` in the place of `opt`. The variants are kept in a build record's
+/// `tags` and a test record's `os` (the label's platform). One variant does
+/// read as a build type: an `opt` label on a `-pgo` platform is pgo, as
+/// Treeherder's collection said. (Buildbot's asan builds had a platform of
+/// their own, `linux64-asan`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BuildType {
@@ -86,17 +100,13 @@ pub struct JobInfo {
     pub previous_buildid: Option<String>,
     /// The buildbot result: 0 success, 1 warnings, 2 failure, 3 skipped,
     /// 4 exception, 5 retry, 6 cancelled.
-    pub status: Option<i64>,
+    pub status: Option<Status>,
     /// The locale of this build; `en-US` when the message names none.
     pub locale: Option<String>,
-    /// For release repacks, the comma-separated locales. Left out entirely
-    /// for nightly repacks, which the reference fans out per locale.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::record::double_option"
-    )]
-    pub locales: Option<Option<String>>,
+    /// The locales of a release repack, `null` for jobs that name none,
+    /// left out for nightly repacks: see [`Locales`].
+    #[serde(default, skip_serializing_if = "Locales::is_omitted")]
+    pub locales: Locales,
     /// The full URL of the build package.
     pub buildurl: Option<String>,
     /// The full URL of the test package for this build.
@@ -115,9 +125,10 @@ pub struct JobInfo {
     pub repack: Option<bool>,
     /// The product version, e.g. `21.0b2`.
     pub version: Option<String>,
-    /// When the message was translated, `YYYY-MM-DDTHH:MM:SSZ` in UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    /// When the message was translated, to the second; serialized as
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
     /// Files uploaded to blobber by a test job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blobber_files: Option<serde_json::Value>,
@@ -170,7 +181,7 @@ impl JobInfo {
             previous_buildid: None,
             status: None,
             locale: None,
-            locales: None,
+            locales: Locales::Omitted,
             buildurl: None,
             testsurl: None,
             test_packages_url: None,
@@ -191,6 +202,51 @@ impl JobInfo {
             kind: None,
             result: None,
         }
+    }
+}
+
+/// A record's `locales` field, in the reference translator's three
+/// shapes: a list, `null`, or no field at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Locales {
+    /// Not in the payload: the record is one locale of a nightly repack,
+    /// which the reference translator fanned out per locale and published
+    /// without the list; and every Taskcluster record.
+    #[default]
+    Omitted,
+    /// `null`: the job names no locales (tests, and builds that are not
+    /// repacks).
+    Unnamed,
+    /// The message's `locales` property as it was: for a release repack,
+    /// the comma-separated locales it was fanned out over (`bn-BD,de,fr`),
+    /// one record each.
+    Listed(String),
+}
+
+impl Locales {
+    /// True when the field is left out of the payload.
+    pub(crate) fn is_omitted(&self) -> bool {
+        matches!(self, Locales::Omitted)
+    }
+}
+
+impl Serialize for Locales {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Locales::Listed(locales) => serializer.serialize_str(locales),
+            // A left-out field is skipped by `JobInfo`; alone, it is null.
+            Locales::Omitted | Locales::Unnamed => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Locales {
+    // A missing field never gets here: `JobInfo` defaults it to `Omitted`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Locales, D::Error> {
+        Ok(match Option::<String>::deserialize(deserializer)? {
+            Some(locales) => Locales::Listed(locales),
+            None => Locales::Unnamed,
+        })
     }
 }
 
@@ -251,144 +307,6 @@ impl JobKind {
     }
 }
 
-/// A job's result in Treeherder's words: what people read.
-///
-/// Taskcluster runs are read the way Treeherder reads them: a completed run
-/// is `success`; a failed one `testfailed` for tests and `busted` for
-/// builds and other jobs; an exception is `usercancel` (reason `canceled`),
-/// `superseded`, `retry` when the queue reran the task, else `exception`.
-/// Buildbot result codes map as Treeherder's buildbot ETL mapped them
-/// (0 success, 1 testfailed, 2 busted, 3 skipped, 4 exception, 5 retry,
-/// 6 usercancel).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobResult {
-    /// The job did what it should.
-    Success,
-    /// Tests ran and some failed.
-    Testfailed,
-    /// A build (or another job that is not a test) failed.
-    Busted,
-    /// The job was skipped (buildbot only).
-    Skipped,
-    /// Infrastructure failed the job.
-    Exception,
-    /// The job failed on infrastructure and runs again.
-    Retry,
-    /// Somebody cancelled the job.
-    Usercancel,
-    /// A newer job made this one unnecessary.
-    Superseded,
-    /// Not finished yet (or an unknown buildbot code).
-    Unknown,
-}
-
-impl JobResult {
-    /// Every result, in a stable order.
-    pub const ALL: [JobResult; 9] = [
-        JobResult::Success,
-        JobResult::Testfailed,
-        JobResult::Busted,
-        JobResult::Skipped,
-        JobResult::Exception,
-        JobResult::Retry,
-        JobResult::Usercancel,
-        JobResult::Superseded,
-        JobResult::Unknown,
-    ];
-
-    /// The lowercase name, e.g. `testfailed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobResult::Success => "success",
-            JobResult::Testfailed => "testfailed",
-            JobResult::Busted => "busted",
-            JobResult::Skipped => "skipped",
-            JobResult::Exception => "exception",
-            JobResult::Retry => "retry",
-            JobResult::Usercancel => "usercancel",
-            JobResult::Superseded => "superseded",
-            JobResult::Unknown => "unknown",
-        }
-    }
-
-    /// The result a buildbot result code stands for.
-    pub fn from_buildbot_status(status: i64) -> JobResult {
-        match status {
-            0 => JobResult::Success,
-            1 => JobResult::Testfailed,
-            2 => JobResult::Busted,
-            3 => JobResult::Skipped,
-            4 => JobResult::Exception,
-            5 => JobResult::Retry,
-            6 => JobResult::Usercancel,
-            _ => JobResult::Unknown,
-        }
-    }
-}
-
-impl std::fmt::Display for JobResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for JobResult {
-    type Err = crate::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JobResult::ALL
-            .into_iter()
-            .find(|result| result.as_str() == s)
-            .ok_or_else(|| {
-                crate::Error::new(crate::ErrorKind::BadJobResult {
-                    result: s.to_string(),
-                })
-            })
-    }
-}
-
-/// Where a Taskcluster task's run stands: the exchange it was announced on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskState {
-    /// Waiting for a worker (`task-pending`).
-    Pending,
-    /// A worker runs it (`task-running`).
-    Running,
-    /// Finished and succeeded (`task-completed`).
-    Completed,
-    /// Finished and failed (`task-failed`).
-    Failed,
-    /// Ended by an exception: cancelled, superseded, lost worker…
-    /// (`task-exception`).
-    Exception,
-}
-
-impl TaskState {
-    /// The lowercase name, as in the run's `state`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Pending => "pending",
-            TaskState::Running => "running",
-            TaskState::Completed => "completed",
-            TaskState::Failed => "failed",
-            TaskState::Exception => "exception",
-        }
-    }
-
-    /// True once the run has ended: completed, failed or exception.
-    pub fn is_finished(self) -> bool {
-        !matches!(self, TaskState::Pending | TaskState::Running)
-    }
-}
-
-impl std::fmt::Display for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A Taskcluster task that is not a finished build or test: a lint job, a
 /// toolchain, a docker image, signing, the decision task… and, when
 /// progress is read, any task still pending or running.
@@ -418,7 +336,7 @@ pub struct TaskRecord {
     /// The result in Treeherder's words; `unknown` while not finished.
     pub result: JobResult,
     /// The buildbot-era result code, as on build and test records.
-    pub status: Option<i64>,
+    pub status: Option<Status>,
     /// The task id.
     pub task_id: String,
     /// The run id.
@@ -437,9 +355,10 @@ pub struct TaskRecord {
     pub tier: Option<u8>,
     /// The routing key of the original message.
     pub key: String,
-    /// When the message was translated, `YYYY-MM-DDTHH:MM:SSZ` in UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    /// When the message was translated, to the second; serialized as
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
 }
 
 /// A translated message: a build, a test, or another Taskcluster task.
@@ -557,23 +476,88 @@ pub struct NormalizedMessage {
     pub payload: Record,
 }
 
-/// `Option<Option<T>>` that tells an absent field (`None`) from `null` (`Some(None)`).
-pub(crate) mod double_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// Record timestamps as the reference translator wrote them,
+/// `YYYY-MM-DDTHH:MM:SSZ`; read back from any RFC 3339 time.
+mod timestamp {
+    use chrono::{DateTime, Utc};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(crate) fn serialize<T: Serialize, S: Serializer>(
-        value: &Option<Option<T>>,
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+    pub(super) fn serialize<S: Serializer>(
+        time: &Option<DateTime<Utc>>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(inner) => inner.serialize(serializer),
+        match time {
+            Some(time) => serializer.collect_str(&time.format(FORMAT)),
             None => serializer.serialize_none(),
         }
     }
 
-    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(deserializer).map(Some)
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        // Owned: a `serde_json::Value` lends no strings.
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        DateTime::parse_from_rfc3339(&text)
+            .map(|time| Some(time.to_utc()))
+            .map_err(|e| D::Error::custom(format!("timestamp {text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn job_with(timestamp: serde_json::Value) -> Result<JobInfo, serde_json::Error> {
+        let mut fields = serde_json::to_value(JobInfo::new(
+            "k".into(),
+            "t".into(),
+            "linux".into(),
+            BuildType::Opt,
+        ))
+        .unwrap();
+        fields["timestamp"] = timestamp;
+        serde_json::from_value(fields)
+    }
+
+    #[test]
+    fn timestamps_are_written_as_the_reference_wrote_them() {
+        let job = job_with(json!("2015-08-13T12:00:07Z")).unwrap();
+        assert_eq!(
+            job.timestamp,
+            Some(Utc.with_ymd_and_hms(2015, 8, 13, 12, 0, 7).unwrap())
+        );
+        assert_eq!(
+            serde_json::to_value(&job).unwrap()["timestamp"],
+            "2015-08-13T12:00:07Z"
+        );
+        // Another RFC 3339 spelling reads as the same time.
+        let offset = job_with(json!("2015-08-13T14:00:07+02:00")).unwrap();
+        assert_eq!(offset.timestamp, job.timestamp);
+        assert_eq!(job_with(json!(null)).unwrap().timestamp, None);
+        assert!(job_with(json!("yesterday")).is_err());
+    }
+
+    #[test]
+    fn locales_keep_their_three_shapes() {
+        let mut job = JobInfo::new("k".into(), "t".into(), "linux".into(), BuildType::Opt);
+        for (locales, json) in [
+            (Locales::Omitted, None),
+            (Locales::Unnamed, Some(json!(null))),
+            (Locales::Listed("de,fr".into()), Some(json!("de,fr"))),
+        ] {
+            job.locales = locales.clone();
+            let written = serde_json::to_value(&job).unwrap();
+            assert_eq!(written.get("locales"), json.as_ref(), "{locales:?}");
+            let read: JobInfo = serde_json::from_value(written).unwrap();
+            assert_eq!(read.locales, locales);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Fault-injection helpers for the pulse build monitor's reliability tests.
 //!
-//! The tests in `crates/faults/tests/` break things on purpose — they close
+//! The tests in `tools/faults/tests/` break things on purpose — they close
 //! the monitor's connection, restart a broker, SIGKILL a monitor process,
 //! feed it poison messages, point it at a TLS endpoint it must not trust —
 //! and check that nothing published is lost. This library holds what they

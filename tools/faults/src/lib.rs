@@ -6,9 +6,6 @@
 //! and check that nothing published is lost. This library holds what they
 //! share:
 //!
-//! - [`Vhost`]: a private virtual host on the shared broker at
-//!   127.0.0.1:5672, so a test's exchanges, queues and connections never
-//!   meet another test's; deleted on drop, even after a panic.
 //! - [`SecondNode`]: a RabbitMQ node of our own (own ports, own data
 //!   directory) for faults that would disturb everyone on the shared node:
 //!   `stop_app`/`start_app`, and a TLS listener with a [`TestCa`]'s
@@ -21,19 +18,21 @@
 //! - [`CapturedLog`]: a `log::Log` that keeps records for assertions.
 //! - [`BlackholeProxy`]: a TCP proxy to the broker that can stop forwarding
 //!   without closing a socket, as a network that drops packets does.
-//! - [`Ctl`]: `rabbitmqctl` for either node, and
-//!   [`Ctl::close_connections_named`] to force-close only our own
-//!   connections.
+//! - [`free_port`]: a port for a node or a proxy of our own.
 //!
 //! The `fault-monitor` binary runs a durable monitor that writes each
 //! handled id to a file; the crash and credential tests run it as a
 //! [`MonitorProcess`].
 //!
-//! Neighbours: `pulse-build-monitor` (the monitor under test) and
-//! `pulse-wire` (its connection settings and the test publisher).
+//! Neighbours: `pulse-build-monitor` (the monitor under test),
+//! `pulse-wire` (its connection settings and the test publisher) and
+//! `pulse-test-support` (what every crate's tests share: a private `Vhost`
+//! on the shared broker, `Ctl` for `rabbitmqctl` on either node, unique
+//! names, `TempDir`, `wait_for`).
 //!
 //! Under `CI=true` a missing broker or tool fails the test
-//! ([`require`]); elsewhere it is skipped with a loud message.
+//! (`pulse_test_support::require`); elsewhere it is skipped with a loud
+//! message.
 //!
 //! ```
 //! use pulse_faults::{build_message, Tally};
@@ -52,7 +51,6 @@
 //! ```
 #![deny(missing_docs)]
 
-mod ctl;
 mod logcapture;
 mod messages;
 mod node;
@@ -61,7 +59,6 @@ mod proxy;
 mod stream;
 mod tls;
 
-pub use ctl::{Ctl, Vhost};
 pub use logcapture::CapturedLog;
 pub use messages::{build_message, print_result, record_id, Tally, XorShift};
 pub use node::SecondNode;
@@ -70,115 +67,10 @@ pub use proxy::BlackholeProxy;
 pub use stream::Stream;
 pub use tls::TestCa;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use pulse_wire::ConnectionSettings;
-
-/// Whether this run is CI (`CI=true`), where nothing may be skipped.
-pub fn under_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// `Ok(())` if `what` is available; otherwise fails under CI and, elsewhere,
-/// prints a loud SKIP and returns `Err(())` so the test can return early.
-#[allow(clippy::result_unit_err)]
-pub fn require(available: bool, what: &str) -> Result<(), ()> {
-    if available {
-        return Ok(());
-    }
-    if under_ci() {
-        panic!("CI=true but {what} is not available: the fault tests need it");
-    }
-    eprintln!("\n*** SKIP: {what} is not available; fault test not run ***\n");
-    Err(())
-}
-
-/// Whether something accepts TCP connections at `127.0.0.1:port`.
-pub fn port_open(port: u16) -> bool {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
-}
-
-/// Whether `program` can be found on `PATH` (or is an existing path).
-pub fn have_program(program: &str) -> bool {
-    find_program(program).is_some()
-}
-
-pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Path::new(program).exists().then(|| PathBuf::from(program));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
 /// A port nothing listens on right now (the OS picks it).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
         .expect("binding 127.0.0.1:0")
-}
-
-/// A short random name part, unique enough for parallel tests.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", pulse_wire::random_label())
-}
-
-/// guest/guest at `url`, with a connection name of its own
-/// (`<prefix>-<random>`) so [`Ctl::close_connections_named`] finds it.
-pub fn guest_settings(url: &str, prefix: &str) -> ConnectionSettings {
-    let mut settings = ConnectionSettings::from_url(url).expect("a valid test url");
-    settings.connection_name = unique(prefix);
-    settings.heartbeat = 10;
-    settings
-}
-
-/// Polls `condition` every 20 ms until it holds; false after `timeout`.
-pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A directory under the system temp dir, removed (with its contents) on drop.
-#[derive(Debug)]
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// Creates a fresh directory named after `prefix`.
-    pub fn new(prefix: &str) -> TempDir {
-        let path = std::env::temp_dir().join(unique(prefix));
-        std::fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
-        TempDir { path }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// A path inside the directory.
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }

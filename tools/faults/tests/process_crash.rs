@@ -48,7 +48,7 @@ fn sigkill_mid_stream_loses_nothing() {
     let files = TempDir::new("faults-crash");
     let ids = files.join("ids");
     let label = pulse_test_support::unique("crash");
-    let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.name());
+    let url = vhost.url();
     let queue = pulse_wire::queue_name("guest", Some(&label));
 
     let first_name = pulse_test_support::unique("crash-first");

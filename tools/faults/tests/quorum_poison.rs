@@ -62,7 +62,7 @@ fn a_poison_message_stops_after_the_delivery_limit() {
     let files = TempDir::new("faults-quorum");
     let ids = files.join("ids");
     let label = pulse_test_support::unique("quorum");
-    let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.name());
+    let url = vhost.url();
     let queue = pulse_wire::queue_name("guest", Some(&label));
     let depth = || {
         Publisher::connect(&vhost.settings("quorum-check"))

@@ -193,10 +193,15 @@ impl Vhost {
         &self.ctl
     }
 
+    /// guest/guest on this vhost as a URL (for a `PULSE_URL`).
+    pub fn url(&self) -> String {
+        format!("{}{}", crate::BROKER_URL, self.name)
+    }
+
     /// guest/guest on this vhost, with a connection name of its own
     /// (`<prefix>-<random>`) so [`Ctl::close_connections_named`] finds it.
     pub fn settings(&self, prefix: &str) -> ConnectionSettings {
-        crate::guest_settings(&format!("{}{}", crate::BROKER_URL, self.name), prefix)
+        crate::guest_settings(&self.url(), prefix)
     }
 
     /// Adds a user with full rights on this vhost only; deleted on drop.

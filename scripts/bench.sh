@@ -34,7 +34,7 @@ status=0
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 commit="$(git rev-parse --short HEAD)"
-git diff --quiet HEAD -- crates Cargo.toml Cargo.lock || commit="$commit (with uncommitted changes)"
+git diff --quiet HEAD -- crates tools Cargo.toml Cargo.lock || commit="$commit (with uncommitted changes)"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 memory="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 
@@ -67,7 +67,7 @@ else
     {
         echo "# Benchmarks: how close the monitor runs to its limits"
         echo
-        echo "Written by \`scripts/bench.sh\` (crate \`crates/bench\`, binary \`bench\`)."
+        echo "Written by \`scripts/bench.sh\` (crate \`tools/bench\`, binary \`bench\`)."
         echo
         cat "$generated"
     } >BENCHMARKS.md

@@ -3,59 +3,21 @@
 //! the queue, here a local HTTP server standing in for it.
 #![cfg(feature = "fetch")]
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use pulse_test_support::{corpus_dir, read_json, DefinitionServer};
 use serde_json::{json, Value};
-use tiny_http::{Header, Response, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
 const TASK_ID: &str = "B3EheQ-IQ5aPzw34KS_a6g";
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/taskcluster/treeherder-2019"
-    ));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some_and(|v| v == "true") {
-        panic!(
-            "{} is missing: CI needs ../shared beside the checkout",
-            dir.display()
-        );
-    }
-    eprintln!("SKIP: no corpus at {}", dir.display());
-    None
-}
-
-fn read_json(path: PathBuf) -> Value {
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
 /// Serves `definition` for its task, 404 for anything else, until the
 /// process ends.
 fn serve_definition(definition: Value) -> String {
-    let server = Server::http("127.0.0.1:0").unwrap();
-    let root = format!("http://{}", server.server_addr());
-    let path = format!("/api/queue/v1/task/{TASK_ID}");
-    std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            let (status, body) = if request.url() == path {
-                (200, definition.to_string())
-            } else {
-                (404, "{}".to_string())
-            };
-            let json = Header::from_bytes("Content-Type", "application/json").unwrap();
-            let _ = request.respond(
-                Response::from_string(body)
-                    .with_status_code(status)
-                    .with_header(json),
-            );
-        }
-    });
-    root
+    let definitions = HashMap::from([(TASK_ID.to_string(), definition.to_string().into_bytes())]);
+    DefinitionServer::start(definitions).root_url
 }
 
 fn replay(recording: &PathBuf, extra: &[&str]) -> (Vec<Value>, String) {
@@ -76,9 +38,11 @@ fn replay(recording: &PathBuf, extra: &[&str]) -> (Vec<Value>, String) {
 
 #[test]
 fn a_message_without_tags_is_placed_from_its_fetched_definition() {
-    let Some(corpus) = corpus() else { return };
-    let message = &read_json(corpus.join("taskcluster_pulse_messages.json"))[TASK_ID];
-    let definition = read_json(corpus.join("taskcluster_tasks.json"))[TASK_ID].clone();
+    let Some(corpus) = corpus_dir("taskcluster/treeherder-2019") else {
+        return;
+    };
+    let message = &read_json(&corpus.join("taskcluster_pulse_messages.json"))[TASK_ID];
+    let definition = read_json(&corpus.join("taskcluster_tasks.json"))[TASK_ID].clone();
     let recorded = json!({
         "exchange": message["exchange"],
         "routing_key": message["routes"],

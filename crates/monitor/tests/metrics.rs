@@ -9,9 +9,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-use common::{broker_or_skip, publish_all, publisher, rabbitmqctl, unique, wait_until};
+use common::{publish_all, publisher, wait_until};
 use prometheus_parse::{Sample, Scrape, Value};
-use pulse_build_monitor::{replay, ConnectionSettings, Filter, Monitor, RawMessage, Stats};
+use pulse_build_monitor::{replay, Filter, Monitor, RawMessage, Stats};
+use pulse_test_support::Vhost;
 
 /// One HTTP/1.0 request; the status line and the body.
 fn get(address: SocketAddr, request: &str) -> (String, String, String) {
@@ -175,38 +176,14 @@ fn a_taken_port_is_an_error_naming_it() {
     assert!(err.to_string().contains(&address.to_string()), "{err}");
 }
 
-/// A vhost of the test's own, so nothing else arrives and the counters
-/// hold still between the scrape and `stats()`.
-struct Vhost(String);
-
-impl Vhost {
-    fn create() -> Vhost {
-        let name = unique("metrics");
-        rabbitmqctl(&["add_vhost", &name]);
-        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        Vhost(name)
-    }
-
-    fn settings(&self, base: &ConnectionSettings) -> ConnectionSettings {
-        let mut settings = base.clone();
-        settings.vhost = self.0.clone();
-        settings
-    }
-}
-
-impl Drop for Vhost {
-    fn drop(&mut self) {
-        rabbitmqctl(&["delete_vhost", &self.0]);
-    }
-}
-
 #[test]
 fn broker_metrics_scraped_mid_run_agree_with_stats() {
-    let Some(base) = broker_or_skip() else {
+    // A vhost of the test's own, so nothing else arrives and the counters
+    // hold still between the scrape and `stats()`.
+    let Some(vhost) = Vhost::create("metrics") else {
         return;
     };
-    let vhost = Vhost::create();
-    let settings = vhost.settings(&base);
+    let settings = vhost.settings("pulse-build-monitor-test");
     let messages: Vec<RawMessage> = fixtures()
         .into_iter()
         .filter(|m| m.exchange == pulse_build_monitor::exchanges::BUILD)

@@ -3,12 +3,12 @@
 mod common;
 
 use common::{broker_or_skip, publisher, receive, unique, wait_until, Cleanup};
+use pulse_test_support::close_connection_named;
 use pulse_wire::{
     ConnectionSettings, ConsumeOptions, Consumer, ErrorKind, ExchangeDeclaration, OutgoingMessage,
     Password, QueueSpec, Topology,
 };
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -273,7 +273,11 @@ fn consumer_reconnects_after_its_connection_is_closed() {
         );
         delivery.ack();
         if !closed && seen.len() >= 50 {
-            close_connection_named(&consumer_settings.connection_name);
+            // Exact match: the publisher's name extends the consumer's.
+            close_connection_named(
+                &consumer_settings.connection_name,
+                "pulse-wire reconnect test",
+            );
             closed = true;
         }
     }
@@ -283,40 +287,6 @@ fn consumer_reconnects_after_its_connection_is_closed() {
     assert!(stats.reconnects >= 1, "{stats:?}");
     assert!(stats.received >= u64::from(TOTAL), "{stats:?}");
     assert_eq!(seen.len(), TOTAL as usize);
-}
-
-/// Closes only the broker connection whose client properties carry `name`.
-fn close_connection_named(name: &str) {
-    // Exact match: the publisher's name extends the consumer's.
-    let property = format!("{{\"information\",\"{name}\"}}");
-    let pid = (0..100)
-        .find_map(|_| {
-            let out = rabbitmqctl(&["list_connections", "pid", "client_properties"]);
-            let pid = out
-                .lines()
-                .find(|line| line.contains(&property))
-                .and_then(|line| line.split_whitespace().next())
-                .map(str::to_string);
-            if pid.is_none() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            pid
-        })
-        .unwrap_or_else(|| panic!("no broker connection named {name}"));
-    rabbitmqctl(&["close_connection", &pid, "pulse-wire reconnect test"]);
-}
-
-fn rabbitmqctl(args: &[&str]) -> String {
-    let out = Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs (needed to close a connection)");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

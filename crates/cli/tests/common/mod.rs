@@ -1,15 +1,14 @@
 //! What the command's tests share: running the binary, reading its lines,
 //! the local broker, and a `watch` or `record` left running.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
-pub const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+pub use pulse_test_support::BROKER_URL;
 
 pub fn run(args: &[&str]) -> Output {
     run_with_stdin(args, None)
@@ -43,29 +42,9 @@ pub fn lines(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// A unique name for queues and files, so parallel runs do not meet.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// Whether the local broker answers; under CI=true it must.
-pub fn broker_available() -> bool {
-    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("no RabbitMQ on 127.0.0.1:5672, and CI=true requires one");
-    }
-    eprintln!(
-        "\n*** SKIPPED: no RabbitMQ on 127.0.0.1:5672; start one to run the broker tests ***\n"
-    );
-    false
-}
+// `unique`: a name for queues and files, so parallel runs do not meet;
+// `broker_available`: whether the local broker answers (under CI=true it must).
+pub use pulse_test_support::{broker_available, unique};
 
 /// A running `watch` or `record`, its output lines arriving on channels.
 pub struct Running {

@@ -1,74 +1,34 @@
 //! Shared helpers for the monitor's tests: the local RabbitMQ, the shared
-//! corpus, unique trees and labels, queue cleanup and record comparison.
-#![allow(dead_code)]
+//! corpus, queue cleanup, the corpus as raw messages and record comparison.
+//! What every crate's tests share (broker, corpus, names, rabbitmqctl,
+//! waiting) is in `pulse-test-support`.
+#![allow(dead_code, unused_imports)]
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pulse_build_monitor::{ConnectionSettings, RawMessage, Record};
-use pulse_wire::{random_label, OutgoingMessage, Publisher};
+use pulse_wire::{OutgoingMessage, Publisher};
 use serde_json::Value;
 
-/// The local broker every broker test uses.
-pub const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+pub use pulse_test_support::{files_under, rabbitmqctl, unique, BROKER_URL};
 
 /// Long enough that only a hang trips it; never a speed assertion.
 pub const WAIT: Duration = Duration::from_secs(60);
-
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
 
 /// Settings for the local broker with a connection name unique to this
 /// test, or `None` (after a loud SKIP) when the broker is unreachable;
 /// under `CI=true` an unreachable broker fails the test.
 pub fn broker_or_skip() -> Option<ConnectionSettings> {
-    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-        Ok(_) => {
-            let mut settings = ConnectionSettings::from_url(BROKER_URL).expect("valid test url");
-            settings.connection_name = format!("pulse-build-monitor-test/{}", random_label());
-            settings.heartbeat = 10;
-            Some(settings)
-        }
-        Err(e) if in_ci() => panic!("CI=true but no RabbitMQ at {addr}: {e}"),
-        Err(e) => {
-            eprintln!("\n*** SKIP: no RabbitMQ at {addr} ({e}); monitor broker test not run ***\n");
-            None
-        }
-    }
+    pulse_test_support::broker_settings("pulse-build-monitor-test")
 }
 
 /// The shared corpus, or `None` (after a loud SKIP) when it is missing;
 /// under `CI=true` a missing corpus fails the test.
 pub fn corpus_or_skip() -> Option<PathBuf> {
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus"
-    ));
-    if path.is_dir() {
-        return Some(path);
-    }
-    if in_ci() {
-        panic!(
-            "CI=true but the shared corpus is missing at {}",
-            path.display()
-        );
-    }
-    eprintln!(
-        "\n*** SKIP: the shared corpus is missing at {}; corpus test not run ***\n",
-        path.display()
-    );
-    None
-}
-
-/// A name no other test (or helper) uses: `<kind>-<16 hex digits>`.
-pub fn unique(kind: &str) -> String {
-    format!("{kind}-{}", random_label())
+    pulse_test_support::corpus_dir("")
 }
 
 /// Deletes a queue when dropped, so a failing test leaves nothing behind.
@@ -141,30 +101,8 @@ pub fn publish_all(publisher: &mut Publisher, messages: &[RawMessage]) {
 }
 
 /// Polls `condition` until it holds, failing after [`WAIT`].
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Every file under `dir`, sorted.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    pulse_test_support::wait_until(WAIT, what, condition)
 }
 
 /// The 130 raw buildbot messages of the corpus, as Pulse carried them on
@@ -275,46 +213,8 @@ pub fn expected_normalized(corpus: &Path) -> BTreeMap<String, Vec<(String, Value
     out
 }
 
-/// Runs `rabbitmqctl` (as root on this machine) and returns its output.
-pub fn rabbitmqctl(args: &[&str]) -> String {
-    let out = Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs (needed to close a connection)");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Closes only the broker connection whose client properties carry `name`
 /// (other tests share this broker).
 pub fn close_connection_named(name: &str) {
-    let deadline = Instant::now() + WAIT;
-    let pid = loop {
-        let out = rabbitmqctl(&["list_connections", "pid", "client_properties"]);
-        let pid = out
-            .lines()
-            .filter(|line| line.contains(&format!("\"{name}\"")))
-            .map(|line| line.split_whitespace().next().unwrap().to_string())
-            .collect::<Vec<_>>();
-        match pid.len() {
-            1 => break pid.into_iter().next().unwrap(),
-            0 => {
-                assert!(
-                    Instant::now() < deadline,
-                    "no broker connection named {name}"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            n => panic!("{n} broker connections named {name}: {pid:?}"),
-        }
-    };
-    rabbitmqctl(&[
-        "close_connection",
-        &pid,
-        "pulse-build-monitor reconnect test",
-    ]);
+    pulse_test_support::close_connection_named(name, "pulse-build-monitor reconnect test")
 }

@@ -1,63 +1,26 @@
 //! What the Taskcluster monitor tests share: the corpus, the local broker,
-//! expectations written by hand, and a local queue serving task definitions.
-#![allow(dead_code)]
+//! expectations written by hand, and (from `pulse-test-support`) a local
+//! queue serving task definitions.
+#![allow(dead_code, unused_imports)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use pulse_build_monitor::{BuildType, ConnectionSettings, Record};
 use serde_json::Value;
-use tiny_http::{Header, Request, Response, Server};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/taskcluster"
-);
+pub use pulse_test_support::{read_json, DefinitionServer};
 
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// A corpus folder, or `None` after a loud skip; under `CI=true` a missing
-/// corpus fails the test.
+/// A folder of the Taskcluster corpus, or `None` after a loud skip; under
+/// `CI=true` a missing corpus fails the test.
 pub fn corpus_dir(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(CORPUS).join(name);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(!in_ci(), "CI=true but corpus {} is missing", dir.display());
-    eprintln!(
-        "\n*** SKIP: corpus {} is missing; test not run (CI=true fails instead) ***\n",
-        dir.display()
-    );
-    None
+    pulse_test_support::corpus_dir(&format!("taskcluster/{name}"))
 }
 
-/// The local broker, or `None` after a loud skip; under `CI=true` an
-/// unreachable broker fails the test.
+/// The local broker with a connection name of its own (`<name>-<random>`),
+/// or `None` after a loud skip; under `CI=true` an unreachable broker fails
+/// the test.
 pub fn broker_or_skip(name: &str) -> Option<ConnectionSettings> {
-    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-        Ok(_) => {
-            let mut settings =
-                ConnectionSettings::from_url("amqp://guest:guest@127.0.0.1:5672/").unwrap();
-            settings.connection_name = name.to_string();
-            Some(settings)
-        }
-        Err(e) => {
-            assert!(!in_ci(), "CI=true but no RabbitMQ at {addr}: {e}");
-            eprintln!("\n*** SKIP: no RabbitMQ at {addr} ({e}); broker test not run ***\n");
-            None
-        }
-    }
-}
-
-pub fn read_json(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    pulse_test_support::broker_settings(name)
 }
 
 /// The generic platform of each Treeherder machine platform in the corpus,
@@ -132,56 +95,4 @@ pub fn dead_letters(path: &Path) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// A Taskcluster queue on 127.0.0.1 that serves task definitions by task
-/// id (`GET /api/queue/v1/task/<taskId>`, 404 for others) and counts the
-/// requests for each.
-pub struct DefinitionServer {
-    pub root_url: String,
-    requests: Arc<Mutex<BTreeMap<String, usize>>>,
-}
-
-impl DefinitionServer {
-    pub fn start(definitions: HashMap<String, Vec<u8>>) -> DefinitionServer {
-        let server = Server::http("127.0.0.1:0").unwrap();
-        let root_url = format!("http://{}", server.server_addr());
-        let requests = Arc::new(Mutex::new(BTreeMap::new()));
-        let counted = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for request in server.incoming_requests() {
-                serve(request, &definitions, &counted);
-            }
-        });
-        DefinitionServer { root_url, requests }
-    }
-
-    /// Requests so far, by task id.
-    pub fn requests(&self) -> BTreeMap<String, usize> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-fn serve(
-    request: Request,
-    definitions: &HashMap<String, Vec<u8>>,
-    requests: &Mutex<BTreeMap<String, usize>>,
-) {
-    let task_id = request
-        .url()
-        .strip_prefix("/api/queue/v1/task/")
-        .unwrap_or_default()
-        .to_string();
-    let found = definitions.get(&task_id);
-    *requests.lock().unwrap().entry(task_id).or_default() += 1;
-    let (status, body): (u16, &[u8]) = match found {
-        Some(body) => (200, body),
-        None => (404, b"{\"code\": \"ResourceNotFound\"}"),
-    };
-    let json = Header::from_bytes("Content-Type", "application/json").unwrap();
-    let _ = request.respond(
-        Response::from_data(body)
-            .with_status_code(status)
-            .with_header(json),
-    );
 }

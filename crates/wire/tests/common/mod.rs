@@ -1,35 +1,20 @@
-//! Shared helpers for tests against the local RabbitMQ.
-#![allow(dead_code)]
+//! The wire tests' helpers against the local RabbitMQ; what every crate's
+//! tests share is in `pulse-test-support`.
+#![allow(dead_code, unused_imports)]
 
-use pulse_wire::{random_label, ConnectionSettings, Delivery, Publisher};
-use std::net::{SocketAddr, TcpStream};
+use pulse_wire::{ConnectionSettings, Delivery, Publisher};
 use std::time::{Duration, Instant};
 
-/// Settings for the local broker, or `None` (after a loud SKIP) when it is
-/// unreachable; under `CI=true` an unreachable broker fails the test.
+/// Settings for the local broker with a connection name of its own, or
+/// `None` (after a loud SKIP) when it is unreachable; under `CI=true` an
+/// unreachable broker fails the test.
 pub fn broker_or_skip() -> Option<ConnectionSettings> {
-    let addr: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-        Ok(_) => {
-            let mut settings = ConnectionSettings::from_url("amqp://guest:guest@127.0.0.1:5672/")
-                .expect("valid test url");
-            settings.connection_name = format!("pulse-wire-test/{}", random_label());
-            settings.heartbeat = 10;
-            Some(settings)
-        }
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but no RabbitMQ at {addr}: {e}")
-        }
-        Err(e) => {
-            eprintln!("\n*** SKIP: no RabbitMQ at {addr} ({e}); broker test not run ***\n");
-            None
-        }
-    }
+    pulse_test_support::broker_settings("pulse-wire-test")
 }
 
-/// A name unique to this test run.
+/// A name unique to this test run: `<kind>/test-wire-<random>`.
 pub fn unique(kind: &str) -> String {
-    format!("{kind}/test-wire/{}", random_label())
+    pulse_test_support::unique(&format!("{kind}/test-wire"))
 }
 
 /// Deletes the test's queues and exchanges when dropped, even after a panic.
@@ -108,11 +93,4 @@ pub fn receive(
     got
 }
 
-/// Polls `condition` until it holds, failing after `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+pub use pulse_test_support::wait_until;

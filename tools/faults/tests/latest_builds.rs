@@ -11,7 +11,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pulse_faults::{free_port, wait_for, MonitorProcess};
+use pulse_faults::{free_port, MonitorProcess};
+use pulse_test_support::wait_for;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -59,7 +60,7 @@ fn every_response_is_json() {
         "the latest_builds example at {} (cargo test --workspace builds it)",
         binary.display()
     );
-    if pulse_faults::require(binary.is_file(), &what).is_err() {
+    if pulse_test_support::require(binary.is_file(), &what).is_err() {
         return;
     }
     let port = free_port();
@@ -76,7 +77,7 @@ fn every_response_is_json() {
         server.stderr()
     );
     assert!(wait_for(Duration::from_secs(10), || {
-        pulse_faults::port_open(port)
+        pulse_test_support::port_open(port)
     }));
     // HTTP/1.1 requests: the server (tiny_http) answers in the request's
     // version, and `Connection: close` ends each exchange at the response.

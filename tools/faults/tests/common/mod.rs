@@ -1,11 +1,13 @@
-//! What the fault tests share: a monitor that tallies the ids it is given.
+//! What the fault tests share: a monitor that tallies the ids it is given,
+//! and the `fault-monitor` binary started and consuming.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulse_build_monitor::{ConnectionSettings, ConsumeOptions, Monitor, MonitorBuilder};
-use pulse_faults::{record_id, Tally};
+use pulse_faults::{record_id, MonitorProcess, Tally};
 use pulse_wire::Backoff;
 
 /// A durable monitor on `settings` whose build callback records each id in
@@ -56,4 +58,21 @@ pub fn some(ids: &[u64]) -> String {
     let shown: Vec<String> = ids.iter().take(50).map(u64::to_string).collect();
     let more = if ids.len() > 50 { " ..." } else { "" };
     format!("[{}{more}] ({} in all)", shown.join(", "), ids.len())
+}
+
+/// Runs `fault-monitor args` against `url` (`RUST_LOG=warn`) and waits up
+/// to 30 s until it says it is consuming; fails with its output otherwise.
+pub fn start_fault_monitor(url: &str, args: &[&str]) -> MonitorProcess {
+    let mut process = MonitorProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_fault-monitor")),
+        args,
+        &[("PULSE_URL", url), ("RUST_LOG", "warn")],
+    );
+    assert!(
+        process.wait_for_output("consuming", Duration::from_secs(30)),
+        "fault-monitor did not start: {}{}",
+        process.stdout(),
+        process.stderr()
+    );
+    process
 }

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use pulse_build_monitor::{ConnectionSettings, ConsumeOptions};
-use pulse_faults::{read_ids, wait_for, CapturedLog, MonitorProcess, Stream, TempDir, Vhost};
+use pulse_faults::{read_ids, CapturedLog, MonitorProcess, Stream};
+use pulse_test_support::{wait_for, TempDir, Vhost};
 use pulse_wire::{Password, Publisher};
 
 fn forms(password: &str) -> Vec<String> {
@@ -69,11 +70,11 @@ fn debug_and_display_of_settings_types_redact_the_password() {
 
 #[test]
 fn the_handshake_log_target_is_where_amiquip_logs_the_password() {
-    let Some(mut vhost) = Vhost::create() else {
+    let Some(mut vhost) = Vhost::create("faults") else {
         return;
     };
     let log = CapturedLog::install_everything();
-    let user = pulse_faults::unique("faults-handshake");
+    let user = pulse_test_support::unique("faults-handshake");
     let password = "Pw-Hs-51d2aa-in-start-ok";
     vhost.add_user(&user, password);
     let mut settings = vhost.settings("handshake");
@@ -102,10 +103,10 @@ fn the_handshake_log_target_is_where_amiquip_logs_the_password() {
 
 #[test]
 fn a_trace_run_of_the_binary_writes_no_password() {
-    let Some(mut vhost) = Vhost::create() else {
+    let Some(mut vhost) = Vhost::create("faults") else {
         return;
     };
-    let user = pulse_faults::unique("faults-user");
+    let user = pulse_test_support::unique("faults-user");
     let password = "Pw-Run-9b41c7#secret";
     let wrong = "Pw-Wrong-0d55e1#secret";
     vhost.add_user(&user, password);
@@ -120,7 +121,7 @@ fn a_trace_run_of_the_binary_writes_no_password() {
             vhost.name()
         )
     };
-    let connection_name = pulse_faults::unique("credentials-monitor");
+    let connection_name = pulse_test_support::unique("credentials-monitor");
     let run = |p: &str| {
         MonitorProcess::spawn(
             Path::new(env!("CARGO_BIN_EXE_fault-monitor")),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{have_program, require, TempDir};
+use pulse_test_support::{have_program, require, TempDir};
 
 /// A fresh CA and a server certificate it signed for `localhost` and
 /// `127.0.0.1`, in a directory removed on drop.

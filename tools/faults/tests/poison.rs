@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::{snapshot, some, tallying_monitor};
 use pulse_build_monitor::exchanges::BUILD as EXCHANGE_BUILD;
 use pulse_build_monitor::{Monitor, RawMessage, RecordedMessage};
-use pulse_faults::{build_message, print_result, wait_for, CapturedLog, TempDir, Vhost};
+use pulse_faults::{build_message, print_result, CapturedLog};
+use pulse_test_support::{wait_for, TempDir, Vhost};
 use pulse_wire::{OutgoingMessage, Publisher};
 
 const GOOD: u64 = 10_000;
@@ -105,12 +106,12 @@ fn every_poison_kind_is_a_translation_error_in_process() {
 
 #[test]
 fn poison_among_good_messages_is_counted_logged_dead_lettered_and_acknowledged() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let log = CapturedLog::install();
     let files = TempDir::new("faults-poison");
-    let label = pulse_faults::unique("poison");
+    let label = pulse_test_support::unique("poison");
     let (builder, tally) = tallying_monitor(
         vhost.settings("poison-monitor"),
         &label,

@@ -9,7 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::{snapshot, some, tallying_monitor};
-use pulse_faults::{print_result, wait_for, CapturedLog, Stream, Vhost};
+use pulse_faults::{print_result, CapturedLog, Stream};
+use pulse_test_support::{wait_for, Vhost};
 
 /// The stream the queue is deleted in.
 const STREAMED: u64 = 3_000;
@@ -18,11 +19,11 @@ const AFTER: u64 = 500;
 
 #[test]
 fn a_deleted_queue_is_an_error_counted_and_declared_again() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let log = CapturedLog::install();
-    let label = pulse_faults::unique("deleted");
+    let label = pulse_test_support::unique("deleted");
     let queue = pulse_wire::queue_name("guest", Some(&label));
     let (builder, tally) = tallying_monitor(
         vhost.settings("deleted-monitor"),

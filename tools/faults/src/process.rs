@@ -80,7 +80,7 @@ impl MonitorProcess {
     /// Waits until stdout or stderr contains `needle`; false after
     /// `timeout` or if the process ended first.
     pub fn wait_for_output(&mut self, needle: &str, timeout: Duration) -> bool {
-        crate::wait_for(timeout, || {
+        pulse_test_support::wait_for(timeout, || {
             self.stdout().contains(needle)
                 || self.stderr().contains(needle)
                 || matches!(self.child.try_wait(), Ok(Some(_)))
@@ -105,7 +105,9 @@ impl MonitorProcess {
     fn finish(mut self, timeout: Duration) -> Ended {
         drop(self.stdin.take());
         let exited = !timeout.is_zero()
-            && crate::wait_for(timeout, || matches!(self.child.try_wait(), Ok(Some(_))));
+            && pulse_test_support::wait_for(timeout, || {
+                matches!(self.child.try_wait(), Ok(Some(_)))
+            });
         let status = if exited {
             self.child.wait().ok()
         } else {

@@ -11,14 +11,15 @@ use std::time::Duration;
 
 use common::{snapshot, tallying_monitor};
 use pulse_build_monitor::{ConnectionSettings, ErrorKind as MonitorErrorKind, Monitor};
-use pulse_faults::{print_result, wait_for, SecondNode, Stream, TestCa};
+use pulse_faults::{print_result, SecondNode, Stream, TestCa};
+use pulse_test_support::wait_for;
 use pulse_wire::{ErrorKind, Publisher};
 
 fn tls_settings(port: u16, ca: Option<&TestCa>, name: &str) -> ConnectionSettings {
     let mut settings =
         ConnectionSettings::from_url(&format!("amqps://guest:guest@localhost:{port}/")).unwrap();
     settings.ca_file = ca.map(TestCa::ca_file);
-    settings.connection_name = pulse_faults::unique(name);
+    settings.connection_name = pulse_test_support::unique(name);
     settings.connect_timeout = Duration::from_secs(5);
     settings
 }
@@ -56,7 +57,7 @@ fn tls_endpoint_with_the_right_ca_only() {
     let name = settings.connection_name.clone();
     let (builder, tally) = tallying_monitor(
         settings,
-        &pulse_faults::unique("tls"),
+        &pulse_test_support::unique("tls"),
         500,
         50,
         Duration::from_secs(1),
@@ -132,7 +133,7 @@ fn tls_settings_never_send_plain_amqp() {
     );
 
     // And against a real plain-AMQP port (the shared broker), if there is one.
-    if pulse_faults::port_open(5672) {
+    if pulse_test_support::port_open(5672) {
         let mut settings =
             ConnectionSettings::from_url("amqps://guest:guest@127.0.0.1:5672/").unwrap();
         settings.connect_timeout = Duration::from_secs(5);

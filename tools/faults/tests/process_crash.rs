@@ -6,12 +6,14 @@
 //! acknowledged before being handled, a kill between the two would lose it,
 //! and the union of both runs' ids would miss it.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
-use pulse_faults::{
-    print_result, read_ids, wait_for, MonitorProcess, Stream, Tally, TempDir, Vhost,
-};
+use common::start_fault_monitor;
+use pulse_faults::{print_result, read_ids, MonitorProcess, Stream, Tally};
+use pulse_test_support::{wait_for, TempDir, Vhost};
 use pulse_wire::Publisher;
 
 const SENT: u64 = 10_000;
@@ -19,8 +21,8 @@ const PREFETCH: u64 = 100;
 
 fn start_monitor(url: &str, label: &str, ids: &Path, connection_name: &str) -> MonitorProcess {
     let prefetch = PREFETCH.to_string();
-    let mut process = MonitorProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_fault-monitor")),
+    start_fault_monitor(
+        url,
         &[
             "--label",
             label,
@@ -35,29 +37,21 @@ fn start_monitor(url: &str, label: &str, ids: &Path, connection_name: &str) -> M
             "--work-ms",
             "4",
         ],
-        &[("PULSE_URL", url), ("RUST_LOG", "warn")],
-    );
-    assert!(
-        process.wait_for_output("consuming", Duration::from_secs(30)),
-        "fault-monitor did not start: {}{}",
-        process.stdout(),
-        process.stderr()
-    );
-    process
+    )
 }
 
 #[test]
 fn sigkill_mid_stream_loses_nothing() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let files = TempDir::new("faults-crash");
     let ids = files.join("ids");
-    let label = pulse_faults::unique("crash");
-    let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.name());
+    let label = pulse_test_support::unique("crash");
+    let url = vhost.url();
     let queue = pulse_wire::queue_name("guest", Some(&label));
 
-    let first_name = pulse_faults::unique("crash-first");
+    let first_name = pulse_test_support::unique("crash-first");
     let first = start_monitor(&url, &label, &ids, &first_name);
     let stream = Stream::start(
         vhost.settings("crash-publisher"),
@@ -91,7 +85,12 @@ fn sigkill_mid_stream_loses_nothing() {
         "queue gone after the kill: {queues}"
     );
 
-    let second = start_monitor(&url, &label, &ids, &pulse_faults::unique("crash-second"));
+    let second = start_monitor(
+        &url,
+        &label,
+        &ids,
+        &pulse_test_support::unique("crash-second"),
+    );
     let published = stream.join();
     let all = wait_for(Duration::from_secs(90), || {
         let mut tally = Tally::new(SENT);

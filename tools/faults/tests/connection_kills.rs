@@ -13,7 +13,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{snapshot, some, tallying_monitor};
-use pulse_faults::{print_result, wait_for, Stream, Vhost, XorShift};
+use pulse_faults::{print_result, Stream, XorShift};
+use pulse_test_support::{wait_for, Vhost};
 
 const SENT: u64 = 20_000;
 const KILLS: u64 = 10;
@@ -21,14 +22,14 @@ const PREFETCH: u16 = 50;
 
 #[test]
 fn forced_connection_closes_lose_nothing() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let monitor_settings = vhost.settings("kills-monitor");
     let name = monitor_settings.connection_name.clone();
     let (builder, tally) = tallying_monitor(
         monitor_settings,
-        &pulse_faults::unique("kills"),
+        &pulse_test_support::unique("kills"),
         SENT,
         PREFETCH,
         Duration::from_secs(1),

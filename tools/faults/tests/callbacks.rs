@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::{ConsumeOptions, Monitor};
-use pulse_faults::{print_result, record_id, wait_for, Stream, Tally, TempDir, Vhost};
+use pulse_faults::{print_result, record_id, Stream, Tally};
+use pulse_test_support::{wait_for, TempDir, Vhost};
 
 const SENT: u64 = 2_000;
 const BLOCKER: u64 = 0;
@@ -23,7 +24,7 @@ fn slow(id: u64) -> bool {
 
 #[test]
 fn panicking_blocking_and_slow_callbacks_do_not_stop_the_others() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     quiet_deliberate_panics();
@@ -34,7 +35,7 @@ fn panicking_blocking_and_slow_callbacks_do_not_stop_the_others() {
     let seen = Arc::clone(&tally);
     let monitor = Monitor::builder()
         .broker(vhost.settings("callbacks-monitor"))
-        .label(pulse_faults::unique("callbacks"))
+        .label(pulse_test_support::unique("callbacks"))
         .durable(true)
         .declare_exchanges(true)
         .workers(4)

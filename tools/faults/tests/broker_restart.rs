@@ -9,7 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{snapshot, some, tallying_monitor};
-use pulse_faults::{print_result, wait_for, SecondNode, Stream};
+use pulse_faults::{print_result, SecondNode, Stream};
+use pulse_test_support::wait_for;
 
 const SENT: u64 = 5_000;
 const CAP: Duration = Duration::from_secs(2);
@@ -19,7 +20,7 @@ fn stop_app_and_start_app_during_a_stream() {
     let Some(node) = SecondNode::start(None) else {
         return;
     };
-    let label = pulse_faults::unique("restart");
+    let label = pulse_test_support::unique("restart");
     let (builder, tally) = tallying_monitor(
         node.settings("restart-monitor"),
         &label,

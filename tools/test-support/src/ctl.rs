@@ -1,13 +1,48 @@
-//! `rabbitmqctl` for the shared node or a [`SecondNode`](crate::SecondNode),
-//! and [`Vhost`]: a test's private corner of the shared broker.
+//! `rabbitmqctl` for the shared node or another one (the fault tests'
+//! `SecondNode`), and [`Vhost`]: a test's private corner of the shared
+//! broker.
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pulse_wire::ConnectionSettings;
 
 use crate::{find_program, port_open, require};
+
+/// Runs `rabbitmqctl args` on the shared node and returns its stdout;
+/// panics when it is missing or fails.
+pub fn rabbitmqctl(args: &[&str]) -> String {
+    Ctl::shared()
+        .expect("rabbitmqctl is on PATH (the broker tests need it)")
+        .run_ok(args)
+}
+
+/// Closes the one broker connection on the shared node whose client
+/// properties carry exactly `name` (other tests share this broker, and a
+/// publisher's name may extend the consumer's). Waits up to 60 s for it to
+/// appear, since a connect or reconnect may be under way; fails when none
+/// does, or when more than one carries the name.
+pub fn close_connection_named(name: &str, reason: &str) {
+    let ctl = Ctl::shared().expect("rabbitmqctl is on PATH (needed to close a connection)");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        let listing = ctl.run_ok(&["list_connections", "-q", "pid", "client_properties"]);
+        let pids = named_in(&listing, name);
+        match pids.len() {
+            1 => break pids.into_iter().next().unwrap(),
+            0 => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no broker connection named {name}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            n => panic!("{n} broker connections named {name}: {pids:?}"),
+        }
+    };
+    ctl.run_ok(&["close_connection", &pid, reason]);
+}
 
 /// Runs `rabbitmqctl` against one node.
 #[derive(Clone, Debug)]
@@ -29,7 +64,7 @@ impl Ctl {
 
     /// `rabbitmqctl -n node`, run as `program` with extra environment
     /// (a second node's `HOME`, which holds its Erlang cookie).
-    pub(crate) fn for_node(program: PathBuf, node: &str, env: Vec<(String, PathBuf)>) -> Ctl {
+    pub fn for_node(program: PathBuf, node: &str, env: Vec<(String, PathBuf)>) -> Ctl {
         Ctl {
             program,
             node: Some(node.to_string()),
@@ -94,15 +129,21 @@ impl Ctl {
         let listing = self
             .run(&["list_connections", "-q", "pid", "client_properties"])
             .unwrap_or_default();
-        // The listing shows `{"information","<name>"}`.
-        let quoted = format!("\"{name}\"");
-        listing
-            .lines()
-            .filter(|line| line.contains(&quoted))
-            .filter_map(|line| line.split_whitespace().next())
-            .map(str::to_string)
-            .collect()
+        named_in(&listing, name)
     }
+}
+
+/// The pids in a `list_connections pid client_properties` listing whose
+/// properties carry exactly `name`: the listing shows
+/// `{"information","<name>"}`.
+fn named_in(listing: &str, name: &str) -> Vec<String> {
+    let quoted = format!("\"{name}\"");
+    listing
+        .lines()
+        .filter(|line| line.contains(&quoted))
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A virtual host of its own on the shared broker (127.0.0.1:5672,
@@ -117,15 +158,15 @@ pub struct Vhost {
 }
 
 impl Vhost {
-    /// Creates the vhost; `None` (after a loud SKIP) without a broker or
-    /// `rabbitmqctl`, a failure under `CI=true`.
-    pub fn create() -> Option<Vhost> {
+    /// Creates the vhost, named `<prefix>-<random>`; `None` (after a loud
+    /// SKIP) without a broker or `rabbitmqctl`, a failure under `CI=true`.
+    pub fn create(prefix: &str) -> Option<Vhost> {
         require(port_open(5672), "RabbitMQ at 127.0.0.1:5672").ok()?;
         let ctl = Ctl::shared();
         require(ctl.is_some(), "rabbitmqctl").ok()?;
         let ctl = ctl?;
         let vhost = Vhost {
-            name: crate::unique("faults"),
+            name: crate::unique(prefix),
             ctl,
             users: Vec::new(),
         };
@@ -152,13 +193,15 @@ impl Vhost {
         &self.ctl
     }
 
+    /// guest/guest on this vhost as a URL (for a `PULSE_URL`).
+    pub fn url(&self) -> String {
+        format!("{}{}", crate::BROKER_URL, self.name)
+    }
+
     /// guest/guest on this vhost, with a connection name of its own
     /// (`<prefix>-<random>`) so [`Ctl::close_connections_named`] finds it.
     pub fn settings(&self, prefix: &str) -> ConnectionSettings {
-        crate::guest_settings(
-            &format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name),
-            prefix,
-        )
+        crate::guest_settings(&self.url(), prefix)
     }
 
     /// Adds a user with full rights on this vhost only; deleted on drop.

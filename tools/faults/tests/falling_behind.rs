@@ -10,18 +10,19 @@ mod common;
 use std::time::Duration;
 
 use pulse_build_monitor::{ConsumeOptions, Monitor};
-use pulse_faults::{wait_for, CapturedLog, Stream, Vhost};
+use pulse_faults::{CapturedLog, Stream};
+use pulse_test_support::{wait_for, Vhost};
 
 #[test]
 fn a_growing_queue_produces_the_depth_warning() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let log = CapturedLog::install();
     let threshold = 100;
     let monitor = Monitor::builder()
         .broker(vhost.settings("behind-monitor"))
-        .label(pulse_faults::unique("behind"))
+        .label(pulse_test_support::unique("behind"))
         .durable(true)
         .declare_exchanges(true)
         .workers(1)

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::{snapshot, some};
 use pulse_build_monitor::{ConsumeOptions, Monitor, Stats};
-use pulse_faults::{print_result, record_id, wait_for, BlackholeProxy, Stream, Tally, Vhost};
+use pulse_faults::{print_result, record_id, BlackholeProxy, Stream, Tally};
+use pulse_test_support::{wait_for, Vhost};
 use pulse_wire::Backoff;
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +44,7 @@ fn blackhole_mid_stream(
     let seen = Arc::clone(&tally);
     let monitor = Monitor::builder()
         .broker(settings)
-        .label(pulse_faults::unique("stall"))
+        .label(pulse_test_support::unique("stall"))
         .durable(true)
         .declare_exchanges(true)
         .workers(2)
@@ -110,7 +111,7 @@ fn blackhole_mid_stream(
 
 #[test]
 fn a_blackholed_link_is_noticed_within_two_heartbeats_and_loses_nothing() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let within = Duration::from_secs(2 * u64::from(HEARTBEAT));
@@ -142,7 +143,7 @@ fn a_blackholed_link_is_noticed_within_two_heartbeats_and_loses_nothing() {
 
 #[test]
 fn with_heartbeats_off_the_watchdog_alone_notices() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let stall = Duration::from_secs(1);

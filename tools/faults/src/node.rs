@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use pulse_wire::ConnectionSettings;
 
-use crate::{find_program, free_port, require, Ctl, TempDir, TestCa};
+use pulse_test_support::{find_program, require, Ctl, TempDir};
+
+use crate::{free_port, TestCa};
 
 /// A RabbitMQ node of our own: its own name, ports and data directory, so
 /// stopping it or giving it a TLS listener disturbs no other test. Started
@@ -50,7 +52,7 @@ impl SecondNode {
         require(found.is_some(), "rabbitmq-server").ok()?;
         let (server, ctl_program) = found?;
         let dir = TempDir::new("faults-node");
-        let name = format!("{}@localhost", crate::unique("faults"));
+        let name = format!("{}@localhost", pulse_test_support::unique("faults"));
         let amqp_port = free_port();
         let dist_port = free_port();
         let tls_port = ca.map(|_| free_port());
@@ -128,7 +130,7 @@ impl SecondNode {
 
     /// guest/guest over plain AMQP, with a connection name of its own.
     pub fn settings(&self, prefix: &str) -> ConnectionSettings {
-        crate::guest_settings(
+        pulse_test_support::guest_settings(
             &format!("amqp://guest:guest@127.0.0.1:{}/", self.amqp_port),
             prefix,
         )
@@ -163,7 +165,7 @@ impl Drop for SecondNode {
         }
         if let Some(pid) = pid {
             let alive = || Path::new(&format!("/proc/{pid}")).exists();
-            if !crate::wait_for(Duration::from_secs(10), || !alive()) {
+            if !pulse_test_support::wait_for(Duration::from_secs(10), || !alive()) {
                 eprintln!(
                     "cleanup: node {} still running; killing pid {pid}",
                     self.name

@@ -8,10 +8,14 @@
 //! message unacknowledged (a crash repeats whatever else is unacknowledged,
 //! see RELIABILITY.md), so "exactly once" can be asserted for the others.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
-use pulse_faults::{print_result, wait_for, MonitorProcess, Stream, Tally, TempDir, Vhost};
+use common::start_fault_monitor;
+use pulse_faults::{print_result, MonitorProcess, Stream, Tally};
+use pulse_test_support::{wait_for, TempDir, Vhost};
 use pulse_wire::Publisher;
 
 const SENT: u64 = 200;
@@ -21,8 +25,8 @@ const DELIVERY_LIMIT: u32 = 3;
 fn start_monitor(url: &str, label: &str, ids: &Path) -> MonitorProcess {
     let limit = DELIVERY_LIMIT.to_string();
     let poison = POISON.to_string();
-    let mut process = MonitorProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_fault-monitor")),
+    start_fault_monitor(
+        url,
         &[
             "--label",
             label,
@@ -39,15 +43,7 @@ fn start_monitor(url: &str, label: &str, ids: &Path) -> MonitorProcess {
             "--workers",
             "1",
         ],
-        &[("PULSE_URL", url), ("RUST_LOG", "warn")],
-    );
-    assert!(
-        process.wait_for_output("consuming", Duration::from_secs(30)),
-        "fault-monitor did not start: {}{}",
-        process.stdout(),
-        process.stderr()
-    );
-    process
+    )
 }
 
 fn aborts(ids: &Path) -> usize {
@@ -60,13 +56,13 @@ fn aborts(ids: &Path) -> usize {
 
 #[test]
 fn a_poison_message_stops_after_the_delivery_limit() {
-    let Some(vhost) = Vhost::create() else {
+    let Some(vhost) = Vhost::create("faults") else {
         return;
     };
     let files = TempDir::new("faults-quorum");
     let ids = files.join("ids");
-    let label = pulse_faults::unique("quorum");
-    let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.name());
+    let label = pulse_test_support::unique("quorum");
+    let url = vhost.url();
     let queue = pulse_wire::queue_name("guest", Some(&label));
     let depth = || {
         Publisher::connect(&vhost.settings("quorum-check"))

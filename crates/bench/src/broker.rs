@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use amiquip::{
-    Auth, Channel, Connection, ConnectionOptions, ConnectionTuning, ConsumerMessage,
-    ConsumerOptions, FieldTable, QueueDeleteOptions,
+    AmqpProperties, AmqpValue, Auth, Channel, Connection, ConnectionOptions, ConnectionTuning,
+    ConsumerMessage, ConsumerOptions, FieldTable, Publish, QueueDeleteOptions,
 };
 use pulse_wire::{
     ConnectionSettings, ExchangeDeclaration, OutgoingMessage, Publisher, QueueSpec, Topology,
@@ -419,4 +419,54 @@ pub fn bare_arrivals(
     let _ = channel.close();
     let _ = connection.close();
     Ok(())
+}
+
+/// Publishes message `i` (made by `message`) at `i / rate` seconds after
+/// the start, persistent and without confirms, as a steady publisher
+/// does; `before_send(i)` runs just before each goes. Returns how long it
+/// took and how far behind schedule it fell at worst.
+pub fn publish_paced(
+    settings: &ConnectionSettings,
+    count: u64,
+    rate: u64,
+    message: &dyn Fn(u64) -> OutgoingMessage,
+    before_send: &dyn Fn(u64),
+) -> Result<(Duration, Duration), BoxError> {
+    let mut connection = connect(settings)?;
+    let channel = connection.open_channel(None)?;
+    let interval = Duration::from_nanos(1_000_000_000 / rate);
+    let start = Instant::now();
+    let mut worst_lag = Duration::ZERO;
+    for i in 0..count {
+        let due = start + interval * i as u32;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        } else {
+            worst_lag = worst_lag.max(now - due);
+        }
+        let outgoing = message(i);
+        let mut properties = AmqpProperties::default().with_delivery_mode(2);
+        if !outgoing.cc.is_empty() {
+            // The `CC` header as the Taskcluster queue (and pulse-wire) sends it.
+            let routes = outgoing
+                .cc
+                .iter()
+                .cloned()
+                .map(AmqpValue::LongString)
+                .collect();
+            let mut headers = FieldTable::new();
+            headers.insert("CC".into(), AmqpValue::FieldArray(routes));
+            properties = properties.with_headers(headers);
+        }
+        before_send(i);
+        channel.basic_publish(
+            outgoing.exchange.as_str(),
+            Publish::with_properties(&outgoing.body, outgoing.routing_key, properties),
+        )?;
+    }
+    let took = start.elapsed();
+    let _ = channel.close();
+    let _ = connection.close();
+    Ok((took, worst_lag))
 }

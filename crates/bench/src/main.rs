@@ -12,6 +12,9 @@
 //!    and 50k real-size messages with a slow callback.
 //! 5. Scale-out: 1, 2 and 4 monitor processes on one durable queue, and a
 //!    check that each message was handled exactly once.
+//! 6. Taskcluster ([`taskcluster`]): today's queue messages translated
+//!    against `IgnoredAny`, and a generated push ([`tc_messages`],
+//!    `pulse-synthetic`) end to end against the bare consumer.
 //!
 //! Everything declared on the broker is written to a ledger file first and
 //! deleted at the end, also after an error; `bench cleanup <ledger>`
@@ -19,7 +22,7 @@
 //! crate, used as a user would; [`corpus`] reads the shared corpus.
 //!
 //! ```text
-//! bench [--quick] [--only translation,throughput,latency,memory,scale]
+//! bench [--quick] [--only translation,throughput,latency,memory,scale,taskcluster]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
@@ -29,6 +32,8 @@ mod corpus;
 mod endtoend;
 mod processes;
 mod report;
+mod taskcluster;
+mod tc_messages;
 mod threads;
 mod translation;
 
@@ -172,7 +177,14 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 5] = ["translation", "throughput", "latency", "memory", "scale"];
+const SECTIONS: [&str; 6] = [
+    "translation",
+    "throughput",
+    "latency",
+    "memory",
+    "scale",
+    "taskcluster",
+];
 
 fn main() {
     env_logger::Builder::from_env(
@@ -232,7 +244,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         print_rows(&rows);
     }
 
-    let broker_sections = ["throughput", "latency", "memory", "scale"];
+    let broker_sections = ["throughput", "latency", "memory", "scale", "taskcluster"];
     if broker_sections.iter().any(|s| wants(s)) {
         let broker_url = settings.broker_url();
         let broker = ConnectionSettings::from_url(&broker_url)?;
@@ -250,10 +262,12 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
             next_base: AtomicU64::new(1_000_000_000),
         };
         // The monitor declares the shared exchanges; remember which were new.
-        ctx.ledger.shared_exchanges(&[
+        let mut shared = vec![
             pulse_build_monitor::exchanges::BUILD,
             pulse_build_monitor::exchanges::BUILD_NORMALIZED,
-        ])?;
+        ];
+        shared.extend(pulse_build_monitor::exchanges::TASK_ALL);
+        ctx.ledger.shared_exchanges(&shared)?;
         let mut section =
             |name: &str, rows: &mut Vec<Row>, f: &dyn Fn() -> Result<Vec<Row>, BoxError>| {
                 if !wants(name) {
@@ -292,6 +306,14 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         });
         section("scale", &mut rows, &|| {
             processes::scale_out(&ctx, if quick { 3_000 } else { 20_000 }, &[1, 2, 4])
+        });
+        // In process, but beside the Taskcluster end-to-end row.
+        section("taskcluster", &mut rows, &|| {
+            taskcluster::translation(quick)
+        });
+        section("taskcluster", &mut rows, &|| {
+            let (count, rounds) = if quick { (5_000, 1) } else { (20_000, 2) };
+            taskcluster::throughput(&ctx, count, rounds)
         });
         let left = ctx.ledger.clean_up();
         if left > 0 {

@@ -97,11 +97,11 @@ pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
     let (base, count, stop_at_count) = (args.base, args.count, args.stop_at_count);
     let sleep = Duration::from_millis(args.sleep_ms);
     let seen = Arc::clone(&state);
-    let monitor = start_monitor(&settings, Kind::Raw.source(), &args.label, move |key| {
+    let monitor = start_monitor(&settings, Kind::Raw.source(), &args.label, move |heard| {
         if !sleep.is_zero() {
             std::thread::sleep(sleep);
         }
-        let seq = match seq_of(key) {
+        let seq = match seq_of(heard.key) {
             Some(seq) if (base..base + count).contains(&seq) => seq,
             _ => {
                 seen.foreign.fetch_add(1, Ordering::Relaxed);

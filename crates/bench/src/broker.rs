@@ -6,6 +6,7 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -312,6 +313,8 @@ pub struct Drain {
     pub count: u64,
     /// From the first message handled to the last.
     pub elapsed: Duration,
+    /// When the last one was handled.
+    pub last: Option<Instant>,
 }
 
 impl Drain {
@@ -334,10 +337,41 @@ pub fn bare_drain(
     count: u64,
     parse: bool,
 ) -> Result<Drain, BoxError> {
+    bare_drain_with(
+        settings,
+        queue,
+        prefetch,
+        count,
+        parse,
+        &BareHooks::default(),
+    )
+}
+
+/// What a bare consumer reports while it drains.
+#[derive(Default)]
+pub struct BareHooks<'a> {
+    /// Called once it is consuming, before the first message.
+    pub ready: Option<&'a dyn Fn()>,
+    /// Messages handled so far.
+    pub handled: Option<&'a AtomicU64>,
+}
+
+/// [`bare_drain`], telling `hooks` when it is consuming and how far it got.
+pub fn bare_drain_with(
+    settings: &ConnectionSettings,
+    queue: &str,
+    prefetch: u16,
+    count: u64,
+    parse: bool,
+    hooks: &BareHooks<'_>,
+) -> Result<Drain, BoxError> {
     let mut connection = connect(settings)?;
     let channel: Channel = connection.open_channel(None)?;
     channel.qos(0, prefetch, false)?;
     let consumer = channel.basic_consume(queue, ConsumerOptions::default())?;
+    if let Some(ready) = hooks.ready {
+        ready();
+    }
     let mut first = None;
     let mut handled = 0;
     let deadline = Duration::from_secs(120);
@@ -368,13 +402,17 @@ pub fn bare_drain(
             }
         }
         handled += batch;
+        if let Some(progress) = hooks.handled {
+            progress.store(handled, Ordering::SeqCst);
+        }
         if batch == 1 {
             consumer.ack(last)?;
         } else {
             consumer.ack_multiple(last)?;
         }
     }
-    let elapsed = first.map_or(Duration::ZERO, |f| f.elapsed());
+    let finished = Instant::now();
+    let elapsed = first.map_or(Duration::ZERO, |f| finished.duration_since(f));
     let _ = consumer.cancel();
     drop(consumer);
     let _ = channel.close();
@@ -382,6 +420,7 @@ pub fn bare_drain(
     Ok(Drain {
         count: handled,
         elapsed,
+        last: Some(finished),
     })
 }
 
@@ -393,7 +432,7 @@ pub fn bare_arrivals(
     queue: &str,
     prefetch: u16,
     arrived: &dyn Fn(u64),
-    stop: &std::sync::atomic::AtomicBool,
+    stop: &AtomicBool,
     count: u64,
 ) -> Result<(), BoxError> {
     let mut connection = connect(settings)?;
@@ -401,7 +440,7 @@ pub fn bare_arrivals(
     channel.qos(0, prefetch, false)?;
     let consumer = channel.basic_consume(queue, ConsumerOptions::default())?;
     let mut seen = 0;
-    while seen < count && !stop.load(std::sync::atomic::Ordering::SeqCst) {
+    while seen < count && !stop.load(Ordering::SeqCst) {
         match consumer.receiver().recv_timeout(Duration::from_millis(100)) {
             Ok(ConsumerMessage::Delivery(delivery)) => {
                 if let Some(seq) = crate::corpus::seq_of(&delivery.routing_key) {

@@ -215,6 +215,7 @@ impl Tracker {
         Drain {
             count: self.handled.load(Ordering::SeqCst),
             elapsed,
+            last,
         }
     }
 }

@@ -15,6 +15,8 @@
 //! 6. Taskcluster ([`taskcluster`]): today's queue messages translated
 //!    against `IgnoredAny`, and a generated push ([`tc_messages`],
 //!    `pulse-synthetic`) end to end against the bare consumer.
+//! 7. Cost ([`cost`]): CPU seconds per 100,000 messages at a steady
+//!    1,000 msg/s, the monitor process against a bare consumer process.
 //!
 //! Everything declared on the broker is written to a ledger file first and
 //! deleted at the end, also after an error; `bench cleanup <ledger>`
@@ -22,13 +24,14 @@
 //! crate, used as a user would; [`corpus`] reads the shared corpus.
 //!
 //! ```text
-//! bench [--quick] [--only translation,throughput,latency,memory,scale,taskcluster]
+//! bench [--quick] [--only translation,throughput,latency,memory,scale,taskcluster,cost]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
 
 mod broker;
 mod corpus;
+mod cost;
 mod endtoend;
 mod processes;
 mod report;
@@ -109,7 +112,8 @@ enum Command {
         /// Passes over the corpus.
         rounds: usize,
     },
-    /// One monitor in a child process (started by the memory and scale sections).
+    /// One monitor or bare consumer in a child process (started by the
+    /// memory, scale and cost sections).
     #[command(hide = true)]
     Child(processes::ChildArgs),
 }
@@ -177,13 +181,14 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "translation",
     "throughput",
     "latency",
     "memory",
     "scale",
     "taskcluster",
+    "cost",
 ];
 
 fn main() {
@@ -244,7 +249,14 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         print_rows(&rows);
     }
 
-    let broker_sections = ["throughput", "latency", "memory", "scale", "taskcluster"];
+    let broker_sections = [
+        "throughput",
+        "latency",
+        "memory",
+        "scale",
+        "taskcluster",
+        "cost",
+    ];
     if broker_sections.iter().any(|s| wants(s)) {
         let broker_url = settings.broker_url();
         let broker = ConnectionSettings::from_url(&broker_url)?;
@@ -314,6 +326,9 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         section("taskcluster", &mut rows, &|| {
             let (count, rounds) = if quick { (5_000, 1) } else { (20_000, 2) };
             taskcluster::throughput(&ctx, count, rounds)
+        });
+        section("cost", &mut rows, &|| {
+            cost::cpu(&ctx, if quick { 5 } else { 30 }, 1_000)
         });
         let left = ctx.ledger.clean_up();
         if left > 0 {

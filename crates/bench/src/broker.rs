@@ -509,3 +509,53 @@ pub fn publish_paced(
     let _ = connection.close();
     Ok((took, worst_lag))
 }
+
+/// Watches how many messages wait in a queue, on a thread and connection
+/// of its own, until stopped: the depth PulseGuardian looks at.
+pub struct DepthWatch {
+    stop: std::sync::Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Result<(u32, usize), String>>,
+}
+
+impl DepthWatch {
+    /// Starts reading the depth of `queue` (`queue.declare` passive) every
+    /// `every`.
+    pub fn start(
+        settings: &ConnectionSettings,
+        queue: &str,
+        every: Duration,
+    ) -> Result<DepthWatch, BoxError> {
+        let mut connection = connect(settings)?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let queue = queue.to_owned();
+        let thread = std::thread::spawn(move || {
+            let result = (|| {
+                let channel = connection.open_channel(None).map_err(|e| e.to_string())?;
+                let (mut peak, mut samples) = (0u32, 0usize);
+                while !stopped.load(Ordering::SeqCst) {
+                    let depth = channel
+                        .queue_declare_passive(queue.as_str())
+                        .map_err(|e| format!("reading the depth of {queue}: {e}"))?
+                        .declared_message_count()
+                        .unwrap_or(0);
+                    peak = peak.max(depth);
+                    samples += 1;
+                    std::thread::sleep(every);
+                }
+                let _ = channel.close();
+                Ok((peak, samples))
+            })();
+            let _ = connection.close();
+            result
+        });
+        Ok(DepthWatch { stop, thread })
+    }
+
+    /// Stops; returns the deepest the queue was and how many reads it took.
+    pub fn stop(self) -> Result<(u32, usize), BoxError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let result = self.thread.join().map_err(|_| "the depth watch panicked")?;
+        Ok(result?)
+    }
+}

@@ -17,6 +17,8 @@
 //!    `pulse-synthetic`) end to end against the bare consumer.
 //! 7. Cost ([`cost`]): CPU seconds per 100,000 messages at a steady
 //!    1,000 msg/s, the monitor process against a bare consumer process.
+//! 8. Burst ([`burst`]): a push published as fast as the broker takes it;
+//!    peak queue depth and time to drain, monitor against bare consumer.
 //!
 //! Everything declared on the broker is written to a ledger file first and
 //! deleted at the end, also after an error; `bench cleanup <ledger>`
@@ -24,12 +26,13 @@
 //! crate, used as a user would; [`corpus`] reads the shared corpus.
 //!
 //! ```text
-//! bench [--quick] [--only translation,throughput,latency,memory,scale,taskcluster,cost]
+//! bench [--quick] [--only translation,throughput,latency,memory,scale,taskcluster,cost,burst]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
 
 mod broker;
+mod burst;
 mod corpus;
 mod cost;
 mod endtoend;
@@ -113,7 +116,7 @@ enum Command {
         rounds: usize,
     },
     /// One monitor or bare consumer in a child process (started by the
-    /// memory, scale and cost sections).
+    /// memory, scale, cost and burst sections).
     #[command(hide = true)]
     Child(processes::ChildArgs),
 }
@@ -181,7 +184,7 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "translation",
     "throughput",
     "latency",
@@ -189,6 +192,7 @@ const SECTIONS: [&str; 7] = [
     "scale",
     "taskcluster",
     "cost",
+    "burst",
 ];
 
 fn main() {
@@ -256,6 +260,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         "scale",
         "taskcluster",
         "cost",
+        "burst",
     ];
     if broker_sections.iter().any(|s| wants(s)) {
         let broker_url = settings.broker_url();
@@ -329,6 +334,10 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         });
         section("cost", &mut rows, &|| {
             cost::cpu(&ctx, if quick { 5 } else { 30 }, 1_000)
+        });
+        section("burst", &mut rows, &|| {
+            let (count, rounds) = if quick { (5_000, 1) } else { (20_000, 2) };
+            burst::burst(&ctx, count, rounds)
         });
         let left = ctx.ledger.clean_up();
         if left > 0 {

@@ -1,6 +1,7 @@
 //! Monitors in child processes: peak memory while draining a backlog, and
-//! several processes sharing one queue. The cost measurement
-//! ([`crate::cost`]) runs its monitor and bare consumer here too.
+//! several processes sharing one queue. The cost and burst measurements
+//! ([`crate::cost`], [`crate::burst`]) run their monitor and bare consumer
+//! here too.
 //!
 //! A child (`bench child …`) runs one monitor (or, with `--bare-queue`, a
 //! bare consumer) and speaks on stdout: `ready` once it consumes, then

@@ -19,6 +19,9 @@
 //!    1,000 msg/s, the monitor process against a bare consumer process.
 //! 8. Burst ([`burst`]): a push published as fast as the broker takes it;
 //!    peak queue depth and time to drain, monitor against bare consumer.
+//! 9. Replay ([`replay`]): recorded Taskcluster messages replayed with a
+//!    filter keeping nothing against `IgnoredAny` over the same lines, and
+//!    peak RSS of a replay of a file and of one ten times larger.
 //!
 //! Everything declared on the broker is written to a ledger file first and
 //! deleted at the end, also after an error; `bench cleanup <ledger>`
@@ -26,7 +29,8 @@
 //! crate, used as a user would; [`corpus`] reads the shared corpus.
 //!
 //! ```text
-//! bench [--quick] [--only translation,throughput,latency,memory,scale,taskcluster,cost,burst]
+//! bench [--quick]
+//!       [--only translation,throughput,latency,memory,scale,taskcluster,cost,burst,replay]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
@@ -37,6 +41,7 @@ mod corpus;
 mod cost;
 mod endtoend;
 mod processes;
+mod replay;
 mod report;
 mod taskcluster;
 mod tc_messages;
@@ -119,6 +124,12 @@ enum Command {
     /// memory, scale, cost and burst sections).
     #[command(hide = true)]
     Child(processes::ChildArgs),
+    /// One replay in a child process (started by the replay section).
+    #[command(hide = true)]
+    ReplayChild {
+        /// The recording to replay.
+        file: PathBuf,
+    },
 }
 
 /// Settings of a benchmark run.
@@ -184,7 +195,7 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "translation",
     "throughput",
     "latency",
@@ -193,6 +204,7 @@ const SECTIONS: [&str; 8] = [
     "taskcluster",
     "cost",
     "burst",
+    "replay",
 ];
 
 fn main() {
@@ -203,6 +215,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Child(args)) => processes::child_main(args),
+        Some(Command::ReplayChild { file }) => replay::child_main(file),
         Some(Command::Cleanup { ledger }) => cleanup(ledger),
         Some(Command::Profile { work, rounds }) => translation::profile(work, rounds),
         None => run(&cli.settings),
@@ -343,6 +356,19 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         if left > 0 {
             failures.push(format!("{left} broker objects could not be deleted"));
         }
+    }
+
+    if wants("replay") {
+        eprintln!("replay ...");
+        let (tasks, passes) = if quick { (1_000, 3) } else { (3_000, 5) };
+        match replay::run(tasks, passes) {
+            Ok(new) => rows.extend(new),
+            Err(e) => {
+                eprintln!("!!! replay failed: {e}");
+                failures.push(format!("replay: {e}"));
+            }
+        }
+        print_rows(&rows);
     }
 
     let mut table = report::markdown(&rows);

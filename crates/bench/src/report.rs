@@ -79,6 +79,14 @@ impl Row {
         }
     }
 
+    /// A value with no baseline, written by `text`.
+    pub fn value(name: impl Into<String>, value: f64, text: impl Fn(f64) -> String) -> Row {
+        Row {
+            value,
+            ..Row::info(name, text(value))
+        }
+    }
+
     /// Sets the target.
     pub fn target(mut self, target: Target) -> Row {
         self.target = target;

@@ -6,12 +6,13 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use amiquip::{
-    Auth, Channel, Connection, ConnectionOptions, ConnectionTuning, ConsumerMessage,
-    ConsumerOptions, FieldTable, QueueDeleteOptions,
+    AmqpProperties, AmqpValue, Auth, Channel, Connection, ConnectionOptions, ConnectionTuning,
+    ConsumerMessage, ConsumerOptions, FieldTable, Publish, QueueDeleteOptions,
 };
 use pulse_wire::{
     ConnectionSettings, ExchangeDeclaration, OutgoingMessage, Publisher, QueueSpec, Topology,
@@ -312,6 +313,8 @@ pub struct Drain {
     pub count: u64,
     /// From the first message handled to the last.
     pub elapsed: Duration,
+    /// When the last one was handled.
+    pub last: Option<Instant>,
 }
 
 impl Drain {
@@ -334,10 +337,41 @@ pub fn bare_drain(
     count: u64,
     parse: bool,
 ) -> Result<Drain, BoxError> {
+    bare_drain_with(
+        settings,
+        queue,
+        prefetch,
+        count,
+        parse,
+        &BareHooks::default(),
+    )
+}
+
+/// What a bare consumer reports while it drains.
+#[derive(Default)]
+pub struct BareHooks<'a> {
+    /// Called once it is consuming, before the first message.
+    pub ready: Option<&'a dyn Fn()>,
+    /// Messages handled so far.
+    pub handled: Option<&'a AtomicU64>,
+}
+
+/// [`bare_drain`], telling `hooks` when it is consuming and how far it got.
+pub fn bare_drain_with(
+    settings: &ConnectionSettings,
+    queue: &str,
+    prefetch: u16,
+    count: u64,
+    parse: bool,
+    hooks: &BareHooks<'_>,
+) -> Result<Drain, BoxError> {
     let mut connection = connect(settings)?;
     let channel: Channel = connection.open_channel(None)?;
     channel.qos(0, prefetch, false)?;
     let consumer = channel.basic_consume(queue, ConsumerOptions::default())?;
+    if let Some(ready) = hooks.ready {
+        ready();
+    }
     let mut first = None;
     let mut handled = 0;
     let deadline = Duration::from_secs(120);
@@ -368,13 +402,17 @@ pub fn bare_drain(
             }
         }
         handled += batch;
+        if let Some(progress) = hooks.handled {
+            progress.store(handled, Ordering::SeqCst);
+        }
         if batch == 1 {
             consumer.ack(last)?;
         } else {
             consumer.ack_multiple(last)?;
         }
     }
-    let elapsed = first.map_or(Duration::ZERO, |f| f.elapsed());
+    let finished = Instant::now();
+    let elapsed = first.map_or(Duration::ZERO, |f| finished.duration_since(f));
     let _ = consumer.cancel();
     drop(consumer);
     let _ = channel.close();
@@ -382,6 +420,7 @@ pub fn bare_drain(
     Ok(Drain {
         count: handled,
         elapsed,
+        last: Some(finished),
     })
 }
 
@@ -393,7 +432,7 @@ pub fn bare_arrivals(
     queue: &str,
     prefetch: u16,
     arrived: &dyn Fn(u64),
-    stop: &std::sync::atomic::AtomicBool,
+    stop: &AtomicBool,
     count: u64,
 ) -> Result<(), BoxError> {
     let mut connection = connect(settings)?;
@@ -401,7 +440,7 @@ pub fn bare_arrivals(
     channel.qos(0, prefetch, false)?;
     let consumer = channel.basic_consume(queue, ConsumerOptions::default())?;
     let mut seen = 0;
-    while seen < count && !stop.load(std::sync::atomic::Ordering::SeqCst) {
+    while seen < count && !stop.load(Ordering::SeqCst) {
         match consumer.receiver().recv_timeout(Duration::from_millis(100)) {
             Ok(ConsumerMessage::Delivery(delivery)) => {
                 if let Some(seq) = crate::corpus::seq_of(&delivery.routing_key) {
@@ -419,4 +458,104 @@ pub fn bare_arrivals(
     let _ = channel.close();
     let _ = connection.close();
     Ok(())
+}
+
+/// Publishes message `i` (made by `message`) at `i / rate` seconds after
+/// the start, persistent and without confirms, as a steady publisher
+/// does; `before_send(i)` runs just before each goes. Returns how long it
+/// took and how far behind schedule it fell at worst.
+pub fn publish_paced(
+    settings: &ConnectionSettings,
+    count: u64,
+    rate: u64,
+    message: &dyn Fn(u64) -> OutgoingMessage,
+    before_send: &dyn Fn(u64),
+) -> Result<(Duration, Duration), BoxError> {
+    let mut connection = connect(settings)?;
+    let channel = connection.open_channel(None)?;
+    let interval = Duration::from_nanos(1_000_000_000 / rate);
+    let start = Instant::now();
+    let mut worst_lag = Duration::ZERO;
+    for i in 0..count {
+        let due = start + interval * i as u32;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        } else {
+            worst_lag = worst_lag.max(now - due);
+        }
+        let outgoing = message(i);
+        let mut properties = AmqpProperties::default().with_delivery_mode(2);
+        if !outgoing.cc.is_empty() {
+            // The `CC` header as the Taskcluster queue (and pulse-wire) sends it.
+            let routes = outgoing
+                .cc
+                .iter()
+                .cloned()
+                .map(AmqpValue::LongString)
+                .collect();
+            let mut headers = FieldTable::new();
+            headers.insert("CC".into(), AmqpValue::FieldArray(routes));
+            properties = properties.with_headers(headers);
+        }
+        before_send(i);
+        channel.basic_publish(
+            outgoing.exchange.as_str(),
+            Publish::with_properties(&outgoing.body, outgoing.routing_key, properties),
+        )?;
+    }
+    let took = start.elapsed();
+    let _ = channel.close();
+    let _ = connection.close();
+    Ok((took, worst_lag))
+}
+
+/// Watches how many messages wait in a queue, on a thread and connection
+/// of its own, until stopped: the depth PulseGuardian looks at.
+pub struct DepthWatch {
+    stop: std::sync::Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Result<(u32, usize), String>>,
+}
+
+impl DepthWatch {
+    /// Starts reading the depth of `queue` (`queue.declare` passive) every
+    /// `every`.
+    pub fn start(
+        settings: &ConnectionSettings,
+        queue: &str,
+        every: Duration,
+    ) -> Result<DepthWatch, BoxError> {
+        let mut connection = connect(settings)?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let queue = queue.to_owned();
+        let thread = std::thread::spawn(move || {
+            let result = (|| {
+                let channel = connection.open_channel(None).map_err(|e| e.to_string())?;
+                let (mut peak, mut samples) = (0u32, 0usize);
+                while !stopped.load(Ordering::SeqCst) {
+                    let depth = channel
+                        .queue_declare_passive(queue.as_str())
+                        .map_err(|e| format!("reading the depth of {queue}: {e}"))?
+                        .declared_message_count()
+                        .unwrap_or(0);
+                    peak = peak.max(depth);
+                    samples += 1;
+                    std::thread::sleep(every);
+                }
+                let _ = channel.close();
+                Ok((peak, samples))
+            })();
+            let _ = connection.close();
+            result
+        });
+        Ok(DepthWatch { stop, thread })
+    }
+
+    /// Stops; returns the deepest the queue was and how many reads it took.
+    pub fn stop(self) -> Result<(u32, usize), BoxError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let result = self.thread.join().map_err(|_| "the depth watch panicked")?;
+        Ok(result?)
+    }
 }

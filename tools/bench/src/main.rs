@@ -12,6 +12,16 @@
 //!    and 50k real-size messages with a slow callback.
 //! 5. Scale-out: 1, 2 and 4 monitor processes on one durable queue, and a
 //!    check that each message was handled exactly once.
+//! 6. Taskcluster ([`taskcluster`]): today's queue messages translated
+//!    against `IgnoredAny`, and a generated push ([`tc_messages`],
+//!    `pulse-synthetic`) end to end against the bare consumer.
+//! 7. Cost ([`cost`]): CPU seconds per 100,000 messages at a steady
+//!    1,000 msg/s, the monitor process against a bare consumer process.
+//! 8. Burst ([`burst`]): a push published as fast as the broker takes it;
+//!    peak queue depth and time to drain, monitor against bare consumer.
+//! 9. Replay ([`replay`]): recorded Taskcluster messages replayed with a
+//!    filter keeping nothing against `IgnoredAny` over the same lines, and
+//!    peak RSS of a replay of a file and of one ten times larger.
 //!
 //! Everything declared on the broker is written to a ledger file first and
 //! deleted at the end, also after an error; `bench cleanup <ledger>`
@@ -19,16 +29,22 @@
 //! crate, used as a user would; [`corpus`] reads the shared corpus.
 //!
 //! ```text
-//! bench [--quick] [--only translation,throughput,latency,memory,scale]
+//! bench [--quick]
+//!       [--only translation,throughput,latency,memory,scale,taskcluster,cost,burst,replay]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
 
 mod broker;
+mod burst;
 mod corpus;
+mod cost;
 mod endtoend;
 mod processes;
+mod replay;
 mod report;
+mod taskcluster;
+mod tc_messages;
 mod threads;
 mod translation;
 
@@ -104,9 +120,16 @@ enum Command {
         /// Passes over the corpus.
         rounds: usize,
     },
-    /// One monitor in a child process (started by the memory and scale sections).
+    /// One monitor or bare consumer in a child process (started by the
+    /// memory, scale, cost and burst sections).
     #[command(hide = true)]
     Child(processes::ChildArgs),
+    /// One replay in a child process (started by the replay section).
+    #[command(hide = true)]
+    ReplayChild {
+        /// The recording to replay.
+        file: PathBuf,
+    },
 }
 
 /// Settings of a benchmark run.
@@ -172,7 +195,17 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 5] = ["translation", "throughput", "latency", "memory", "scale"];
+const SECTIONS: [&str; 9] = [
+    "translation",
+    "throughput",
+    "latency",
+    "memory",
+    "scale",
+    "taskcluster",
+    "cost",
+    "burst",
+    "replay",
+];
 
 fn main() {
     env_logger::Builder::from_env(
@@ -182,6 +215,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Child(args)) => processes::child_main(args),
+        Some(Command::ReplayChild { file }) => replay::child_main(file),
         Some(Command::Cleanup { ledger }) => cleanup(ledger),
         Some(Command::Profile { work, rounds }) => translation::profile(work, rounds),
         None => run(&cli.settings),
@@ -232,7 +266,15 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         print_rows(&rows);
     }
 
-    let broker_sections = ["throughput", "latency", "memory", "scale"];
+    let broker_sections = [
+        "throughput",
+        "latency",
+        "memory",
+        "scale",
+        "taskcluster",
+        "cost",
+        "burst",
+    ];
     if broker_sections.iter().any(|s| wants(s)) {
         let broker_url = settings.broker_url();
         let broker = ConnectionSettings::from_url(&broker_url)?;
@@ -250,10 +292,12 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
             next_base: AtomicU64::new(1_000_000_000),
         };
         // The monitor declares the shared exchanges; remember which were new.
-        ctx.ledger.shared_exchanges(&[
+        let mut shared = vec![
             pulse_build_monitor::exchanges::BUILD,
             pulse_build_monitor::exchanges::BUILD_NORMALIZED,
-        ])?;
+        ];
+        shared.extend(pulse_build_monitor::exchanges::TASK_ALL);
+        ctx.ledger.shared_exchanges(&shared)?;
         let mut section =
             |name: &str, rows: &mut Vec<Row>, f: &dyn Fn() -> Result<Vec<Row>, BoxError>| {
                 if !wants(name) {
@@ -293,10 +337,38 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         section("scale", &mut rows, &|| {
             processes::scale_out(&ctx, if quick { 3_000 } else { 20_000 }, &[1, 2, 4])
         });
+        // In process, but beside the Taskcluster end-to-end row.
+        section("taskcluster", &mut rows, &|| {
+            taskcluster::translation(quick)
+        });
+        section("taskcluster", &mut rows, &|| {
+            let (count, rounds) = if quick { (5_000, 1) } else { (20_000, 2) };
+            taskcluster::throughput(&ctx, count, rounds)
+        });
+        section("cost", &mut rows, &|| {
+            cost::cpu(&ctx, if quick { 5 } else { 30 }, 1_000)
+        });
+        section("burst", &mut rows, &|| {
+            let (count, rounds) = if quick { (5_000, 1) } else { (20_000, 2) };
+            burst::burst(&ctx, count, rounds)
+        });
         let left = ctx.ledger.clean_up();
         if left > 0 {
             failures.push(format!("{left} broker objects could not be deleted"));
         }
+    }
+
+    if wants("replay") {
+        eprintln!("replay ...");
+        let (tasks, passes) = if quick { (1_000, 3) } else { (3_000, 5) };
+        match replay::run(tasks, passes) {
+            Ok(new) => rows.extend(new),
+            Err(e) => {
+                eprintln!("!!! replay failed: {e}");
+                failures.push(format!("replay: {e}"));
+            }
+        }
+        print_rows(&rows);
     }
 
     let mut table = report::markdown(&rows);

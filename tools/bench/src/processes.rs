@@ -1,10 +1,13 @@
 //! Monitors in child processes: peak memory while draining a backlog, and
-//! several processes sharing one queue.
+//! several processes sharing one queue. The cost and burst measurements
+//! ([`crate::cost`], [`crate::burst`]) run their monitor and bare consumer
+//! here too.
 //!
-//! A child (`bench child …`) runs one monitor and speaks on stdout:
-//! `ready`, then `progress <records>` lines, then `done <json>` with its
-//! counts, first and last callback times and its VmHWM. It stops after its
-//! count, or when its stdin closes.
+//! A child (`bench child …`) runs one monitor (or, with `--bare-queue`, a
+//! bare consumer) and speaks on stdout: `ready` once it consumes, then
+//! `progress <records>` lines, then `done <json>` with its counts, first
+//! and last callback times, the CPU time it used since `ready` and its
+//! VmHWM. It stops after its count, or when its stdin closes.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write as _};
@@ -14,14 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use pulse_build_monitor::Source;
 use pulse_wire::ConnectionSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::broker::{self, BoxError};
+use crate::broker::{self, BareHooks, BoxError, Drain};
 use crate::corpus::seq_of;
-use crate::endtoend::start_monitor;
+use crate::endtoend::{start_monitor, Heard, PREFETCH};
 use crate::report::{thousands, Row, Target};
-use crate::{Context, Kind};
+use crate::{threads, Context, Kind};
 
 /// A child's settings, from its command line.
 #[derive(Debug, clap::Args)]
@@ -30,10 +34,18 @@ pub struct ChildArgs {
     #[arg(long, value_name = "URL")]
     broker: String,
     /// The monitor's queue label (shared by the children of one run).
-    #[arg(long)]
-    label: String,
-    /// The first sequence number of the backlog.
-    #[arg(long)]
+    #[arg(long, required_unless_present = "bare_queue")]
+    label: Option<String>,
+    /// Drain this queue with a bare consumer instead of running a monitor
+    /// (it stops after `count` messages).
+    #[arg(long, value_name = "QUEUE", conflicts_with = "label")]
+    bare_queue: Option<String>,
+    /// Read Taskcluster messages (pending and running too); the bench's
+    /// records are the ones of this revision.
+    #[arg(long, value_name = "REVISION")]
+    revision: Option<String>,
+    /// The first sequence number of the backlog (raw messages).
+    #[arg(long, default_value_t = 0)]
     base: u64,
     /// How many messages of the backlog, from `base`.
     #[arg(long)]
@@ -52,23 +64,51 @@ pub struct ChildArgs {
 /// What a child reports when done.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ChildReport {
-    handled: u64,
-    foreign: u64,
-    first_unix_ns: u64,
-    last_unix_ns: u64,
-    vm_hwm_kib: u64,
-    translation_errors: u64,
-    callback_panics: u64,
+    /// The bench's messages handled.
+    pub handled: u64,
+    /// Records of others' messages, not counted.
+    pub foreign: u64,
+    /// When the first of the bench's messages was handled (ns since the epoch).
+    pub first_unix_ns: u64,
+    /// When the last one was.
+    pub last_unix_ns: u64,
+    /// Peak resident memory.
+    pub vm_hwm_kib: u64,
+    /// CPU time (user and system) from `ready` to the end.
+    pub cpu_seconds: f64,
+    /// Wall time from `ready` to the end.
+    pub wall_seconds: f64,
+    /// The monitor's translation errors.
+    pub translation_errors: u64,
+    /// Callbacks that panicked.
+    pub callback_panics: u64,
 }
 
-fn unix_ns() -> u64 {
+impl ChildReport {
+    /// Checks that the child handled `count` of the bench's messages without
+    /// errors; `who` names it in the error.
+    pub fn check(&self, who: &str, count: u64) -> Result<(), BoxError> {
+        if self.handled != count || self.translation_errors > 0 || self.callback_panics > 0 {
+            return Err(format!("{who} handled {} of {count}: {self:?}", self.handled).into());
+        }
+        Ok(())
+    }
+}
+
+/// Now, in nanoseconds since the epoch: comparable across processes.
+pub fn unix_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// An instant of this process in nanoseconds since the epoch.
+fn instant_unix_ns(instant: Instant) -> u64 {
+    unix_ns().saturating_sub(instant.elapsed().as_nanos() as u64)
+}
+
 /// Peak resident memory of this process, from /proc/self/status.
-fn vm_hwm_kib() -> u64 {
+pub fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
@@ -87,45 +127,30 @@ struct ChildState {
     ids: Mutex<Vec<u64>>,
 }
 
+/// What the child runs.
+enum Consumer {
+    Monitor(pulse_build_monitor::Monitor),
+    Bare(std::thread::JoinHandle<Result<(), String>>),
+}
+
 /// The child's main.
 pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
     let settings = ConnectionSettings::from_url(&args.broker)?;
     let state = Arc::new(ChildState::default());
-    let keep_ids = args.ids.is_some();
     let (done_tx, done_rx) = mpsc::channel::<()>();
-    let done_tx = Mutex::new(Some(done_tx));
-    let (base, count, stop_at_count) = (args.base, args.count, args.stop_at_count);
-    let sleep = Duration::from_millis(args.sleep_ms);
-    let seen = Arc::clone(&state);
-    let monitor = start_monitor(&settings, Kind::Raw.source(), &args.label, move |key| {
-        if !sleep.is_zero() {
-            std::thread::sleep(sleep);
-        }
-        let seq = match seq_of(key) {
-            Some(seq) if (base..base + count).contains(&seq) => seq,
-            _ => {
-                seen.foreign.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-        };
-        let now = unix_ns();
-        let _ = seen
-            .first
-            .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst);
-        seen.last.fetch_max(now, Ordering::SeqCst);
-        if keep_ids {
-            seen.ids
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(seq - base);
-        }
-        let handled = seen.handled.fetch_add(1, Ordering::SeqCst) + 1;
-        if stop_at_count && handled >= count {
-            if let Some(done) = done_tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                let _ = done.send(());
-            }
-        }
-    })?;
+    let consumer = match (&args.bare_queue, &args.label) {
+        (Some(queue), _) => start_bare(&settings, queue, args.count, &state, done_tx)?,
+        (None, Some(label)) => Consumer::Monitor(start_child_monitor(
+            &settings,
+            label,
+            &args,
+            Arc::clone(&state),
+            done_tx,
+        )?),
+        (None, None) => return Err("a child needs --label or --bare-queue".into()),
+    };
+    let cpu_at_ready = threads::process_cpu_seconds();
+    let ready_at = Instant::now();
     println!("ready");
 
     // Stdin closing is the other way to stop.
@@ -140,15 +165,31 @@ pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
         });
         rx
     };
-    loop {
+    let reached_count = loop {
         println!("progress {}", state.handled.load(Ordering::SeqCst));
-        if done_rx.recv_timeout(Duration::from_millis(100)).is_ok()
-            || stdin_closed.try_recv().is_ok()
-        {
-            break;
+        if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+            break true;
         }
-    }
-    let stats = monitor.stop().stats;
+        if stdin_closed.try_recv().is_ok() {
+            break false;
+        }
+    };
+    let cpu_seconds = threads::process_cpu_seconds() - cpu_at_ready;
+    let wall_seconds = ready_at.elapsed().as_secs_f64();
+    let (translation_errors, callback_panics) = match consumer {
+        Consumer::Monitor(monitor) => {
+            let stats = monitor.stop().stats;
+            (stats.translation_errors, stats.callback_panics)
+        }
+        Consumer::Bare(thread) => {
+            // Done (or failed): it is ending. Stopped by stdin before its
+            // count, it is left to the end of the process.
+            if reached_count {
+                thread.join().map_err(|_| "the bare consumer panicked")??;
+            }
+            (0, 0)
+        }
+    };
     if let Some(path) = &args.ids {
         let ids = state.ids.lock().unwrap_or_else(|e| e.into_inner());
         let mut text = String::with_capacity(ids.len() * 8);
@@ -164,12 +205,108 @@ pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
         first_unix_ns: state.first.load(Ordering::SeqCst),
         last_unix_ns: state.last.load(Ordering::SeqCst),
         vm_hwm_kib: vm_hwm_kib(),
-        translation_errors: stats.translation_errors,
-        callback_panics: stats.callback_panics,
+        cpu_seconds,
+        wall_seconds,
+        translation_errors,
+        callback_panics,
     };
     println!("done {}", serde_json::to_string(&report)?);
     std::io::stdout().flush()?;
     Ok(())
+}
+
+/// The child's monitor: raw messages tagged `base .. base + count`, or
+/// Taskcluster messages of one revision.
+fn start_child_monitor(
+    settings: &ConnectionSettings,
+    label: &str,
+    args: &ChildArgs,
+    state: Arc<ChildState>,
+    done_tx: mpsc::Sender<()>,
+) -> Result<pulse_build_monitor::Monitor, BoxError> {
+    let keep_ids = args.ids.is_some();
+    let done_tx = Mutex::new(Some(done_tx));
+    let (base, count, stop_at_count) = (args.base, args.count, args.stop_at_count);
+    let sleep = Duration::from_millis(args.sleep_ms);
+    let revision = args.revision.clone();
+    let source = match revision {
+        Some(_) => Source::Taskcluster { progress: true },
+        None => Kind::Raw.source(),
+    };
+    let ours = move |heard: Heard<'_>| match &revision {
+        Some(revision) => (heard.revision == Some(revision.as_str())).then_some(0),
+        None => seq_of(heard.key)
+            .filter(|seq| (base..base + count).contains(seq))
+            .map(|seq| seq - base),
+    };
+    let monitor = start_monitor(settings, source, label, move |heard| {
+        if !sleep.is_zero() {
+            std::thread::sleep(sleep);
+        }
+        let Some(id) = ours(heard) else {
+            state.foreign.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let now = unix_ns();
+        let _ = state
+            .first
+            .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst);
+        state.last.fetch_max(now, Ordering::SeqCst);
+        if keep_ids {
+            state.ids.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+        }
+        let handled = state.handled.fetch_add(1, Ordering::SeqCst) + 1;
+        if stop_at_count && handled >= count {
+            if let Some(done) = done_tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let _ = done.send(());
+            }
+        }
+    })?;
+    Ok(monitor)
+}
+
+/// The child's bare consumer, on a thread; returns once it consumes.
+fn start_bare(
+    settings: &ConnectionSettings,
+    queue: &str,
+    count: u64,
+    state: &Arc<ChildState>,
+    done_tx: mpsc::Sender<()>,
+) -> Result<Consumer, BoxError> {
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let (settings, queue, state) = (settings.clone(), queue.to_owned(), Arc::clone(state));
+    let thread = std::thread::spawn(move || -> Result<(), String> {
+        let ready = || {
+            let _ = ready_tx.send(());
+        };
+        let hooks = BareHooks {
+            ready: Some(&ready),
+            handled: Some(&state.handled),
+        };
+        let drained = broker::bare_drain_with(&settings, &queue, PREFETCH, count, false, &hooks)
+            .map_err(|e| e.to_string());
+        if let Ok(Drain {
+            last: Some(last),
+            elapsed,
+            ..
+        }) = drained
+        {
+            let last_ns = instant_unix_ns(last);
+            state.last.store(last_ns, Ordering::SeqCst);
+            let first_ns = last_ns.saturating_sub(elapsed.as_nanos() as u64);
+            state.first.store(first_ns, Ordering::SeqCst);
+        }
+        // Done or failed: either way the child reports now.
+        let _ = done_tx.send(());
+        drained.map(drop)
+    });
+    if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        return Err(match thread.join() {
+            Ok(Err(e)) => e.into(),
+            _ => "the bare consumer did not start".into(),
+        });
+    }
+    Ok(Consumer::Bare(thread))
 }
 
 /// A running child and what it said.
@@ -183,6 +320,118 @@ enum Said {
     Progress(u64),
     Done(ChildReport),
     Ended,
+}
+
+/// Child processes started together, and what they said so far. Dropping
+/// it closes their stdin (which stops them) and waits for them, killing
+/// them first unless they all reported.
+pub struct Children {
+    running: Vec<Running>,
+    said: mpsc::Receiver<(usize, Said)>,
+    ready: Vec<bool>,
+    progress: HashMap<usize, u64>,
+    reports: Vec<Option<ChildReport>>,
+    /// Every child reported: they end by themselves.
+    finished: bool,
+}
+
+impl Children {
+    /// Starts one child per argument list (`bench child --broker … <args>`).
+    pub fn spawn(ctx: &Context, args: &[Vec<String>]) -> Result<Children, BoxError> {
+        let (said_tx, said) = mpsc::channel();
+        let mut children = Children {
+            running: Vec::new(),
+            said,
+            ready: vec![false; args.len()],
+            progress: HashMap::new(),
+            reports: args.iter().map(|_| None).collect(),
+            finished: false,
+        };
+        for (index, extra) in args.iter().enumerate() {
+            let running = spawn(ctx, index, extra, said_tx.clone())?;
+            children.running.push(running);
+        }
+        Ok(children)
+    }
+
+    /// Reads what one child said, waiting at most 100 ms.
+    fn listen(&mut self) -> Result<(), String> {
+        match self.said.recv_timeout(Duration::from_millis(100)) {
+            Ok((index, Said::Ready)) => self.ready[index] = true,
+            Ok((index, Said::Progress(n))) => {
+                self.progress.insert(index, n);
+            }
+            Ok((index, Said::Done(report))) => self.reports[index] = Some(report),
+            Ok((index, Said::Ended)) if self.reports[index].is_none() => {
+                return Err(format!("child {index} ended without a report"));
+            }
+            Ok((_, Said::Ended)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("every child ended".to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every child consumes.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), BoxError> {
+        let deadline = Instant::now() + timeout;
+        while !self.ready.iter().all(|&r| r) {
+            if Instant::now() > deadline {
+                return Err(format!("children not ready after {timeout:?}").into());
+            }
+            self.listen()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every child's report. With `shared_count`, the children
+    /// share one queue: once their progress adds up to it, and half a
+    /// second more for duplicates, their stdin is closed to stop them.
+    pub fn finish(
+        mut self,
+        shared_count: Option<u64>,
+        timeout: Duration,
+    ) -> Result<Vec<ChildReport>, BoxError> {
+        let mut all_handled_at: Option<Instant> = None;
+        let deadline = Instant::now() + timeout;
+        while !self.reports.iter().all(Option::is_some) {
+            if all_handled_at.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
+                for child in &mut self.running {
+                    child.stdin.take();
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "children stalled at {:?} of {shared_count:?}",
+                    self.progress
+                )
+                .into());
+            }
+            self.listen()?;
+            if let Some(count) = shared_count {
+                if all_handled_at.is_none() && self.progress.values().sum::<u64>() >= count {
+                    all_handled_at = Some(Instant::now());
+                }
+            }
+        }
+        self.finished = true;
+        Ok(self.reports.iter_mut().filter_map(Option::take).collect())
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.running {
+            child.stdin.take();
+            if !self.finished {
+                let _ = child.child.kill();
+            }
+        }
+        for child in &mut self.running {
+            let _ = child.child.wait();
+        }
+    }
 }
 
 fn spawn(
@@ -233,60 +482,22 @@ fn run_children(
     ids_dir: Option<&Path>,
     count: u64,
 ) -> Result<Vec<ChildReport>, BoxError> {
-    let (said_tx, said) = mpsc::channel();
-    let mut children = Vec::new();
-    for index in 0..processes {
-        let mut extra = args.to_vec();
-        if let Some(dir) = ids_dir {
-            extra.push("--ids".into());
-            extra.push(dir.join(format!("ids-{index}.txt")).display().to_string());
-        }
-        children.push(spawn(ctx, index, &extra, said_tx.clone())?);
-    }
-    drop(said_tx);
-    let mut progress: HashMap<usize, u64> = HashMap::new();
-    let mut reports: Vec<Option<ChildReport>> = (0..processes).map(|_| None).collect();
-    let mut all_handled_at: Option<Instant> = None;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let outcome = loop {
-        if reports.iter().all(Option::is_some) {
-            break Ok(());
-        }
-        // Once all are in, wait a little for duplicates before stopping.
-        if all_handled_at.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
-            for child in &mut children {
-                child.stdin.take();
+    let all_args: Vec<Vec<String>> = (0..processes)
+        .map(|index| {
+            let mut extra = args.to_vec();
+            if let Some(dir) = ids_dir {
+                extra.push("--ids".into());
+                extra.push(dir.join(format!("ids-{index}.txt")).display().to_string());
             }
-        }
-        if Instant::now() > deadline {
-            break Err(format!("children stalled at {progress:?} of {count}"));
-        }
-        match said.recv_timeout(Duration::from_millis(100)) {
-            Ok((index, Said::Progress(n))) => {
-                progress.insert(index, n);
-                if all_handled_at.is_none() && progress.values().sum::<u64>() >= count {
-                    all_handled_at = Some(Instant::now());
-                }
-            }
-            Ok((index, Said::Done(report))) => reports[index] = Some(report),
-            Ok((index, Said::Ended)) if reports[index].is_none() => {
-                break Err(format!("child {index} ended without a report"));
-            }
-            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                break Err("every child ended".to_string());
-            }
-        }
-    };
-    for mut child in children {
-        child.stdin.take();
-        if outcome.is_err() {
-            let _ = child.child.kill();
-        }
-        let _ = child.child.wait();
-    }
-    outcome?;
-    Ok(reports.into_iter().flatten().collect())
+            extra
+        })
+        .collect();
+    Children::spawn(ctx, &all_args)?.finish(Some(count), Duration::from_secs(300))
+}
+
+/// Command-line arguments from string slices.
+pub fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 /// Peak RSS of a monitor draining backlogs of each size, with a callback

@@ -63,6 +63,30 @@ impl Row {
         }
     }
 
+    /// A value against a baseline value, each written by `text`; no ratio
+    /// when the baseline is zero.
+    pub fn compare(
+        name: impl Into<String>,
+        value: f64,
+        baseline: f64,
+        text: impl Fn(f64) -> String,
+    ) -> Row {
+        Row {
+            baseline: text(baseline),
+            ratio: (baseline != 0.0).then(|| value / baseline),
+            value,
+            ..Row::info(name, text(value))
+        }
+    }
+
+    /// A value with no baseline, written by `text`.
+    pub fn value(name: impl Into<String>, value: f64, text: impl Fn(f64) -> String) -> Row {
+        Row {
+            value,
+            ..Row::info(name, text(value))
+        }
+    }
+
     /// Sets the target.
     pub fn target(mut self, target: Target) -> Row {
         self.target = target;

@@ -1,5 +1,5 @@
-//! CPU time of this process's threads, by name, from /proc: which of the
-//! monitor's threads is the bottleneck.
+//! CPU time from /proc: of this process's threads by name (which of the
+//! monitor's threads is the bottleneck), and of the whole process.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -62,4 +62,23 @@ pub fn busy_since(before: &BTreeMap<String, f64>, wall: Duration) -> String {
         .map(|(name, share)| format!("{name} {:.0}%", share * 100.0))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// CPU seconds (user and system) this process used so far, threads that
+/// ended included: utime and stime of /proc/self/stat, in clock ticks
+/// (10 ms).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    stat.rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|f| f.parse::<f64>().ok())
+                .sum::<f64>()
+                / TICKS_PER_SECOND
+        })
+        .unwrap_or(f64::NAN)
 }

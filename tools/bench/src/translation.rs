@@ -21,12 +21,34 @@ pub enum Work {
     Normalized,
     /// The raw messages parsed into `IgnoredAny` (the baseline).
     Ignored,
+    /// Taskcluster messages (a generated push and the tagged-2020 corpus)
+    /// through the translator.
+    Taskcluster,
+    /// The same Taskcluster bodies parsed into `IgnoredAny`.
+    TaskclusterIgnored,
 }
 
 /// How long one pass runs, and how many passes each side gets.
-struct Timing {
+pub struct Timing {
     pass: Duration,
     passes: usize,
+}
+
+impl Timing {
+    /// Best of 5 passes of 0.5 s, or 3 of 0.2 s in a quick run.
+    pub fn new(quick: bool) -> Timing {
+        if quick {
+            Timing {
+                pass: Duration::from_millis(200),
+                passes: 3,
+            }
+        } else {
+            Timing {
+                pass: Duration::from_millis(500),
+                passes: 5,
+            }
+        }
+    }
 }
 
 /// Items per second of `work` over `items`, for one pass.
@@ -44,7 +66,7 @@ fn pass_rate<T>(items: &[T], pass: Duration, work: &mut impl FnMut(&T)) -> f64 {
 
 /// The best rate of each side, passes interleaved so both see the same
 /// machine (other processes come and go).
-fn best_pair<T>(
+pub fn best_pair<T>(
     items: &[T],
     timing: &Timing,
     mut measured: impl FnMut(&T),
@@ -60,17 +82,7 @@ fn best_pair<T>(
 
 /// The translation rows.
 pub fn run(corpus: &Corpus, settings: &Settings) -> Vec<Row> {
-    let timing = if settings.quick {
-        Timing {
-            pass: Duration::from_millis(200),
-            passes: 3,
-        }
-    } else {
-        Timing {
-            pass: Duration::from_millis(500),
-            passes: 5,
-        }
-    };
+    let timing = Timing::new(settings.quick);
     let options = Options::default();
     let mut rows = Vec::new();
 
@@ -146,11 +158,17 @@ pub fn run(corpus: &Corpus, settings: &Settings) -> Vec<Row> {
     rows
 }
 
-/// `bench profile translate|normalized|ignored ROUNDS`: one kind of work in
-/// a loop and nothing else, for `perf record` or callgrind.
+/// `bench profile translate|normalized|ignored|taskcluster|taskcluster-ignored
+/// ROUNDS`: one kind of work in a loop and nothing else, for `perf record`
+/// or callgrind.
 pub fn profile(work: Work, rounds: usize) -> Result<(), crate::broker::BoxError> {
     let corpus = Corpus::load(&crate::endtoend::keep_everything())?;
+    let taskcluster = match work {
+        Work::Taskcluster | Work::TaskclusterIgnored => crate::taskcluster::translation_inputs()?,
+        _ => Vec::new(),
+    };
     let options = Options::default();
+    let tc_options = pulse_translator::taskcluster::TaskclusterOptions::default();
     let started = Instant::now();
     for _ in 0..rounds {
         match work {
@@ -162,6 +180,14 @@ pub fn profile(work: Work, rounds: usize) -> Result<(), crate::broker::BoxError>
             }),
             Work::Ignored => corpus.raw_bodies.iter().for_each(|body| {
                 let _ = black_box(serde_json::from_slice::<IgnoredAny>(black_box(body)));
+            }),
+            Work::Taskcluster => taskcluster
+                .iter()
+                .for_each(|message| crate::taskcluster::translate_one(message, &tc_options)),
+            Work::TaskclusterIgnored => taskcluster.iter().for_each(|message| {
+                let _ = black_box(serde_json::from_slice::<IgnoredAny>(black_box(
+                    &message.body,
+                )));
             }),
         }
     }

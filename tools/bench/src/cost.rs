@@ -1,0 +1,89 @@
+//! What running 24/7 costs: CPU time per 100,000 messages at a steady
+//! rate, the monitor against a bare consumer, each in a child process
+//! reading its own copy of the same stream at the same time.
+
+use std::time::Duration;
+
+use crate::broker::{self, BoxError};
+use crate::processes::{args, Children};
+use crate::report::{thousands, Row, Target};
+use crate::tc_messages::{self, TcStream};
+use crate::Context;
+
+/// Publishes a generated push's messages at `rate` per second for
+/// `seconds` to two queues, one read by a monitor process (every tree and
+/// kind, with progress), one by a bare consumer process, and compares the
+/// CPU time each process used from the moment it consumed to its last
+/// message, per 100,000 messages.
+pub fn cpu(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError> {
+    let stream = TcStream::unique((seconds * rate) as usize);
+    let count = stream.messages.len() as u64;
+    let user = &ctx.broker.user;
+    let label = format!("{}-cost", ctx.run);
+    let monitor_queue = pulse_wire::queue_name(user, Some(&label));
+    let bare_queue = format!("queue/{user}/{}-cost-bare", ctx.run);
+    let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
+    for queue in [&monitor_queue, &bare_queue] {
+        tc_messages::declare_queue(&ctx.ledger, &mut publisher, queue, &stream.pattern())?;
+    }
+    let _ = publisher.close();
+
+    let count_arg = count.to_string();
+    let mut children = Children::spawn(
+        ctx,
+        &[
+            args(&[
+                "--label",
+                &label,
+                "--revision",
+                &stream.revision,
+                "--count",
+                &count_arg,
+                "--stop-at-count",
+            ]),
+            args(&["--bare-queue", &bare_queue, "--count", &count_arg]),
+        ],
+    )?;
+    children.wait_ready(Duration::from_secs(60))?;
+    let (took, worst_lag) = broker::publish_paced(
+        &ctx.broker,
+        count,
+        rate,
+        &|i| stream.messages[i as usize].outgoing(),
+        &|_| {},
+    )?;
+    let reports = children.finish(None, Duration::from_secs(60))?;
+    ctx.ledger.delete_queue(&monitor_queue);
+    ctx.ledger.delete_queue(&bare_queue);
+    let (monitor, bare) = (&reports[0], &reports[1]);
+    monitor.check("the monitor process", count)?;
+    bare.check("the bare consumer process", count)?;
+
+    let per_100k = |cpu: f64| cpu / count as f64 * 100_000.0;
+    let (monitor_cpu, bare_cpu) = (per_100k(monitor.cpu_seconds), per_100k(bare.cpu_seconds));
+    eprintln!(
+        "  cost: monitor {:.2} s CPU in {:.1} s, bare {:.2} s CPU in {:.1} s, for {count} msgs",
+        monitor.cpu_seconds, monitor.wall_seconds, bare.cpu_seconds, bare.wall_seconds
+    );
+    let share = |r: &crate::processes::ChildReport| r.cpu_seconds / r.wall_seconds * 100.0;
+    Ok(vec![Row::compare(
+        format!(
+            "CPU per 100,000 Taskcluster msgs at {} msg/s",
+            thousands(rate as f64)
+        ),
+        monitor_cpu,
+        bare_cpu,
+        |s| format!("{s:.2} s"),
+    )
+    .target(Target::RatioAtMost(1.5))
+    .note(format!(
+        "{count} msgs of a generated push ({} B average) for {seconds} s ({:.1} s actual, publisher at most {:.1} ms behind schedule); utime+stime of each child process from consuming to its last message: monitor {:.2} s ({:.1}% of a core), bare consumer {:.2} s ({:.1}%); both read copies of the same stream at the same time; monitor with progress, every tree and kind",
+        stream.average_size(),
+        took.as_secs_f64(),
+        worst_lag.as_secs_f64() * 1e3,
+        monitor.cpu_seconds,
+        share(monitor),
+        bare.cpu_seconds,
+        share(bare),
+    ))])
+}

@@ -1,0 +1,257 @@
+//! Replaying recordings, as `pulse-monitor replay` does: recorded
+//! Taskcluster messages (JSON lines as `pulse-monitor synthetic-push`
+//! writes them) through a monitor whose filter keeps nothing, against
+//! reading the same lines into `IgnoredAny`; and the peak memory of a
+//! replay in a child process, of a file and of one ten times larger.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use pulse_build_monitor::{replay, Filter, Monitor, RecordedMessage};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+use crate::broker::BoxError;
+use crate::processes::vm_hwm_kib;
+use crate::report::{thousands, Row, Target};
+use crate::taskcluster::SOURCE;
+
+/// A filter no generated message passes (`--tree no-such-tree
+/// --any-kind`): every line is read and translated, none reaches a
+/// callback.
+fn keep_nothing() -> Filter {
+    Filter::builder()
+        .trees(["no-such-tree"])
+        .any_kind()
+        .build()
+        .expect("a one-tree filter is valid")
+}
+
+/// A directory of recordings, deleted when dropped.
+struct Recordings {
+    dir: PathBuf,
+}
+
+impl Drop for Recordings {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Writes the pushes of `seeds` (`tasks` tasks each, autoland) to `path`,
+/// one `RecordedMessage` a line, as `pulse-monitor synthetic-push` does.
+/// Returns the lines and bytes written.
+fn write_recording(path: &Path, tasks: usize, seeds: &[u64]) -> Result<(u64, u64), BoxError> {
+    let mut out = BufWriter::new(File::create(path)?);
+    let mut lines = 0;
+    for &seed in seeds {
+        let push = pulse_synthetic::Push::builder()
+            .tree("autoland")
+            .tasks(tasks)
+            .seed(seed)
+            .build();
+        for message in push.messages() {
+            let recorded = RecordedMessage {
+                exchange: message.exchange,
+                routing_key: message.routing_key,
+                cc: message.cc,
+                body: Some(serde_json::from_slice(&message.body)?),
+                body_bytes: None,
+            };
+            serde_json::to_writer(&mut out, &recorded)?;
+            out.write_all(b"\n")?;
+            lines += 1;
+        }
+    }
+    out.flush()?;
+    Ok((lines, std::fs::metadata(path)?.len()))
+}
+
+/// What one replay did.
+#[derive(Debug, Serialize, Deserialize)]
+struct Replayed {
+    messages: u64,
+    seconds: f64,
+    vm_hwm_kib: u64,
+}
+
+/// Replays `file` through a monitor that keeps nothing, one callback
+/// worker as `pulse-monitor replay` has; checks every line was read and
+/// translated.
+fn replay_file(file: &Path) -> Result<Replayed, BoxError> {
+    let messages = replay::stream(&[file])?;
+    let skipped = messages.skipped();
+    let started = Instant::now();
+    let monitor = Monitor::builder()
+        .source(SOURCE)
+        .filter(keep_nothing())
+        .workers(1)
+        .on_build(|build| {
+            black_box(build);
+        })
+        .on_test(|test| {
+            black_box(test);
+        })
+        .on_task(|task| {
+            black_box(task);
+        })
+        .messages(messages)
+        .start()?;
+    let stats = monitor.join().stats;
+    let seconds = started.elapsed().as_secs_f64();
+    let skipped = skipped.take();
+    if !skipped.is_empty() || stats.translation_errors > 0 || stats.matched > 0 {
+        return Err(format!(
+            "replay of {}: {} skipped ({:?}), {stats:?}",
+            file.display(),
+            skipped.len(),
+            skipped.first().map(ToString::to_string)
+        )
+        .into());
+    }
+    Ok(Replayed {
+        messages: stats.received,
+        seconds,
+        vm_hwm_kib: vm_hwm_kib(),
+    })
+}
+
+/// The baseline: each line of `file` into `IgnoredAny`.
+fn ignore_lines(file: &Path) -> Result<(u64, f64), BoxError> {
+    let started = Instant::now();
+    let mut reader = BufReader::new(File::open(file)?);
+    let mut line = Vec::new();
+    let mut lines = 0;
+    while reader.read_until(b'\n', &mut line)? > 0 {
+        black_box(serde_json::from_slice::<IgnoredAny>(black_box(&line))?);
+        lines += 1;
+        line.clear();
+    }
+    Ok((lines, started.elapsed().as_secs_f64()))
+}
+
+/// `bench replay-child FILE`: one replay, then `done <json>` on stdout.
+pub fn child_main(file: PathBuf) -> Result<(), BoxError> {
+    let replayed = replay_file(&file)?;
+    println!("done {}", serde_json::to_string(&replayed)?);
+    Ok(())
+}
+
+/// Replays `file` in a child process (`bench replay-child`).
+fn replay_in_child(file: &Path) -> Result<Replayed, BoxError> {
+    let output = Command::new(std::env::current_exe()?)
+        .arg("replay-child")
+        .arg(file)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let done = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("done "))
+        .ok_or_else(|| {
+            format!(
+                "the replay child said nothing ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })?;
+    Ok(serde_json::from_str(done)?)
+}
+
+/// The replay rows: throughput against `IgnoredAny` on a recording of ten
+/// pushes of `tasks` tasks (best of `passes`, interleaved), and peak RSS of
+/// replays of a recording of one push and of the ten.
+pub fn run(tasks: usize, passes: usize) -> Result<Vec<Row>, BoxError> {
+    let recordings = Recordings {
+        dir: std::env::temp_dir().join(format!(
+            "pulse-bench-replay-{}",
+            &pulse_wire::random_label()[..8]
+        )),
+    };
+    std::fs::create_dir_all(&recordings.dir)?;
+    let one = recordings.dir.join("push-1x.jsonl");
+    let ten = recordings.dir.join("push-10x.jsonl");
+    let started = Instant::now();
+    let (lines, bytes) = write_recording(&one, tasks, &[1])?;
+    let (lines_ten, bytes_ten) = write_recording(&ten, tasks, &(1..=10).collect::<Vec<_>>())?;
+    eprintln!(
+        "  replay: wrote {lines} and {lines_ten} lines in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The larger file, so a pass lasts long enough to time.
+    let (mut replayed_best, mut ignored_best) = (0f64, 0f64);
+    for _ in 0..passes {
+        let (ignored, seconds) = ignore_lines(&ten)?;
+        ignored_best = ignored_best.max(ignored as f64 / seconds);
+        let replayed = replay_file(&ten)?;
+        if replayed.messages != lines_ten || ignored != lines_ten {
+            return Err(format!(
+                "{lines_ten} lines written, {} replayed, {ignored} parsed",
+                replayed.messages
+            )
+            .into());
+        }
+        replayed_best = replayed_best.max(replayed.messages as f64 / replayed.seconds);
+    }
+
+    let mut peaks = Vec::new();
+    for (file, lines, bytes) in [(&one, lines, bytes), (&ten, lines_ten, bytes_ten)] {
+        let replayed = replay_in_child(file)?;
+        if replayed.messages != lines {
+            return Err(format!("{lines} lines written, {} replayed", replayed.messages).into());
+        }
+        let mib = replayed.vm_hwm_kib as f64 / 1024.0;
+        eprintln!(
+            "  replay of {lines} msgs in a child: VmHWM {mib:.1} MiB, {:.1} s",
+            replayed.seconds
+        );
+        peaks.push((lines, bytes, mib));
+    }
+
+    let mut rows = vec![Row::versus(
+        "replay of recorded Taskcluster msgs, filter keeping nothing",
+        replayed_best,
+        ignored_best,
+        "msg/s",
+    )
+    .note(format!(
+        "{lines_ten} JSON lines ({} B average) of ten generated {tasks}-task pushes, as `pulse-monitor synthetic-push` writes them; `replay::stream` into `Monitor::builder().messages(..)`, Taskcluster with progress (every line translated), filter `--tree no-such-tree --any-kind`, one callback worker; best of {passes}; baseline: the same file read line by line into IgnoredAny",
+        bytes_ten / lines_ten.max(1),
+    ))];
+    let mib = |m: f64| format!("{m:.1} MiB");
+    for &(lines, bytes, peak) in &peaks {
+        rows.push(
+            Row::value(
+                format!("peak RSS replaying {} msgs", thousands(lines as f64)),
+                peak,
+                mib,
+            )
+            .target(Target::Below(64.0))
+            .unit("MiB")
+            .note(format!(
+                "a replay in a child process (VmHWM); file {:.0} MB",
+                bytes as f64 / 1e6
+            )),
+        );
+    }
+    let ((small_lines, _, small), (large_lines, _, large)) = (peaks[0], peaks[1]);
+    rows.push(
+        Row::compare(
+            format!(
+                "peak RSS growth, replay of {} vs {} msgs",
+                thousands(large_lines as f64),
+                thousands(small_lines as f64)
+            ),
+            large,
+            small,
+            mib,
+        )
+        .target(Target::RatioAtMost(1.25))
+        .note("flat means the 10× larger file (ten pushes) costs at most 25% more"),
+    );
+    Ok(rows)
+}

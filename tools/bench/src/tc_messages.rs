@@ -1,0 +1,227 @@
+//! Taskcluster messages for the bench: generated pushes (`pulse-synthetic`)
+//! with a revision of their own, the `tagged-2020` corpus messages, and
+//! queues bound so that only one push's messages reach them.
+
+use std::path::Path;
+
+use pulse_build_monitor::exchanges;
+use pulse_synthetic::Push;
+use pulse_wire::{ExchangeDeclaration, OutgoingMessage, Publisher, QueueSpec, Topology};
+use serde_json::Value;
+
+use crate::broker::{BoxError, Ledger};
+use crate::corpus::CORPUS;
+
+/// The tree of every generated push.
+const TREE: &str = "autoland";
+
+/// One Taskcluster queue message as the queue publishes it.
+#[derive(Clone, Debug)]
+pub struct TcMessage {
+    /// One of the five `exchange/taskcluster-queue/v1/task-*` exchanges.
+    pub exchange: String,
+    /// `primary.<taskId>.<runId>.…`.
+    pub routing_key: String,
+    /// The task's routes as `route.<route>`.
+    pub cc: Vec<String>,
+    /// The JSON body.
+    pub body: Vec<u8>,
+}
+
+impl TcMessage {
+    /// The message for the publisher.
+    pub fn outgoing(&self) -> OutgoingMessage {
+        OutgoingMessage {
+            exchange: self.exchange.clone(),
+            routing_key: self.routing_key.clone(),
+            body: self.body.clone(),
+            cc: self.cc.clone(),
+        }
+    }
+}
+
+/// The first messages of a generated push, in the order the queue
+/// publishes them.
+pub struct TcStream {
+    /// Its revision: records of this stream carry it.
+    pub revision: String,
+    /// The messages.
+    pub messages: Vec<TcMessage>,
+}
+
+impl TcStream {
+    /// The first `count` messages of an autoland push with `seed` and
+    /// `revision` (40 lowercase hex digits), large enough to have them.
+    pub fn generate(count: usize, seed: u64, revision: &str) -> TcStream {
+        // About three messages per run (pending, running, resolved).
+        let mut tasks = (count / 3).max(100);
+        loop {
+            let push = Push::builder()
+                .tree(TREE)
+                .tasks(tasks)
+                .seed(seed)
+                .revision(revision)
+                .build();
+            let messages = push.messages();
+            if messages.len() >= count || tasks >= 100_000 {
+                return TcStream {
+                    revision: push.revision,
+                    messages: messages
+                        .into_iter()
+                        .take(count)
+                        .map(|m| TcMessage {
+                            exchange: m.exchange,
+                            routing_key: m.routing_key,
+                            cc: m.cc,
+                            body: m.body,
+                        })
+                        .collect(),
+                };
+            }
+            tasks = tasks * 3 / 2;
+        }
+    }
+
+    /// A stream no other run publishes: a random revision and seed.
+    pub fn unique(count: usize) -> TcStream {
+        let revision = unique_revision();
+        let seed = u64::from_str_radix(&pulse_wire::random_label(), 16).unwrap_or(1);
+        TcStream::generate(count, seed, &revision)
+    }
+
+    /// The topic pattern that matches this stream's `CC` routes only.
+    pub fn pattern(&self) -> String {
+        format!("route.tc-treeherder.v2.{TREE}.{}.#", self.revision)
+    }
+
+    /// Body bytes in all.
+    pub fn bytes(&self) -> u64 {
+        self.messages.iter().map(|m| m.body.len() as u64).sum()
+    }
+
+    /// Average body size in bytes.
+    pub fn average_size(&self) -> u64 {
+        self.bytes() / (self.messages.len() as u64).max(1)
+    }
+
+    /// Publishes every message in confirmed batches of `batch`: the
+    /// publisher waits for the broker's confirms after each. Returns the
+    /// body bytes published.
+    pub fn publish(&self, publisher: &mut Publisher, batch: usize) -> Result<u64, BoxError> {
+        let outgoing: Vec<OutgoingMessage> =
+            self.messages.iter().map(TcMessage::outgoing).collect();
+        for batch in outgoing.chunks(batch) {
+            publisher.publish_batch(batch)?;
+        }
+        Ok(self.bytes())
+    }
+}
+
+/// 40 random lowercase hex digits.
+pub fn unique_revision() -> String {
+    let mut revision = String::new();
+    while revision.len() < 40 {
+        revision.push_str(&pulse_wire::random_label());
+    }
+    revision.truncate(40);
+    revision
+}
+
+/// Declares a durable queue bound to the five Taskcluster queue exchanges
+/// with `pattern` (declaring them if missing, as the monitor does on a
+/// local broker), recording the queue. The exchanges are shared: the run
+/// records them once, to be deleted only if they were new and are unused.
+pub fn declare_queue(
+    ledger: &Ledger,
+    publisher: &mut Publisher,
+    queue: &str,
+    pattern: &str,
+) -> Result<(), BoxError> {
+    ledger.queue(queue);
+    let mut topology =
+        Topology::new(QueueSpec::durable(queue)).exchange_declaration(ExchangeDeclaration::Declare);
+    for exchange in exchanges::TASK_ALL {
+        topology = topology.bind(exchange, pattern);
+    }
+    publisher.declare(&topology)?;
+    Ok(())
+}
+
+/// The `tagged-2020` corpus messages as the queue published them on
+/// `task-completed`: the primary routing key rebuilt from the body, the
+/// `CC` routes from the task definition beside it.
+pub fn tagged_corpus() -> Result<Vec<TcMessage>, String> {
+    let dir = Path::new(CORPUS).join("taskcluster/tagged-2020");
+    let read = |path: &Path| -> Result<Value, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("reading the corpus at {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with("_pulse.json"))
+        .collect();
+    names.sort();
+    let mut messages = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        let body = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json: Value = serde_json::from_slice(&body).map_err(|e| format!("{name}: {e}"))?;
+        let task_id = json["status"]["taskId"].as_str().unwrap_or_default();
+        let definition = read(&dir.join(format!("task_{task_id}.json")))?;
+        let cc = definition["routes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|route| format!("route.{route}"))
+            .collect();
+        messages.push(TcMessage {
+            exchange: exchanges::TASK_COMPLETED.to_string(),
+            routing_key: primary_key(&json),
+            cc,
+            body,
+        });
+    }
+    if messages.is_empty() {
+        return Err(format!("no Taskcluster messages in {}", dir.display()));
+    }
+    Ok(messages)
+}
+
+/// The queue's primary routing key for a message body, `_` for what it
+/// does not name.
+fn primary_key(body: &Value) -> String {
+    let status = &body["status"];
+    let s = |v: &Value| v.as_str().unwrap_or("_").to_string();
+    format!(
+        "primary.{}.{}.{}.{}.{}.{}.{}.{}._",
+        s(&status["taskId"]),
+        body["runId"],
+        s(&body["workerGroup"]),
+        s(&body["workerId"]),
+        s(&status["provisionerId"]),
+        s(&status["workerType"]),
+        s(&status["schedulerId"]),
+        s(&status["taskGroupId"]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_has_the_count_asked_and_its_own_revision() {
+        let stream = TcStream::generate(500, 3, &"ab".repeat(20));
+        assert_eq!(stream.messages.len(), 500);
+        let route = format!("route.tc-treeherder.v2.{TREE}.{}", "ab".repeat(20));
+        assert!(stream
+            .messages
+            .iter()
+            .all(|m| m.cc.iter().any(|cc| cc.starts_with(&route))));
+        let revision = unique_revision();
+        assert_eq!(revision.len(), 40);
+        assert!(revision.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}

@@ -63,7 +63,6 @@ mod clock;
 mod error;
 pub mod exchanges;
 pub mod normalized;
-mod raw;
 pub mod record;
 pub mod tables;
 pub mod taskcluster;

@@ -1,9 +1,9 @@
 //! Normalized messages, as published on `exchange/build/normalized`.
 //!
 //! [`parse`] reads one back into a [`Record`]; [`routing_key`] is its
-//! inverse and gives exactly the key the reference translator used.
+//! inverse and gives exactly the key the reference translator used. The
+//! buildbot translator writes its messages' keys with the same functions.
 
-use crate::buildbot::{build_routing_key, short_key, test_routing_key};
 use crate::record::{BuildRecord, Record, TestRecord};
 use crate::{Error, ErrorKind};
 
@@ -68,4 +68,72 @@ pub fn routing_key(record: &Record) -> Option<String> {
         Record::Test(test) => Some(test_routing_key(test, short_key(&test.job.key))),
         Record::Task(_) => None,
     }
+}
+
+/// `build.<tree>.<platform>.<buildtype>[.<tag>[.<locale> after l10n]…].<short key>`.
+pub(crate) fn build_routing_key(record: &BuildRecord, short_key: &str) -> String {
+    let job = &record.job;
+    let locale = job.locale.as_deref().unwrap_or("None");
+    let length = "build...".len()
+        + job.tree.len()
+        + job.platform.len()
+        + job.buildtype.as_str().len()
+        + record
+            .tags
+            .iter()
+            .map(|tag| tag.len() + 2 + locale.len())
+            .sum::<usize>()
+        + 1
+        + short_key.len();
+    let mut key = String::with_capacity(length);
+    for part in ["build", &job.tree, &job.platform, job.buildtype.as_str()] {
+        if !key.is_empty() {
+            key.push('.');
+        }
+        key.push_str(part);
+    }
+    for tag in &record.tags {
+        if !tag.is_empty() {
+            key.push('.');
+            key.push_str(tag);
+        }
+        if tag == "l10n" {
+            key.push('.');
+            key.push_str(job.locale.as_deref().unwrap_or("None"));
+        }
+    }
+    key.push('.');
+    key.push_str(short_key);
+    key
+}
+
+/// `talos|unittest.<tree>.<platform>.<os>.<buildtype>.<test>.<product>.<short key>`.
+pub(crate) fn test_routing_key(record: &TestRecord, short_key: &str) -> String {
+    let job = &record.job;
+    let parts = [
+        if record.talos { "talos" } else { "unittest" },
+        &job.tree,
+        &job.platform,
+        &record.os,
+        job.buildtype.as_str(),
+        &record.test,
+        job.product
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("unknown"),
+        short_key,
+    ];
+    let mut key = String::with_capacity(parts.iter().map(|part| part.len() + 1).sum());
+    for part in parts {
+        if !key.is_empty() {
+            key.push('.');
+        }
+        key.push_str(part);
+    }
+    key
+}
+
+/// The second dot-separated part of the original key: `build.<this>.12.log_uploaded`.
+pub(crate) fn short_key(key: &str) -> &str {
+    key.split('.').nth(1).unwrap_or("")
 }

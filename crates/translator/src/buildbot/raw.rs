@@ -12,88 +12,12 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::buildbot::Properties;
-
-/// A JSON scalar, or the kind of a compound value that was skipped.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Scalar<'a> {
-    Null,
-    Bool(bool),
-    Int(i64),
-    /// Integers beyond `i64` and floats, kept for messages only.
-    Number(f64),
-    Str(Cow<'a, str>),
-    Array,
-    Object,
-}
-
-impl Scalar<'_> {
-    /// The JSON type, for error messages.
-    pub(crate) fn json_type(&self) -> &'static str {
-        match self {
-            Scalar::Null => "null",
-            Scalar::Bool(_) => "a boolean",
-            Scalar::Int(_) | Scalar::Number(_) => "a number",
-            Scalar::Str(_) => "a string",
-            Scalar::Array => "an array",
-            Scalar::Object => "an object",
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ScalarVisitor;
-        impl<'de> Visitor<'de> for ScalarVisitor {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any json value")
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Scalar::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(i64::try_from(v)
-                    .map(Scalar::Int)
-                    .unwrap_or(Scalar::Number(v as f64)))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Scalar::Number(v))
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Array)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Object)
-            }
-        }
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
+use super::properties::{Properties, PropertyName};
+use super::scalar::Scalar;
 
 /// A part of the message that should be an object or an array.
 #[derive(Debug, Default)]
-pub(crate) enum Slot<T> {
+pub(super) enum Slot<T> {
     #[default]
     Missing,
     /// Present with the wrong JSON type (the type found).
@@ -172,155 +96,29 @@ fn object<'de, T: FromObject<'de>>(reading: Reading) -> ObjectOf<T> {
 
 /// The top level of a raw buildbot message.
 #[derive(Debug, Default)]
-pub(crate) struct RawMessage<'a> {
-    pub(crate) meta: Slot<Meta<'a>>,
-    pub(crate) payload: Slot<Payload<'a>>,
+pub(super) struct RawMessage<'a> {
+    pub(super) meta: Slot<Meta<'a>>,
+    pub(super) payload: Slot<Payload<'a>>,
 }
 
 /// `_meta`.
 #[derive(Debug, Default)]
-pub(crate) struct Meta<'a> {
-    pub(crate) routing_key: Option<Scalar<'a>>,
+pub(super) struct Meta<'a> {
+    pub(super) routing_key: Option<Scalar<'a>>,
 }
 
 /// `payload`.
 #[derive(Debug, Default)]
-pub(crate) struct Payload<'a> {
-    pub(crate) build: Slot<Build<'a>>,
+pub(super) struct Payload<'a> {
+    pub(super) build: Slot<Build<'a>>,
 }
 
 /// `payload.build`.
 #[derive(Debug, Default)]
-pub(crate) struct Build<'a> {
-    pub(crate) results: Option<Scalar<'a>>,
+pub(super) struct Build<'a> {
+    pub(super) results: Option<Scalar<'a>>,
     /// Boxed: the fields are many, and the message passes up by value.
-    pub(crate) properties: Slot<Box<Properties<'a>>>,
-}
-
-/// The properties the translator reads, each named once here; all others
-/// are skipped unread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PropertyName {
-    Buildnumber,
-    Revision,
-    Product,
-    Version,
-    Branch,
-    Buildid,
-    BuildNumber,
-    PreviousBuildid,
-    Platform,
-    Locale,
-    Locales,
-    PackageUrl,
-    BuildUrl,
-    FileUrl,
-    LogUrl,
-    EnRevision,
-    ScriptRepoRevision,
-    SymbolsUrl,
-    TestsUrl,
-    TestPackagesUrl,
-    Buildername,
-    Slavename,
-    BlobberFiles,
-    StagePlatform,
-    CompleteMarUrl,
-    CompleteMarHash,
-}
-
-impl PropertyName {
-    /// Every property, for the lookup table.
-    const ALL: [PropertyName; 26] = [
-        PropertyName::Buildnumber,
-        PropertyName::Revision,
-        PropertyName::Product,
-        PropertyName::Version,
-        PropertyName::Branch,
-        PropertyName::Buildid,
-        PropertyName::BuildNumber,
-        PropertyName::PreviousBuildid,
-        PropertyName::Platform,
-        PropertyName::Locale,
-        PropertyName::Locales,
-        PropertyName::PackageUrl,
-        PropertyName::BuildUrl,
-        PropertyName::FileUrl,
-        PropertyName::LogUrl,
-        PropertyName::EnRevision,
-        PropertyName::ScriptRepoRevision,
-        PropertyName::SymbolsUrl,
-        PropertyName::TestsUrl,
-        PropertyName::TestPackagesUrl,
-        PropertyName::Buildername,
-        PropertyName::Slavename,
-        PropertyName::BlobberFiles,
-        PropertyName::StagePlatform,
-        PropertyName::CompleteMarUrl,
-        PropertyName::CompleteMarHash,
-    ];
-
-    /// The property a name stands for, if the translator reads it.
-    ///
-    /// Most names in a message are of properties nobody reads, so a name
-    /// is hashed (length, first and last byte) to the one candidate it
-    /// could be, rather than compared with each.
-    fn parse(name: &[u8]) -> Option<PropertyName> {
-        const fn slot(name: &[u8]) -> usize {
-            (name.len() + name[0] as usize + 10 * name[name.len() - 1] as usize) % 64
-        }
-        const TABLE: [Option<(PropertyName, &[u8])>; 64] = {
-            let mut table = [None; 64];
-            let mut i = 0;
-            while i < PropertyName::ALL.len() {
-                let property = PropertyName::ALL[i];
-                let slot = slot(property.as_str().as_bytes());
-                assert!(table[slot].is_none(), "two property names share a slot");
-                table[slot] = Some((property, property.as_str().as_bytes()));
-                i += 1;
-            }
-            table
-        };
-        if name.is_empty() {
-            return None;
-        }
-        match TABLE[slot(name)] {
-            Some((property, known)) if known == name => Some(property),
-            _ => None,
-        }
-    }
-
-    /// The name as it appears in the message, for error messages.
-    pub(crate) const fn as_str(self) -> &'static str {
-        match self {
-            PropertyName::Buildnumber => "buildnumber",
-            PropertyName::Revision => "revision",
-            PropertyName::Product => "product",
-            PropertyName::Version => "version",
-            PropertyName::Branch => "branch",
-            PropertyName::Buildid => "buildid",
-            PropertyName::BuildNumber => "build_number",
-            PropertyName::PreviousBuildid => "previous_buildid",
-            PropertyName::Platform => "platform",
-            PropertyName::Locale => "locale",
-            PropertyName::Locales => "locales",
-            PropertyName::PackageUrl => "packageUrl",
-            PropertyName::BuildUrl => "build_url",
-            PropertyName::FileUrl => "fileURL",
-            PropertyName::LogUrl => "log_url",
-            PropertyName::EnRevision => "en_revision",
-            PropertyName::ScriptRepoRevision => "script_repo_revision",
-            PropertyName::SymbolsUrl => "symbolsUrl",
-            PropertyName::TestsUrl => "testsUrl",
-            PropertyName::TestPackagesUrl => "testPackagesUrl",
-            PropertyName::Buildername => "buildername",
-            PropertyName::Slavename => "slavename",
-            PropertyName::BlobberFiles => "blobber_files",
-            PropertyName::StagePlatform => "stage_platform",
-            PropertyName::CompleteMarUrl => "completeMarUrl",
-            PropertyName::CompleteMarHash => "completeMarHash",
-        }
-    }
+    pub(super) properties: Slot<Box<Properties<'a>>>,
 }
 
 /// The first element of a property triple.
@@ -621,7 +419,7 @@ impl<'de> DeserializeSeed<'de> for PropertySeed<'_, 'de> {
 }
 
 /// Reads a whole body: `Err` only for bytes that are not one JSON value.
-pub(crate) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
+pub(super) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
     // Names and keys read as bytes save a UTF-8 check each; a message the
     // fast reading does not take, valid or not, is read again exactly, so
     // the result is always the exact reading's.
@@ -638,7 +436,7 @@ fn read_as(body: &[u8], reading: Reading) -> Result<Slot<RawMessage<'_>>, serde_
 /// The entries of a nightly repack's `locales` object, in document order;
 /// a repeated locale keeps its first place and takes its last value, as a
 /// Python dict does.
-pub(crate) fn read_locale_results(locales: &str) -> Option<Vec<(String, Scalar<'_>)>> {
+pub(super) fn read_locale_results(locales: &str) -> Option<Vec<(String, Scalar<'_>)>> {
     let mut deserializer = serde_json::Deserializer::from_str(locales);
     let entries = object::<LocaleResults<'_>>(Reading::Exact)
         .deserialize(&mut deserializer)
@@ -662,23 +460,5 @@ impl<'de> FromObject<'de> for LocaleResults<'de> {
             }
         }
         Ok(LocaleResults(entries))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::PropertyName;
-
-    #[test]
-    fn each_property_name_and_only_it_is_recognized() {
-        for property in PropertyName::ALL {
-            let name = property.as_str();
-            assert_eq!(PropertyName::parse(name.as_bytes()), Some(property));
-            assert_eq!(PropertyName::parse(&name.as_bytes()[1..]), None);
-            assert_eq!(PropertyName::parse(format!("{name}x").as_bytes()), None);
-        }
-        for unused in ["", "a", "builddir", "basedir", "Buildid", "product "] {
-            assert_eq!(PropertyName::parse(unused.as_bytes()), None, "{unused}");
-        }
     }
 }

@@ -875,7 +875,14 @@ fn watch_taskcluster_progress_adds_unfinished_tasks_that_say_so() {
 fn replay_goes_on_past_files_that_are_not_messages_and_exits_1() {
     // fixtures/ holds task definitions beside the Taskcluster messages.
     let all = fixtures().parent().unwrap().to_path_buf();
-    let out = run(&["replay", "--any-tree", "--any-kind", "--talos", "--json", all.to_str().unwrap()]);
+    let out = run(&[
+        "replay",
+        "--any-tree",
+        "--any-kind",
+        "--talos",
+        "--json",
+        all.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = lines(&out.stderr);
     let skipped: Vec<&String> = stderr
@@ -899,7 +906,15 @@ fn replay_goes_on_past_files_that_are_not_messages_and_exits_1() {
     assert!(printed.len() > 20, "{printed:#?}");
     let keys: BTreeSet<String> = printed
         .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["key"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert!(keys.iter().any(|k| k.starts_with("primary.")), "Taskcluster records too");
+    assert!(
+        keys.iter().any(|k| k.starts_with("primary.")),
+        "Taskcluster records too"
+    );
 }

@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 test.job.buildtype,
                 test.test,
                 test.os,
-                test.job.status,
+                test.job.status.map(|status| status.code()),
                 test.job.logurl.as_deref().unwrap_or("-")
             )
         });

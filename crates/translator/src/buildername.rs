@@ -28,8 +28,8 @@ mod shapes;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::BuildType;
 use crate::tables;
+use crate::BuildType;
 
 /// What kind of job a builder runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -64,12 +64,13 @@ mod error;
 pub mod exchanges;
 pub mod normalized;
 pub mod record;
+mod status;
 pub mod tables;
 pub mod taskcluster;
 
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
 pub use record::{
-    BuildRecord, BuildType, JobInfo, JobKind, JobResult, NormalizedMessage, Record, TaskRecord,
-    TaskState, TestRecord,
+    BuildRecord, BuildType, JobInfo, JobKind, NormalizedMessage, Record, TaskRecord, TestRecord,
 };
+pub use status::{JobResult, Status, TaskState};

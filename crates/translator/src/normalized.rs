@@ -4,8 +4,7 @@
 //! inverse and gives exactly the key the reference translator used. The
 //! buildbot translator writes its messages' keys with the same functions.
 
-use crate::record::{BuildRecord, Record, TestRecord};
-use crate::{Error, ErrorKind};
+use crate::{BuildRecord, Error, ErrorKind, Record, TestRecord};
 
 const BUILD_KEY: &str = "build.<tree>.<platform>.<buildtype>[.<tag>…].<builder>";
 const TEST_KEY: &str =

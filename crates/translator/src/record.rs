@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::status::{JobResult, Status, TaskState};
+
 /// The build type. The set is closed: buildbot knew no others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,7 +88,7 @@ pub struct JobInfo {
     pub previous_buildid: Option<String>,
     /// The buildbot result: 0 success, 1 warnings, 2 failure, 3 skipped,
     /// 4 exception, 5 retry, 6 cancelled.
-    pub status: Option<i64>,
+    pub status: Option<Status>,
     /// The locale of this build; `en-US` when the message names none.
     pub locale: Option<String>,
     /// For release repacks, the comma-separated locales. Left out entirely
@@ -251,144 +253,6 @@ impl JobKind {
     }
 }
 
-/// A job's result in Treeherder's words: what people read.
-///
-/// Taskcluster runs are read the way Treeherder reads them: a completed run
-/// is `success`; a failed one `testfailed` for tests and `busted` for
-/// builds and other jobs; an exception is `usercancel` (reason `canceled`),
-/// `superseded`, `retry` when the queue reran the task, else `exception`.
-/// Buildbot result codes map as Treeherder's buildbot ETL mapped them
-/// (0 success, 1 testfailed, 2 busted, 3 skipped, 4 exception, 5 retry,
-/// 6 usercancel).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobResult {
-    /// The job did what it should.
-    Success,
-    /// Tests ran and some failed.
-    Testfailed,
-    /// A build (or another job that is not a test) failed.
-    Busted,
-    /// The job was skipped (buildbot only).
-    Skipped,
-    /// Infrastructure failed the job.
-    Exception,
-    /// The job failed on infrastructure and runs again.
-    Retry,
-    /// Somebody cancelled the job.
-    Usercancel,
-    /// A newer job made this one unnecessary.
-    Superseded,
-    /// Not finished yet (or an unknown buildbot code).
-    Unknown,
-}
-
-impl JobResult {
-    /// Every result, in a stable order.
-    pub const ALL: [JobResult; 9] = [
-        JobResult::Success,
-        JobResult::Testfailed,
-        JobResult::Busted,
-        JobResult::Skipped,
-        JobResult::Exception,
-        JobResult::Retry,
-        JobResult::Usercancel,
-        JobResult::Superseded,
-        JobResult::Unknown,
-    ];
-
-    /// The lowercase name, e.g. `testfailed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobResult::Success => "success",
-            JobResult::Testfailed => "testfailed",
-            JobResult::Busted => "busted",
-            JobResult::Skipped => "skipped",
-            JobResult::Exception => "exception",
-            JobResult::Retry => "retry",
-            JobResult::Usercancel => "usercancel",
-            JobResult::Superseded => "superseded",
-            JobResult::Unknown => "unknown",
-        }
-    }
-
-    /// The result a buildbot result code stands for.
-    pub fn from_buildbot_status(status: i64) -> JobResult {
-        match status {
-            0 => JobResult::Success,
-            1 => JobResult::Testfailed,
-            2 => JobResult::Busted,
-            3 => JobResult::Skipped,
-            4 => JobResult::Exception,
-            5 => JobResult::Retry,
-            6 => JobResult::Usercancel,
-            _ => JobResult::Unknown,
-        }
-    }
-}
-
-impl std::fmt::Display for JobResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for JobResult {
-    type Err = crate::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JobResult::ALL
-            .into_iter()
-            .find(|result| result.as_str() == s)
-            .ok_or_else(|| {
-                crate::Error::new(crate::ErrorKind::BadJobResult {
-                    result: s.to_string(),
-                })
-            })
-    }
-}
-
-/// Where a Taskcluster task's run stands: the exchange it was announced on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskState {
-    /// Waiting for a worker (`task-pending`).
-    Pending,
-    /// A worker runs it (`task-running`).
-    Running,
-    /// Finished and succeeded (`task-completed`).
-    Completed,
-    /// Finished and failed (`task-failed`).
-    Failed,
-    /// Ended by an exception: cancelled, superseded, lost worker…
-    /// (`task-exception`).
-    Exception,
-}
-
-impl TaskState {
-    /// The lowercase name, as in the run's `state`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Pending => "pending",
-            TaskState::Running => "running",
-            TaskState::Completed => "completed",
-            TaskState::Failed => "failed",
-            TaskState::Exception => "exception",
-        }
-    }
-
-    /// True once the run has ended: completed, failed or exception.
-    pub fn is_finished(self) -> bool {
-        !matches!(self, TaskState::Pending | TaskState::Running)
-    }
-}
-
-impl std::fmt::Display for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A Taskcluster task that is not a finished build or test: a lint job, a
 /// toolchain, a docker image, signing, the decision task… and, when
 /// progress is read, any task still pending or running.
@@ -418,7 +282,7 @@ pub struct TaskRecord {
     /// The result in Treeherder's words; `unknown` while not finished.
     pub result: JobResult,
     /// The buildbot-era result code, as on build and test records.
-    pub status: Option<i64>,
+    pub status: Option<Status>,
     /// The task id.
     pub task_id: String,
     /// The run id.

@@ -99,7 +99,7 @@ impl Default for TaskclusterOptions {
 ///
 /// ```
 /// use pulse_translator::taskcluster::{translate, TaskMessage, TaskclusterOptions};
-/// use pulse_translator::Record;
+/// use pulse_translator::{Record, Status};
 ///
 /// let body = br#"{"runId": 0, "status": {"taskId": "fxnfF4hJRbq2uSO5DEAK1A",
 ///   "workerType": "t-linux-large", "state": "failed", "runs": [{"runId": 0,
@@ -120,7 +120,7 @@ impl Default for TaskclusterOptions {
 /// assert_eq!(test.job.platform, "linux64");
 /// assert_eq!(test.os, "linux1804-64-qr");
 /// assert_eq!(test.test, "mochitest-browser-chrome-e10s-3");
-/// assert_eq!(test.job.status, Some(2));
+/// assert_eq!(test.job.status, Some(Status::Failure));
 /// # Ok::<(), pulse_translator::Error>(())
 /// ```
 pub fn translate(msg: &TaskMessage<'_>, options: &TaskclusterOptions) -> Result<Record, Error> {

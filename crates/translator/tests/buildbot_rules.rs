@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use pulse_translator::buildbot::{self, Options};
 use pulse_translator::Clock;
-use pulse_translator::{BuildType, Error, ErrorKind, NormalizedMessage, Record};
+use pulse_translator::{BuildType, Error, ErrorKind, NormalizedMessage, Record, Status};
 use serde_json::{json, Value};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/buildbot");
@@ -322,7 +322,7 @@ fn payload_of(message: &NormalizedMessage) -> Value {
 #[test]
 fn a_nightly_repack_fans_out_per_locale_in_order() {
     let messages = translate(&fixture("nightly_repack")).unwrap();
-    let summary: Vec<(String, i64)> = messages
+    let summary: Vec<(String, Status)> = messages
         .iter()
         .map(|m| {
             (
@@ -334,12 +334,11 @@ fn a_nightly_repack_fans_out_per_locale_in_order() {
     assert_eq!(
         summary,
         [
-            ("de".into(), 0),
-            ("ar".into(), 2),
-            ("da".into(), 0),
-            ("fr".into(), 2)
+            ("de".into(), Status::Success),
+            ("ar".into(), Status::Failure),
+            ("da".into(), Status::Success),
+            ("fr".into(), Status::Failure)
         ]
-        .map(|(l, s): (String, i64)| (l, s))
     );
     assert_eq!(
         messages[0].routing_key,

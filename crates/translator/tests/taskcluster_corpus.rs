@@ -12,7 +12,7 @@ use pulse_translator::taskcluster::{
     parse_treeherder_route, translate, translate_with_definition, TaskDefinition, TaskMessage,
     TaskclusterOptions,
 };
-use pulse_translator::{BuildType, Clock, ErrorKind, JobKind, JobResult, Record};
+use pulse_translator::{BuildType, Clock, ErrorKind, JobKind, JobResult, Record, Status};
 use serde_json::Value;
 
 const CORPUS: &str = concat!(
@@ -231,7 +231,11 @@ fn tagged_2020_messages_agree_with_their_task_definitions() {
             treeherder["tier"].as_u64(),
             "{name}"
         );
-        assert_eq!(job.status, Some(0), "{name}: every run here completed");
+        assert_eq!(
+            job.status,
+            Some(Status::Success),
+            "{name}: every run here completed"
+        );
         let run_id = tagged.body_json["runId"].as_u64().unwrap();
         let task_id = tagged.body_json["status"]["taskId"].as_str().unwrap();
         assert_eq!(job.run_id.map(u64::from), Some(run_id), "{name}");
@@ -343,7 +347,11 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
                 expected["revision"].as_str().map(String::from).as_ref(),
                 "{task_id}"
             );
-            assert_eq!(task.status, result_code(treeherder_result), "{task_id}");
+            assert_eq!(
+                task.status.map(Status::code),
+                result_code(treeherder_result),
+                "{task_id}"
+            );
             assert_eq!(
                 task.tier.map(u64::from),
                 job_expected["tier"].as_u64(),
@@ -419,7 +427,11 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
             "{task_id}"
         );
 
-        assert_eq!(job.status, result_code(treeherder_result), "{task_id}");
+        assert_eq!(
+            job.status.map(Status::code),
+            result_code(treeherder_result),
+            "{task_id}"
+        );
         if treeherder_result != "unknown" {
             *counts.entry("with result").or_default() += 1;
             assert_eq!(

@@ -6,8 +6,8 @@ use pulse_translator::taskcluster::{
     translate, translate_with_definition, TaskDefinition, TaskMessage, TaskclusterOptions,
 };
 use pulse_translator::{
-    BuildRecord, BuildType, Clock, Error, ErrorKind, JobKind, JobResult, Record, TaskRecord,
-    TaskState, TestRecord,
+    BuildRecord, BuildType, Clock, Error, ErrorKind, JobKind, JobResult, Record, Status,
+    TaskRecord, TaskState, TestRecord,
 };
 use serde_json::{json, Value};
 
@@ -106,7 +106,7 @@ fn failed_test_rerun_after_worker_shutdown() {
     assert_eq!(test.test, "mochitest-browser-chrome-e10s-3");
     assert!(!test.talos);
     // Run 1 failed; run 0's worker shutdown is history.
-    assert_eq!(job.status, Some(2));
+    assert_eq!(job.status, Some(Status::Failure));
     assert_eq!(job.run_id, Some(1));
     assert_eq!(job.task_id.as_deref(), Some("fxnfF4hJRbq2uSO5DEAK1A"));
     assert_eq!(job.worker_type.as_deref(), Some("t-linux-large"));
@@ -154,7 +154,7 @@ fn build_from_routing_key_route_with_variant_tags() {
         "shippable builds are opt, as Treeherder's collection says"
     );
     assert_eq!(build.tags, ["asan", "shippable"]);
-    assert_eq!(job.status, Some(0));
+    assert_eq!(job.status, Some(Status::Success));
     assert_eq!(job.builddate, Some(1_614_560_400));
     assert_eq!(job.product.as_deref(), Some("firefox"));
 }
@@ -168,7 +168,7 @@ fn cancelled_talos_on_comm_central() {
     };
     let test = test_record(translate(&owned.message(), &options).unwrap());
     assert_eq!(test.job.tree, "comm-central");
-    assert_eq!(test.job.status, Some(6));
+    assert_eq!(test.job.status, Some(Status::Cancelled));
     assert!(test.talos);
     assert_eq!(test.test, "talos-tp5o-e10s");
     assert_eq!(test.job.product.as_deref(), Some("thunderbird"));
@@ -488,7 +488,7 @@ fn every_exchange_is_read_and_run_states_map_to_results() {
             assert_eq!(record.result(), Some(expected), "{what}");
             match &record {
                 Record::Task(task) => {
-                    assert_eq!(task.status, status, "{what}");
+                    assert_eq!(task.status.map(Status::code), status, "{what}");
                     let finished = state != "pending" && state != "running";
                     assert_eq!(task.state.is_finished(), finished, "{what}");
                     assert_eq!(task.state.as_str(), state, "{what}");
@@ -498,7 +498,11 @@ fn every_exchange_is_read_and_run_states_map_to_results() {
                         state != "pending" && state != "running",
                         "{what}: unfinished tasks are never builds or tests"
                     );
-                    assert_eq!(finished.job().unwrap().status, status, "{what}");
+                    assert_eq!(
+                        finished.job().unwrap().status.map(Status::code),
+                        status,
+                        "{what}"
+                    );
                 }
             }
         }

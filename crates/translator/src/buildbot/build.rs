@@ -7,9 +7,8 @@ use super::job::{Job, Translation};
 use super::key::{guess_platform, match_build};
 use super::properties::owned;
 use crate::normalized::{build_routing_key, short_key};
-use crate::record::{BuildRecord, JobInfo, NormalizedMessage, Record};
 use crate::tables;
-use crate::ErrorKind;
+use crate::{BuildRecord, ErrorKind, JobInfo, NormalizedMessage, Record};
 
 impl Translation<'_> {
     /// The reference translator's `process_build`.

@@ -9,8 +9,7 @@ use super::properties::{owned, Properties};
 use super::raw::{self, Slot};
 use super::scalar::Scalar;
 use super::Options;
-use crate::record::{BuildType, JobInfo, NormalizedMessage};
-use crate::ErrorKind;
+use crate::{BuildType, ErrorKind, JobInfo, NormalizedMessage, Status};
 
 /// The message being translated: its routing key and the options.
 pub(super) struct Translation<'k> {
@@ -77,7 +76,7 @@ impl Translation<'_> {
             props.locale = Some("en-US".into());
         }
         let status = match build.results {
-            Some(Scalar::Int(status)) => Some(status),
+            Some(Scalar::Int(code)) => Some(Status::from_code(code)),
             Some(Scalar::Null) => None,
             Some(other) => {
                 return Err(ErrorKind::WrongFieldType {
@@ -184,7 +183,7 @@ impl Translation<'_> {
 pub(super) struct Job<'a> {
     pub(super) props: Box<Properties<'a>>,
     pub(super) tree: String,
-    pub(super) status: Option<i64>,
+    pub(super) status: Option<Status>,
     pub(super) buildtype: BuildType,
 }
 

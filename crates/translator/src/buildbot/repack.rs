@@ -6,8 +6,7 @@ use super::build::{build_message, check_build};
 use super::job::{Job, Translation};
 use super::raw;
 use super::scalar::Scalar;
-use crate::record::NormalizedMessage;
-use crate::ErrorKind;
+use crate::{ErrorKind, NormalizedMessage, Status};
 
 impl Translation<'_> {
     /// A release repack: one message per comma-separated locale.
@@ -71,7 +70,11 @@ impl Translation<'_> {
             .into_iter()
             .map(|(locale, result)| {
                 let mut job = template.clone();
-                job.status = Some(if locale_succeeded(&result) { 0 } else { 2 });
+                job.status = Some(if locale_succeeded(&result) {
+                    Status::Success
+                } else {
+                    Status::Failure
+                });
                 job.locale = Some(locale);
                 build_message(job, tags.clone(), short_key)
             })

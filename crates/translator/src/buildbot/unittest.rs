@@ -7,9 +7,8 @@ use regex::Regex;
 use super::job::{required_buildername, Job, Translation};
 use super::properties::owned;
 use crate::normalized::{short_key, test_routing_key};
-use crate::record::{NormalizedMessage, Record, TestRecord};
 use crate::tables::{self, OsConversion};
-use crate::ErrorKind;
+use crate::{ErrorKind, NormalizedMessage, Record, TestRecord};
 
 impl Translation<'_> {
     /// The reference translator's `process_unittest`.

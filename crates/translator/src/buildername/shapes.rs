@@ -4,8 +4,8 @@
 //! says `None`, for [`super::parse`] to try the next.
 
 use super::{Builder, Kind};
-use crate::record::BuildType;
 use crate::tables;
+use crate::BuildType;
 
 /// `release-<tree>-[<product>_|<product>-][<platform>_]<step>`, e.g.
 /// `release-mozilla-beta-win32_repack_2/10`,

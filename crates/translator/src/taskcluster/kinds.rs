@@ -1,6 +1,6 @@
 //! Which Treeherder job kind each Firefox task kind is shown as: the one
 //! table that decides whether a task becomes a build, a test or a
-//! [`TaskRecord`](crate::record::TaskRecord).
+//! [`TaskRecord`](crate::TaskRecord).
 //!
 //! Firefox's taskgraph sets `extra.treeherder.jobKind` per kind (in a
 //! kind's `kind.yml` under `treeherder: kind:`, or in its transforms), and
@@ -21,7 +21,7 @@
 //! 2020 task definitions (`partials`, `partials-signing`: build;
 //! `visual-metrics-dep`: other, although its label starts with `test-`).
 
-use crate::record::JobKind;
+use crate::JobKind;
 
 /// Task kinds named exactly.
 const EXACT: &[(&str, JobKind)] = &[

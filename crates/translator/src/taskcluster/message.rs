@@ -7,8 +7,7 @@ use chrono::DateTime;
 use serde::Deserialize;
 
 use super::result::run_status;
-use crate::record::TaskState;
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, Status, TaskState};
 
 /// One Taskcluster queue message as it came off the wire.
 #[derive(Clone, Copy, Debug)]
@@ -65,7 +64,7 @@ pub(super) struct RunFacts {
     pub(super) task_id: String,
     pub(super) run_id: u32,
     pub(super) state: TaskState,
-    pub(super) status: Option<i64>,
+    pub(super) status: Option<Status>,
     pub(super) reason_resolved: Option<String>,
     /// The queue added a run after this one because it retries the task.
     pub(super) retried: bool,

@@ -8,8 +8,7 @@ use super::label::{is_performance_test, parse_label, TaskLabel};
 use super::message::{RunFacts, TaskMessage};
 use super::route::find_treeherder_route;
 use super::TaskclusterOptions;
-use crate::record::{JobKind, TaskRecord};
-use crate::{BuildRecord, Error, ErrorKind, JobInfo, Record, TestRecord};
+use crate::{BuildRecord, Error, ErrorKind, JobInfo, JobKind, Record, TaskRecord, TestRecord};
 
 /// The record a message makes, completed by its task definition when given.
 pub(super) fn translate(

@@ -1,13 +1,12 @@
 //! A run's status code and its result in Treeherder's words.
 
 use super::message::{malformed, RunFacts};
-use crate::record::{JobKind, JobResult, TaskState};
-use crate::Error;
+use crate::{Error, JobKind, JobResult, Status, TaskState};
 
-/// The buildbot result code for a run, `None` while it has none
+/// The buildbot status a run stands for, `None` while it has none
 /// (`pending`, `running`, `unscheduled`).
 ///
-/// | run state | `reasonResolved` | code |
+/// | run state | `reasonResolved` | status |
 /// |---|---|---|
 /// | completed | any | 0 success |
 /// | failed | any | 2 failure (testfailed) |
@@ -16,15 +15,15 @@ use crate::Error;
 /// | exception | `deadline-exceeded`, `malformed-payload`, `internal-error`, `resource-unavailable`, anything else | 4 exception |
 ///
 /// An unknown state is [`ErrorKind::MalformedTaskMessage`](crate::ErrorKind::MalformedTaskMessage).
-pub fn run_status(state: &str, reason_resolved: Option<&str>) -> Result<Option<i64>, Error> {
+pub fn run_status(state: &str, reason_resolved: Option<&str>) -> Result<Option<Status>, Error> {
     Ok(match state {
         "pending" | "running" | "unscheduled" => None,
-        "completed" => Some(0),
-        "failed" => Some(2),
+        "completed" => Some(Status::Success),
+        "failed" => Some(Status::Failure),
         "exception" => Some(match reason_resolved {
-            Some("canceled" | "superseded") => 6,
-            Some("claim-expired" | "worker-shutdown" | "intermittent-task") => 5,
-            _ => 4,
+            Some("canceled" | "superseded") => Status::Cancelled,
+            Some("claim-expired" | "worker-shutdown" | "intermittent-task") => Status::Retry,
+            _ => Status::Exception,
         }),
         other => return Err(malformed(format!("unknown run state {other:?}"))),
     })
@@ -74,7 +73,7 @@ mod tests {
         ];
         for (state, reason, code) in cases {
             assert_eq!(
-                run_status(state, reason).unwrap(),
+                run_status(state, reason).unwrap().map(Status::code),
                 code,
                 "{state} {reason:?}"
             );

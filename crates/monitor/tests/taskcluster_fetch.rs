@@ -144,10 +144,10 @@ fn fetched_definitions_give_the_jobs_treeherder_made() {
             let mut first = first.clone();
             match (&mut first, record) {
                 (Record::Task(first), Record::Task(task)) => {
-                    first.timestamp = task.timestamp.clone()
+                    first.timestamp = task.timestamp
                 }
                 (first, record) => {
-                    first.job_mut().unwrap().timestamp = record.job().unwrap().timestamp.clone()
+                    first.job_mut().unwrap().timestamp = record.job().unwrap().timestamp
                 }
             }
             assert_eq!(

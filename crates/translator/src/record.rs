@@ -3,6 +3,7 @@
 //! Serializing a [`Record`] yields exactly the payload the reference
 //! translator (pulsetranslator) published on `exchange/build/normalized`.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::status::{JobResult, Status, TaskState};
@@ -117,9 +118,10 @@ pub struct JobInfo {
     pub repack: Option<bool>,
     /// The product version, e.g. `21.0b2`.
     pub version: Option<String>,
-    /// When the message was translated, `YYYY-MM-DDTHH:MM:SSZ` in UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    /// When the message was translated, to the second; serialized as
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
     /// Files uploaded to blobber by a test job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blobber_files: Option<serde_json::Value>,
@@ -301,9 +303,10 @@ pub struct TaskRecord {
     pub tier: Option<u8>,
     /// The routing key of the original message.
     pub key: String,
-    /// When the message was translated, `YYYY-MM-DDTHH:MM:SSZ` in UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    /// When the message was translated, to the second; serialized as
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
 }
 
 /// A translated message: a build, a test, or another Taskcluster task.
@@ -439,5 +442,75 @@ pub(crate) mod double_option {
         deserializer: D,
     ) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+/// Record timestamps as the reference translator wrote them,
+/// `YYYY-MM-DDTHH:MM:SSZ`; read back from any RFC 3339 time.
+mod timestamp {
+    use chrono::{DateTime, Utc};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+    pub(super) fn serialize<S: Serializer>(
+        time: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => serializer.collect_str(&time.format(FORMAT)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        // Owned: a `serde_json::Value` lends no strings.
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        DateTime::parse_from_rfc3339(&text)
+            .map(|time| Some(time.to_utc()))
+            .map_err(|e| D::Error::custom(format!("timestamp {text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn job_with(timestamp: serde_json::Value) -> Result<JobInfo, serde_json::Error> {
+        let mut fields = serde_json::to_value(JobInfo::new(
+            "k".into(),
+            "t".into(),
+            "linux".into(),
+            BuildType::Opt,
+        ))
+        .unwrap();
+        fields["timestamp"] = timestamp;
+        serde_json::from_value(fields)
+    }
+
+    #[test]
+    fn timestamps_are_written_as_the_reference_wrote_them() {
+        let job = job_with(json!("2015-08-13T12:00:07Z")).unwrap();
+        assert_eq!(
+            job.timestamp,
+            Some(Utc.with_ymd_and_hms(2015, 8, 13, 12, 0, 7).unwrap())
+        );
+        assert_eq!(
+            serde_json::to_value(&job).unwrap()["timestamp"],
+            "2015-08-13T12:00:07Z"
+        );
+        // Another RFC 3339 spelling reads as the same time.
+        let offset = job_with(json!("2015-08-13T14:00:07+02:00")).unwrap();
+        assert_eq!(offset.timestamp, job.timestamp);
+        assert_eq!(job_with(json!(null)).unwrap().timestamp, None);
+        assert!(job_with(json!("yesterday")).is_err());
     }
 }

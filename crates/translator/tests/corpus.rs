@@ -208,7 +208,12 @@ fn mozmill_ci_payloads_parse() {
             file.display()
         );
         assert_eq!(
-            record.job().unwrap().timestamp.as_deref(),
+            record
+                .job()
+                .unwrap()
+                .timestamp
+                .map(|time| time.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .as_deref(),
             value["timestamp"].as_str()
         );
         // What the payload has survives the trip back.

@@ -122,13 +122,14 @@ fn failed_test_rerun_after_worker_shutdown() {
     );
     assert_eq!(job.product.as_deref(), Some("firefox"));
     assert_eq!(job.locale.as_deref(), Some("en-US"));
-    assert_eq!(job.timestamp.as_deref(), Some("2021-03-01T11:00:00Z"));
+    assert_eq!(job.timestamp, Some(fixed_clock()));
     assert_eq!(job.tier, None);
 
     let payload = serde_json::to_value(Record::Test(test.clone())).unwrap();
     assert_eq!(payload["task_id"], "fxnfF4hJRbq2uSO5DEAK1A");
     assert_eq!(payload["run_id"], 1);
     assert_eq!(payload["worker_type"], "t-linux-large");
+    assert_eq!(payload["timestamp"], "2021-03-01T11:00:00Z");
     assert!(
         payload.get("tier").is_none(),
         "tier is left out when unknown"

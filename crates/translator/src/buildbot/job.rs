@@ -2,8 +2,6 @@
 //! build type), which kind of job the routing key says it is, and the
 //! [`JobInfo`] every record carries.
 
-use chrono::SecondsFormat;
-
 use super::key::match_unittest;
 use super::properties::{owned, Properties};
 use super::raw::{self, Slot};
@@ -160,12 +158,7 @@ impl Translation<'_> {
             slave: owned(props.slave),
             repack,
             version: owned(props.version),
-            timestamp: Some(
-                self.options
-                    .clock
-                    .now()
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
-            ),
+            timestamp: Some(self.options.clock.timestamp()),
             blobber_files: props.blobber_files,
             completemarurl: owned(props.completemarurl),
             completemarhash: owned(props.completemarhash),

@@ -88,7 +88,7 @@ pub(super) fn translate(
         run.task_id,
         run.run_id,
     );
-    let timestamp = options.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let timestamp = options.clock.timestamp();
     // Treeherder shows a job whose definition names no tier as tier 1.
     let tier = treeherder.map(|th| th.tier.unwrap_or(1));
     let result = run.result(job_kind);

@@ -79,7 +79,7 @@ pub use stats::Stats;
 
 pub use pulse_filter::{Filter, FilterSpec, Rejection};
 pub use pulse_translator::{
-    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Record, Status, TaskRecord,
-    TaskState, TestRecord,
+    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Record, Status,
+    TaskRecord, TaskState, TestRecord,
 };
 pub use pulse_wire::{ConnectionSettings, ConsumeOptions};

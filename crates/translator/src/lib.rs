@@ -71,6 +71,7 @@ pub mod taskcluster;
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
 pub use record::{
-    BuildRecord, BuildType, JobInfo, JobKind, NormalizedMessage, Record, TaskRecord, TestRecord,
+    BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, Record, TaskRecord,
+    TestRecord,
 };
 pub use status::{JobResult, Status, TaskState};

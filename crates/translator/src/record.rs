@@ -92,14 +92,10 @@ pub struct JobInfo {
     pub status: Option<Status>,
     /// The locale of this build; `en-US` when the message names none.
     pub locale: Option<String>,
-    /// For release repacks, the comma-separated locales. Left out entirely
-    /// for nightly repacks, which the reference fans out per locale.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::record::double_option"
-    )]
-    pub locales: Option<Option<String>>,
+    /// The locales of a release repack, `null` for jobs that name none,
+    /// left out for nightly repacks: see [`Locales`].
+    #[serde(default, skip_serializing_if = "Locales::is_omitted")]
+    pub locales: Locales,
     /// The full URL of the build package.
     pub buildurl: Option<String>,
     /// The full URL of the test package for this build.
@@ -174,7 +170,7 @@ impl JobInfo {
             previous_buildid: None,
             status: None,
             locale: None,
-            locales: None,
+            locales: Locales::Omitted,
             buildurl: None,
             testsurl: None,
             test_packages_url: None,
@@ -195,6 +191,51 @@ impl JobInfo {
             kind: None,
             result: None,
         }
+    }
+}
+
+/// A record's `locales` field, in the reference translator's three
+/// shapes: a list, `null`, or no field at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Locales {
+    /// Not in the payload: the record is one locale of a nightly repack,
+    /// which the reference translator fanned out per locale and published
+    /// without the list; and every Taskcluster record.
+    #[default]
+    Omitted,
+    /// `null`: the job names no locales (tests, and builds that are not
+    /// repacks).
+    Unnamed,
+    /// The message's `locales` property as it was: for a release repack,
+    /// the comma-separated locales it was fanned out over (`bn-BD,de,fr`),
+    /// one record each.
+    Listed(String),
+}
+
+impl Locales {
+    /// True when the field is left out of the payload.
+    pub(crate) fn is_omitted(&self) -> bool {
+        matches!(self, Locales::Omitted)
+    }
+}
+
+impl Serialize for Locales {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Locales::Listed(locales) => serializer.serialize_str(locales),
+            // A left-out field is skipped by `JobInfo`; alone, it is null.
+            Locales::Omitted | Locales::Unnamed => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Locales {
+    // A missing field never gets here: `JobInfo` defaults it to `Omitted`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Locales, D::Error> {
+        Ok(match Option::<String>::deserialize(deserializer)? {
+            Some(locales) => Locales::Listed(locales),
+            None => Locales::Unnamed,
+        })
     }
 }
 
@@ -424,27 +465,6 @@ pub struct NormalizedMessage {
     pub payload: Record,
 }
 
-/// `Option<Option<T>>` that tells an absent field (`None`) from `null` (`Some(None)`).
-pub(crate) mod double_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub(crate) fn serialize<T: Serialize, S: Serializer>(
-        value: &Option<Option<T>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(inner) => inner.serialize(serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(deserializer).map(Some)
-    }
-}
-
 /// Record timestamps as the reference translator wrote them,
 /// `YYYY-MM-DDTHH:MM:SSZ`; read back from any RFC 3339 time.
 mod timestamp {
@@ -512,5 +532,21 @@ mod tests {
         assert_eq!(offset.timestamp, job.timestamp);
         assert_eq!(job_with(json!(null)).unwrap().timestamp, None);
         assert!(job_with(json!("yesterday")).is_err());
+    }
+
+    #[test]
+    fn locales_keep_their_three_shapes() {
+        let mut job = JobInfo::new("k".into(), "t".into(), "linux".into(), BuildType::Opt);
+        for (locales, json) in [
+            (Locales::Omitted, None),
+            (Locales::Unnamed, Some(json!(null))),
+            (Locales::Listed("de,fr".into()), Some(json!("de,fr"))),
+        ] {
+            job.locales = locales.clone();
+            let written = serde_json::to_value(&job).unwrap();
+            assert_eq!(written.get("locales"), json.as_ref(), "{locales:?}");
+            let read: JobInfo = serde_json::from_value(written).unwrap();
+            assert_eq!(read.locales, locales);
+        }
     }
 }

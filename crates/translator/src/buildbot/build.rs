@@ -8,7 +8,7 @@ use super::key::{guess_platform, match_build};
 use super::properties::owned;
 use crate::normalized::{build_routing_key, short_key};
 use crate::tables;
-use crate::{BuildRecord, ErrorKind, JobInfo, NormalizedMessage, Record};
+use crate::{BuildRecord, ErrorKind, JobInfo, Locales, NormalizedMessage, Record};
 
 impl Translation<'_> {
     /// The reference translator's `process_build`.
@@ -72,8 +72,9 @@ impl Translation<'_> {
         if !check_build(&platform, &tags, &job, false)? {
             return Ok(Vec::new());
         }
-        let locales = owned(job.props.locales.take());
-        let job = self.job_info(job, platform, Some(locales), None);
+        // The nightly check above took `locales`, empty if there was one:
+        // the record says null, as for a build without the property.
+        let job = self.job_info(job, platform, Locales::Unnamed, None);
         Ok(vec![build_message(job, tags, short_key)])
     }
 }

@@ -7,7 +7,7 @@ use super::properties::{owned, Properties};
 use super::raw::{self, Slot};
 use super::scalar::Scalar;
 use super::Options;
-use crate::{BuildType, ErrorKind, JobInfo, NormalizedMessage, Status};
+use crate::{BuildType, ErrorKind, JobInfo, Locales, NormalizedMessage, Status};
 
 /// The message being translated: its routing key and the options.
 pub(super) struct Translation<'k> {
@@ -129,7 +129,7 @@ impl Translation<'_> {
         &self,
         job: Job<'_>,
         platform: String,
-        locales: Option<Option<String>>,
+        locales: Locales,
         repack: Option<bool>,
     ) -> JobInfo {
         let props = job.props;

@@ -6,7 +6,7 @@ use super::build::{build_message, check_build};
 use super::job::{Job, Translation};
 use super::raw;
 use super::scalar::Scalar;
-use crate::{ErrorKind, NormalizedMessage, Status};
+use crate::{ErrorKind, Locales, NormalizedMessage, Status};
 
 impl Translation<'_> {
     /// A release repack: one message per comma-separated locale.
@@ -37,7 +37,7 @@ impl Translation<'_> {
         }
         // Each message gets its own locale: the template needs none.
         job.props.locale = None;
-        let template = self.job_info(job, platform, Some(Some(locales.clone())), Some(true));
+        let template = self.job_info(job, platform, Locales::Listed(locales.clone()), Some(true));
         Ok(list
             .iter()
             .map(|locale| {
@@ -65,7 +65,7 @@ impl Translation<'_> {
             return Ok(Vec::new());
         }
         job.props.locale = None;
-        let template = self.job_info(job, platform, None, Some(true));
+        let template = self.job_info(job, platform, Locales::Omitted, Some(true));
         Ok(results
             .into_iter()
             .map(|(locale, result)| {

@@ -8,7 +8,7 @@ use super::job::{required_buildername, Job, Translation};
 use super::properties::owned;
 use crate::normalized::{short_key, test_routing_key};
 use crate::tables::{self, OsConversion};
-use crate::{ErrorKind, NormalizedMessage, Record, TestRecord};
+use crate::{ErrorKind, Locales, NormalizedMessage, Record, TestRecord};
 
 impl Translation<'_> {
     /// The reference translator's `process_unittest`.
@@ -49,7 +49,7 @@ impl Translation<'_> {
             });
         }
         let record = TestRecord {
-            job: self.job_info(job, platform, Some(None), None),
+            job: self.job_info(job, platform, Locales::Unnamed, None),
             os,
             test: test.to_owned(),
             talos,

@@ -125,6 +125,8 @@ impl Translation<'_> {
         self.build(job)
     }
 
+    /// What every record of this job carries; `locales` and `repack` as
+    /// the kind of build says.
     pub(super) fn job_info(
         &self,
         job: Job<'_>,
@@ -133,42 +135,32 @@ impl Translation<'_> {
         repack: Option<bool>,
     ) -> JobInfo {
         let props = job.props;
-        JobInfo {
-            key: self.key.to_owned(),
-            tree: job.tree,
-            platform,
-            buildtype: job.buildtype,
-            product: owned(props.product),
-            revision: owned(props.revision),
-            builddate: props.builddate,
-            buildername: owned(props.buildername),
-            buildid: owned(props.buildid),
-            job_number: props.job_number,
-            build_number: props.build_number,
-            previous_buildid: owned(props.previous_buildid),
-            status: job.status,
-            locale: owned(props.locale),
-            locales,
-            buildurl: owned(props.buildurl),
-            testsurl: owned(props.testsurl),
-            test_packages_url: owned(props.test_packages_url),
-            symbols_url: owned(props.symbols_url),
-            logurl: owned(props.logurl),
-            release: owned(props.release),
-            slave: owned(props.slave),
-            repack,
-            version: owned(props.version),
-            timestamp: Some(self.options.clock.timestamp()),
-            blobber_files: props.blobber_files,
-            completemarurl: owned(props.completemarurl),
-            completemarhash: owned(props.completemarhash),
-            task_id: None,
-            run_id: None,
-            worker_type: None,
-            tier: None,
-            kind: None,
-            result: None,
-        }
+        let mut info = JobInfo::new(self.key.to_owned(), job.tree, platform, job.buildtype);
+        info.product = owned(props.product);
+        info.revision = owned(props.revision);
+        info.builddate = props.builddate;
+        info.buildername = owned(props.buildername);
+        info.buildid = owned(props.buildid);
+        info.job_number = props.job_number;
+        info.build_number = props.build_number;
+        info.previous_buildid = owned(props.previous_buildid);
+        info.status = job.status;
+        info.locale = owned(props.locale);
+        info.locales = locales;
+        info.buildurl = owned(props.buildurl);
+        info.testsurl = owned(props.testsurl);
+        info.test_packages_url = owned(props.test_packages_url);
+        info.symbols_url = owned(props.symbols_url);
+        info.logurl = owned(props.logurl);
+        info.release = owned(props.release);
+        info.slave = owned(props.slave);
+        info.repack = repack;
+        info.version = owned(props.version);
+        info.timestamp = Some(self.options.clock.timestamp());
+        info.blobber_files = props.blobber_files;
+        info.completemarurl = owned(props.completemarurl);
+        info.completemarhash = owned(props.completemarhash);
+        info
     }
 }
 

@@ -8,7 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::{JobResult, Status, TaskState};
 
-/// The build type. The set is closed: buildbot knew no others.
+/// The build type: opt, debug or pgo.
+///
+/// The set is closed: buildbot knew no others, and Taskcluster's other
+/// flavours (`asan`, `tsan`, `ccov`, `shippable`…) are platform variants,
+/// not build types. A label names them in its platform and keeps its build
+/// type after the slash (`build-linux64-asan/opt`), and that build type is
+/// the record's, even where Treeherder's option collection puts `asan` or
+/// `ccov` in the place of `opt`. The variants are kept in a build record's
+/// `tags` and a test record's `os` (the label's platform). One variant does
+/// read as a build type: an `opt` label on a `-pgo` platform is pgo, as
+/// Treeherder's collection said. (Buildbot's asan builds had a platform of
+/// their own, `linux64-asan`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BuildType {

@@ -18,9 +18,10 @@
 //! (`jetpack-fx-team-snowleopard-debug`) and the B2G desktop runtimes
 //! (`graphene_cedar_linux64 build`).
 //!
-//! [`parse`] never guesses: a part it cannot read is `None`. Its vocabulary
-//! is in [`crate::tables`]: the machine descriptions it knows are
-//! [`crate::tables::BUILDER_MACHINES`]. The names and their meanings follow
+//! [`parse`] never guesses: a part it cannot read is `None`. Its vocabulary,
+//! the machine descriptions it knows among it, is the crate's `tables`
+//! module (`BUILDER_MACHINES` in `src/tables.rs`). The names and their
+//! meanings follow
 //! buildbot's configuration (mozilla-releng/build-buildbot-configs and
 //! build-buildbotcustom) and Treeherder's buildbot ETL rules.
 

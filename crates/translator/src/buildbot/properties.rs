@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::buildid::buildid_to_date;
-use super::quote::quoted;
+use super::quote::quote_url;
 use super::scalar::Scalar;
 use crate::tables;
 use crate::ErrorKind;
@@ -315,7 +315,7 @@ fn url(name: PropertyName, value: Scalar<'_>) -> Result<Option<Cow<'_, str>>, Er
     match value {
         Scalar::Str(text) => {
             // Keeps `text` (borrowed or not) when quoting changes nothing.
-            let changed = match quoted(&text) {
+            let changed = match quote_url(&text) {
                 Cow::Owned(changed) => Some(changed),
                 Cow::Borrowed(_) => None,
             };

@@ -229,8 +229,8 @@ fn read_buildtype(word: &str) -> Option<BuildType> {
     }
 }
 
-/// The seed's platform for a variant, e.g. `linux64-asan`, or the base
-/// platform where the seed has no name for it.
+/// The reference translator's platform for a variant, e.g.
+/// `linux64-asan`, or the base platform where it has no name for it.
 fn variant_platform(base: &str, suffix: &str) -> String {
     let platform = format!("{base}{suffix}");
     if tables::is_known_platform(&platform) || tables::is_ignored_platform(&platform) {

@@ -191,7 +191,7 @@ pub(crate) const OS_BY_BUILDERNAME: &[(&str, &str)] = &[
 /// mozilla-releng/build-buildbot-configs); a platform variant that names a
 /// machine of its own (`Ubuntu HW 12.04 x64 stylo`,
 /// `Windows 7 32-bit stylo-disabled`) is listed whole. The generic platform
-/// is the seed's where it has one for the variant (`linux64-asan`,
+/// is the reference translator's where it has one for the variant (`linux64-asan`,
 /// `linux64-mulet`), else the base platform: a DevEdition or Stylo test ran
 /// a plain linux64 build.
 pub(crate) const BUILDER_MACHINES: &[BuilderMachine] = &[
@@ -517,8 +517,9 @@ pub(crate) enum VariantEffect {
     Nothing,
     /// The build is a debug build (`leak test`, `debug`).
     Debug,
-    /// The platform gains this suffix where the seed's vocabulary has the
-    /// result (`linux64` + `-asan`), else stays the base platform.
+    /// The platform gains this suffix where the reference translator's
+    /// platforms have the result (`linux64` + `-asan`), else stays the base
+    /// platform.
     PlatformSuffix(&'static str),
 }
 

@@ -1,5 +1,6 @@
-//! Prints mozilla-central builds and tests as they finish: the Python
-//! `start_pulse_monitor(buildCallback=…, testCallback=…)` usage in Rust.
+//! Prints mozilla-central builds and tests as they finish: the seed's (the
+//! Python pulsebuildmonitor's) `start_pulse_monitor(buildCallback=…,
+//! testCallback=…)` usage in Rust.
 //!
 //! On Pulse: `PULSE_USER=me PULSE_PASSWORD=secret cargo run -p pulse-build-monitor --example print_builds`
 //! (or `PULSE_URL=amqp://guest:guest@127.0.0.1:5672/` for a local broker).

@@ -1,6 +1,6 @@
 //! The translator alone, no broker and no threads: reads one raw buildbot
-//! message from a file and prints its normalized messages, as pulsetranslator
-//! published them on `exchange/build/normalized`.
+//! message from a file and prints its normalized messages, as the reference
+//! translator (pulsetranslator) published them on `exchange/build/normalized`.
 //!
 //! Run: `cargo run -p pulse-build-monitor --example translate_file -- fixtures/replay/04-mozilla-central-linux64-debug-mochitest.json`
 
@@ -32,8 +32,8 @@ fn main() {
             }
         }
         Err(e) => {
-            // The reference's exception class, where it had one, helps when
-            // comparing with pulsetranslator's logs.
+            // The reference translator's exception class, where it had one,
+            // helps when comparing with its logs.
             let class = e.reference_class().unwrap_or("no reference class");
             eprintln!("error: {path}: {e} ({class})");
             std::process::exit(1);

@@ -107,7 +107,7 @@ pub enum SourceArg {
     Taskcluster,
 }
 
-/// The filter rules of the Python monitor.
+/// The filter rules of the seed (the Python pulsebuildmonitor).
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// Trees to keep (repeatable, or comma separated). Default: mozilla-central.

@@ -169,7 +169,7 @@ fn kind_name(e: &pulse_translator::Error) -> String {
 struct Parsed<'a> {
     buildername: &'a str,
     #[serde(flatten)]
-    parts: buildername::Builder,
+    parts: buildername::ParsedBuildername,
 }
 
 /// `pulse-monitor buildername`: one JSON object per stdin line.

@@ -64,9 +64,10 @@ pub enum ErrorKind {
     },
 }
 
+// Made only here, as in every crate of the workspace: an error reports what
+// this crate's own work found, and callers read it with `kind()`.
 impl Error {
-    /// An error of the given kind.
-    pub fn new(kind: ErrorKind) -> Error {
+    pub(crate) fn new(kind: ErrorKind) -> Error {
         Error { kind }
     }
 

@@ -12,7 +12,7 @@ use crate::{Error, ErrorKind};
 /// How a rejection names a platform or build type the record does not have.
 const NO_VALUE: &str = "none";
 
-/// The tree kept when no trees are given, as in the original.
+/// The tree kept when no trees are given, as in the seed.
 pub const DEFAULT_TREE: &str = "mozilla-central";
 
 /// Decides which translated records reach the build and test callbacks.
@@ -37,7 +37,7 @@ pub struct Filter {
 /// Which task kinds are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum KindRule {
-    /// Build and test records, whatever their task kind: the original's
+    /// Build and test records, whatever their task kind: the seed's
     /// callbacks.
     BuildsAndTests,
     /// Records whose kind is named.
@@ -182,7 +182,7 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 impl Default for Filter {
-    /// The original's defaults: mozilla-central, every platform, product,
+    /// The seed's defaults: mozilla-central, every platform, product,
     /// build type and test, no talos.
     fn default() -> Filter {
         Filter::from_spec(&FilterSpec::default()).expect("the default spec is valid")
@@ -451,7 +451,7 @@ fn is_kept(set: &Option<HashSet<String>>, value: &str) -> bool {
     set.as_ref().is_none_or(|set| set.contains(value))
 }
 
-/// A listed name keeps a test of that exact name, as in the original, or
+/// A listed name keeps a test of that exact name, as in the seed, or
 /// any test of that suite: its chunks and its e10s runs
 /// ([`test_suite_tokens`]). So `mochitest-browser-chrome` keeps buildbot's
 /// `mochitest-browser-chrome-3` and Taskcluster's

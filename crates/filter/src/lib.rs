@@ -1,8 +1,9 @@
 //! Filter rules of pulsebuildmonitor over translated build and test records.
 //!
-//! The original `start_pulse_monitor(trees=…, platforms=…, products=…,
-//! buildtypes=…, tests=…, buildtags=…, talos=…)` decided which messages
-//! reach `buildCallback` and `testCallback`. A [`Filter`] holds those rules
+//! In the seed (the Python pulsebuildmonitor),
+//! `start_pulse_monitor(trees=…, platforms=…, products=…, buildtypes=…,
+//! tests=…, buildtags=…, talos=…)` decided which messages reach
+//! `buildCallback` and `testCallback`. A [`Filter`] holds those rules
 //! and answers [`Filter::matches`] for each [`Record`](pulse_translator::Record)
 //! from the translator (`pulse-translator`); the monitor
 //! (`pulse-build-monitor`) then hands matching records to the dispatcher
@@ -16,7 +17,7 @@
 //!   surprise when matching.
 //! - [`Filter::explain`] says which rule rejected a record, as a [`Rejection`].
 //!
-//! The rules, as documented by the original:
+//! The rules, as the seed documented them:
 //!
 //! | rule | applies to | unset means |
 //! |---|---|---|
@@ -27,7 +28,7 @@
 //! | `buildtags` | builds | every build |
 //!
 //! `products` may contain `"none"` to keep records without a product.
-//! `tests` keeps a test whose name is listed, as the original did, and
+//! `tests` keeps a test whose name is listed, as the seed did, and
 //! also every test of a listed suite: the name without its chunk number
 //! and `e10s` token
 //! ([`test_suite`](pulse_translator::taskcluster::test_suite)). The rule is

@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, ErrorKind};
 
 /// The value in `products` that stands for "the message names no product"
-/// (`None` in the original Python API, `product: None` in a record).
+/// (`None` in the seed's Python API, `product: None` in a record).
 pub const NO_PRODUCT: &str = "none";
 
 /// The rules of a [`Filter`](crate::Filter) as plain data, checked only
 /// when turned into a filter by [`Filter::from_spec`](crate::Filter::from_spec).
 ///
 /// Every list left `None` matches everything, except `trees`, which then
-/// means `["mozilla-central"]` as in the original; set `any_tree` to match
+/// means `["mozilla-central"]` as in the seed; set `any_tree` to match
 /// every tree. In JSON every field may be left out; unknown fields are an
 /// error, so a misspelt rule cannot silently match everything:
 ///
@@ -61,7 +61,7 @@ pub struct FilterSpec {
     pub talos: bool,
     /// Task kinds to keep, as Taskcluster names them (`build`, `test`,
     /// `source-test`…; buildbot records are `build` or `test`). `None`
-    /// keeps build and test records only, as the original did.
+    /// keeps build and test records only, as the seed did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kinds: Option<Vec<String>>,
     /// Keep records of every kind. Conflicts with `kinds`.
@@ -77,7 +77,7 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// The `buildtags` rule, in either of the original's two shapes.
+/// The `buildtags` rule, in either of the seed's two shapes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     untagged,

@@ -1,5 +1,5 @@
 //! Table-driven tests of every filter rule, the rule combinations the
-//! original documents, and agreement between `matches` and `explain`.
+//! seed documents, and agreement between `matches` and `explain`.
 
 use pulse_filter::{Error, ErrorKind, Filter, FilterSpec, Rule};
 use pulse_translator::{BuildRecord, JobInfo, Record, TestRecord};
@@ -472,18 +472,18 @@ fn nested_buildtags_need_one_full_group() {
     ]);
 }
 
-/// The original compared the size of a group's intersection with the
+/// The seed compared the size of a group's intersection with the
 /// record's tags against the length of the *outer* list. These cases are
 /// the ones where that differs from what its documentation promises.
 #[test]
-fn nested_buildtags_follow_the_documentation_not_the_original_lengths() {
-    // Outer length 2, matching group has length 1: the original needed two
+fn nested_buildtags_follow_the_documentation_not_the_seeds_lengths() {
+    // Outer length 2, matching group has length 1: the seed needed two
     // common tags and dropped this build.
     let short_group = builder()
         .buildtag_groups([vec!["nightly"], vec!["l10n", "release", "repack"]])
         .build()
         .unwrap();
-    // Outer length 1, group has length 2: the original kept a build that
+    // Outer length 1, group has length 2: the seed kept a build that
     // carries only one of the two tags.
     let long_group = builder()
         .buildtag_groups([vec!["nightly", "l10n"]])
@@ -517,7 +517,7 @@ fn nested_buildtags_follow_the_documentation_not_the_original_lengths() {
     ]);
 }
 
-/// The combinations the original's documentation describes.
+/// The combinations the seed's documentation describes.
 #[test]
 fn combined_rules() {
     // "call me when a debug linux64 mochitest finishes on mozilla-central"
@@ -1004,7 +1004,7 @@ fn tests_keep_names_and_suites_alike_in_both_eras() {
     let mc = |name| mc_test(name, false);
     let tc = |name| tc_test("autoland", "linux64", "debug", name);
     check(vec![
-        // Buildbot: exact names match as in the original.
+        // Buildbot: exact names match as in the seed.
         case("bb: chunk listed", chunk3.clone(), mc("mochitest-3"), None),
         case(
             "bb: other chunk",

@@ -212,8 +212,12 @@ fn is_slug(task_id: &str) -> bool {
 /// definition's `extra.treeherder` can place. Malformed messages, unknown
 /// exchanges and malformed routes cannot be mended.
 pub(crate) fn needs_definition(error: &pulse_translator::Error) -> bool {
+    can_mend(error.kind())
+}
+
+fn can_mend(kind: &TranslateErrorKind) -> bool {
     matches!(
-        error.kind(),
+        kind,
         TranslateErrorKind::MissingTreeherderRoute { .. }
             | TranslateErrorKind::MissingTaskLabel { .. }
             | TranslateErrorKind::UnknownLabelShape { .. }
@@ -269,10 +273,7 @@ mod tests {
                 counted.fetch_add(1, Ordering::SeqCst);
                 let id = request.url().rsplit('/').next().unwrap_or_default();
                 let (status, body) = match id.as_bytes().first() {
-                    Some(b'A') => (
-                        200,
-                        format!(r#"{{"metadata": {{"name": "{id}"}}, "routes": ["r"]}}"#),
-                    ),
+                    Some(b'A') => (200, served(id)),
                     Some(b'B') => (200, "not json".to_string()),
                     Some(b'E') => (500, String::new()),
                     _ => (404, String::new()),
@@ -282,6 +283,11 @@ mod tests {
             }
         });
         (root, requests)
+    }
+
+    /// The definition the queue serves for a task whose id starts with `A`.
+    fn served(id: &str) -> String {
+        format!(r#"{{"metadata": {{"name": "{id}"}}, "routes": ["r"]}}"#)
     }
 
     fn id(first: char, n: usize) -> String {
@@ -297,8 +303,10 @@ mod tests {
         assert_eq!(fetcher.root_url(), root);
         let (a, b, c) = (id('A', 1), id('A', 2), id('A', 3));
         let first = fetcher.definition(&a).unwrap();
-        assert_eq!(first.metadata.name.as_deref(), Some(a.as_str()));
-        assert_eq!(first.routes, ["r"]);
+        // The served body, read: its name told apart from another task's.
+        let read = |id: &str| TaskDefinition::from_json(served(id).as_bytes()).unwrap();
+        assert_eq!(*first, read(&a));
+        assert_ne!(*first, read(&b));
         fetcher.definition(&a).unwrap();
         assert_eq!(
             requests.load(Ordering::SeqCst),
@@ -394,7 +402,6 @@ mod tests {
 
     #[test]
     fn only_errors_a_definition_can_mend_ask_for_one() {
-        use pulse_translator::Error as TError;
         let mendable = [
             TranslateErrorKind::MissingTreeherderRoute {
                 task_id: "x".into(),
@@ -408,7 +415,7 @@ mod tests {
             },
         ];
         for kind in mendable {
-            assert!(needs_definition(&TError::new(kind.clone())), "{kind:?}");
+            assert!(can_mend(&kind), "{kind:?}");
         }
         let hopeless = [
             TranslateErrorKind::MalformedTaskMessage { reason: "x".into() },
@@ -420,7 +427,7 @@ mod tests {
             TranslateErrorKind::NoLogUrl,
         ];
         for kind in hopeless {
-            assert!(!needs_definition(&TError::new(kind.clone())), "{kind:?}");
+            assert!(!can_mend(&kind), "{kind:?}");
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The corpus's normalized messages (what pulsetranslator published on
+//! The corpus's normalized messages (what the reference translator published on
 //! `exchange/build/normalized`) through the real broker, with
 //! `Source::Normalized`: the same records as parsing them in-process, and
 //! bindings that leave other trees (and platforms, and talos when off) on

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::{Filter, Monitor, MonitorBuilder, RawMessage, Record, Source};
-use pulse_translator::{Error as TranslateError, ErrorKind as TranslateErrorKind};
+use pulse_translator::ErrorKind as TranslateErrorKind;
 use serde_json::Value;
 use taskcluster_support::{
     broker_or_skip, collection_buildtype, corpus_dir, dead_letters, generic_family, kind_of,
@@ -47,15 +47,14 @@ struct Task {
 
 impl Task {
     /// The record the definition describes: tree, revision, build type,
-    /// kind and generic platform; `Err` with the translator's error when
-    /// the monitor must reject the message instead.
-    fn expected(&self) -> Result<Expected, TranslateError> {
+    /// kind and generic platform; `Err` with the kind of the translator's
+    /// error (which says it as the error does) when the monitor must reject
+    /// the message instead.
+    fn expected(&self) -> Result<Expected, TranslateErrorKind> {
         let Some((tree, revision)) = treeherder_route(&self.routes) else {
-            return Err(TranslateError::new(
-                TranslateErrorKind::MissingTreeherderRoute {
-                    task_id: self.task_id.clone(),
-                },
-            ));
+            return Err(TranslateErrorKind::MissingTreeherderRoute {
+                task_id: self.task_id.clone(),
+            });
         };
         // The tags name a kind, which the kind table places; the
         // definition's jobKind, when fetched, says the same.

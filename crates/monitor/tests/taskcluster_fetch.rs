@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulse_build_monitor::{Filter, Monitor, RawMessage, Record, Source, TaskDefinitionFetcher};
-use pulse_translator::{Error as TranslateError, ErrorKind as TranslateErrorKind};
+use pulse_translator::ErrorKind as TranslateErrorKind;
 use serde_json::Value;
 use taskcluster_support::{
     collection_buildtype, corpus_dir, dead_letters, generic_family, kind_of, read_json,
@@ -143,11 +143,9 @@ fn fetched_definitions_give_the_jobs_treeherder_made() {
         if let Some(first) = seen.insert(task_id.clone(), record) {
             let mut first = first.clone();
             match (&mut first, record) {
-                (Record::Task(first), Record::Task(task)) => {
-                    first.timestamp = task.timestamp.clone()
-                }
+                (Record::Task(first), Record::Task(task)) => first.timestamp = task.timestamp,
                 (first, record) => {
-                    first.job_mut().unwrap().timestamp = record.job().unwrap().timestamp.clone()
+                    first.job_mut().unwrap().timestamp = record.job().unwrap().timestamp
                 }
             }
             assert_eq!(
@@ -232,10 +230,11 @@ fn without_definitions_every_message_is_a_counted_error() {
     let Some(corpus) = corpus() else {
         return;
     };
+    // Taskcluster errors carry no routing key: they read as their kind.
     let missing_route = |key: &str| {
-        TranslateError::new(TranslateErrorKind::MissingTreeherderRoute {
+        TranslateErrorKind::MissingTreeherderRoute {
             task_id: task_id_of(key).to_string(),
-        })
+        }
         .to_string()
     };
     let check = |what: &str, (records, stats, letters): (Vec<Record>, _, Vec<(String, String)>)| {

@@ -46,9 +46,6 @@ use job::Translation;
 use raw::Slot;
 use scalar::Scalar;
 
-pub use buildid::buildid_to_date;
-pub use quote::quote_url;
-
 /// Settings for [`translate`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

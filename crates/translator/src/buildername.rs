@@ -18,9 +18,10 @@
 //! (`jetpack-fx-team-snowleopard-debug`) and the B2G desktop runtimes
 //! (`graphene_cedar_linux64 build`).
 //!
-//! [`parse`] never guesses: a part it cannot read is `None`. Its vocabulary
-//! is in [`crate::tables`]: the machine descriptions it knows are
-//! [`crate::tables::BUILDER_MACHINES`]. The names and their meanings follow
+//! [`parse`] never guesses: a part it cannot read is `None`. Its vocabulary,
+//! the machine descriptions it knows among it, is the crate's `tables`
+//! module (`BUILDER_MACHINES` in `src/tables.rs`). The names and their
+//! meanings follow
 //! buildbot's configuration (mozilla-releng/build-buildbot-configs and
 //! build-buildbotcustom) and Treeherder's buildbot ETL rules.
 
@@ -50,7 +51,7 @@ pub enum Kind {
 
 /// The parts of a buildername; `None` where the name does not say.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Builder {
+pub struct ParsedBuildername {
     /// The tree, e.g. `mozilla-central`.
     pub tree: Option<String>,
     /// The generic platform, e.g. `linux64`.
@@ -66,7 +67,7 @@ pub struct Builder {
 }
 
 /// Reads a buildername. Unknown parts are `None`; this never fails.
-pub fn parse(name: &str) -> Builder {
+pub fn parse(name: &str) -> ParsedBuildername {
     let name = name.trim();
     shapes::release(name)
         .or_else(|| shapes::l10n(name))
@@ -93,7 +94,7 @@ struct Job<'a> {
 /// where the tree is, and the machine must then be a known one for the
 /// platform and OS to be read. A job of no known shape is read only after
 /// a known machine, as kind `other`.
-fn parse_long(name: &str) -> Option<Builder> {
+fn parse_long(name: &str) -> Option<ParsedBuildername> {
     let Some(job) = read_test(name)
         .or_else(|| read_talos(name))
         .or_else(|| read_build(name))
@@ -107,7 +108,7 @@ fn parse_long(name: &str) -> Option<Builder> {
         None => m.platform.to_owned(),
     });
     let runs_tests = matches!(job.kind, Kind::Test | Kind::Talos);
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: Some(tree.to_owned()),
         platform,
         os: machine
@@ -193,7 +194,7 @@ fn read_build(name: &str) -> Option<Job<'_>> {
 
 /// `<known machine> <tree> <anything>`: the longest known machine the
 /// name starts with, then the tree.
-fn parse_other(name: &str) -> Option<Builder> {
+fn parse_other(name: &str) -> Option<ParsedBuildername> {
     let machine = tables::BUILDER_MACHINES
         .iter()
         .filter(|m| {
@@ -205,7 +206,7 @@ fn parse_other(name: &str) -> Option<Builder> {
     if job.trim().is_empty() {
         return None;
     }
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: Some(tree.to_owned()),
         platform: Some(machine.platform.to_owned()),
         os: None,
@@ -228,8 +229,8 @@ fn read_buildtype(word: &str) -> Option<BuildType> {
     }
 }
 
-/// The seed's platform for a variant, e.g. `linux64-asan`, or the base
-/// platform where the seed has no name for it.
+/// The reference translator's platform for a variant, e.g.
+/// `linux64-asan`, or the base platform where it has no name for it.
 fn variant_platform(base: &str, suffix: &str) -> String {
     let platform = format!("{base}{suffix}");
     if tables::is_known_platform(&platform) || tables::is_ignored_platform(&platform) {
@@ -283,8 +284,8 @@ mod tests {
         buildtype: Option<BuildType>,
         kind: Kind,
         test: Option<&str>,
-    ) -> Builder {
-        Builder {
+    ) -> ParsedBuildername {
+        ParsedBuildername {
             tree: Some(tree.into()),
             platform: platform.map(Into::into),
             os: os.map(Into::into),
@@ -372,8 +373,11 @@ mod tests {
 
     #[test]
     fn unknown_names_are_all_none() {
-        assert_eq!(parse(""), Builder::default());
-        assert_eq!(parse("something else entirely"), Builder::default());
+        assert_eq!(parse(""), ParsedBuildername::default());
+        assert_eq!(
+            parse("something else entirely"),
+            ParsedBuildername::default()
+        );
         // A test on an unknown machine: the position says the tree, the
         // machine says nothing.
         let panda = parse("b2g_panda ash opt test gaia-ui-test");

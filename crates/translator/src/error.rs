@@ -155,9 +155,11 @@ pub enum ErrorKind {
     },
 }
 
+// Made only here, as in every crate of the workspace: an error reports what
+// this crate's own work found, with the context it attaches (the routing
+// key), and callers read it with `kind()`.
 impl Error {
-    /// An error of the given kind.
-    pub fn new(kind: ErrorKind) -> Error {
+    pub(crate) fn new(kind: ErrorKind) -> Error {
         Error {
             kind,
             routing_key: None,
@@ -165,7 +167,7 @@ impl Error {
     }
 
     /// The same error, for the message with this routing key.
-    pub fn with_routing_key(mut self, routing_key: impl Into<String>) -> Error {
+    pub(crate) fn with_routing_key(mut self, routing_key: impl Into<String>) -> Error {
         self.routing_key = Some(routing_key.into());
         self
     }

@@ -5,7 +5,7 @@
 
 /// Raw buildbot messages (the routing key names the build step).
 pub const BUILD: &str = "exchange/build/";
-/// Messages normalized by pulsetranslator.
+/// Messages normalized by the reference translator (pulsetranslator).
 pub const BUILD_NORMALIZED: &str = "exchange/build/normalized";
 /// Taskcluster: a task's run became ready to run.
 pub const TASK_PENDING: &str = "exchange/taskcluster-queue/v1/task-pending";

@@ -23,7 +23,20 @@
 //!   record has a kind ([`Record::kind`]) and a result in Treeherder's
 //!   words ([`Record::result`], [`JobResult`]).
 //! - [`exchanges`] names Pulse's exchanges, once.
-//! - [`tables`] holds the platform, OS, build tag and buildername vocabulary.
+//!
+//! Records and their parts: [`Record`] is a [`BuildRecord`], a
+//! [`TestRecord`] or a [`TaskRecord`]; builds and tests share a [`JobInfo`],
+//! whose closed sets are types: [`BuildType`], [`Status`] (buildbot's result
+//! code), [`Locales`]; [`JobResult`], [`JobKind`] and [`TaskState`] say how
+//! Treeherder and the queue see a job. Translation fails with an [`Error`]
+//! whose [`ErrorKind`] says what was wrong. [`Clock`] stamps the records.
+//!
+//! Inside, one concern a module: `record` and `status` define the records;
+//! `buildbot`, `taskcluster`, `normalized` and `buildername` read each kind
+//! of input, with a module root that holds the entry points and files
+//! under it for the parts (see each module's overview); `tables` holds the
+//! platform, OS, build tag and buildername vocabulary, as data; `clock`
+//! and `error` are what their names say.
 //!
 //! Neighbours: the monitor crate (pulse-build-monitor) receives messages
 //! through the wire crate and calls [`buildbot::translate`]; the filter
@@ -63,9 +76,9 @@ mod clock;
 mod error;
 pub mod exchanges;
 pub mod normalized;
-pub mod record;
+mod record;
 mod status;
-pub mod tables;
+mod tables;
 pub mod taskcluster;
 
 pub use clock::Clock;

@@ -1,7 +1,8 @@
 //! Normalized messages, as published on `exchange/build/normalized`.
 //!
 //! [`parse`] reads one back into a [`Record`]; [`routing_key`] is its
-//! inverse and gives exactly the key the reference translator used.
+//! inverse and gives exactly the key the reference translator used. The
+//! buildbot translator writes its messages' keys with the same functions.
 
 use crate::{BuildRecord, Error, ErrorKind, Record, TestRecord};
 

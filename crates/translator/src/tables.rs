@@ -9,13 +9,13 @@
 
 /// The build types, in the order the reference strips them from
 /// `stage_platform`.
-pub const BUILDTYPES: [&str; 3] = ["opt", "debug", "pgo"];
+pub(crate) const BUILDTYPES: [&str; 3] = ["opt", "debug", "pgo"];
 
 /// Each generic platform with the operating systems its tests run on.
 ///
 /// The order is the reference's: the platform guess falls back to the
 /// first OS found in a routing key, scanning in this order.
-pub const PLATFORMS: &[(&str, &[&str])] = &[
+pub(crate) const PLATFORMS: &[(&str, &[&str])] = &[
     ("emulator", &["emulator", "ubuntu64_vm-b2g-emulator"]),
     ("emulator-kk", &["emulator-kk"]),
     ("emulator-jb", &["emulator-jb"]),
@@ -104,7 +104,7 @@ pub const PLATFORMS: &[(&str, &[&str])] = &[
 ];
 
 /// Platforms whose messages are dropped without error.
-pub const IGNORED_PLATFORMS: &[&str] = &[
+pub(crate) const IGNORED_PLATFORMS: &[&str] = &[
     "dolphin",
     "dolphin_eng",
     "dolphin-512",
@@ -122,7 +122,7 @@ pub const IGNORED_PLATFORMS: &[&str] = &[
 
 /// The build tags a build may carry. The empty tag is what a plain build
 /// (`build.mozilla-central-linux.98.log_uploaded`) yields.
-pub const TAGS: &[&str] = &[
+pub(crate) const TAGS: &[&str] = &[
     "",
     "build",
     "dep",
@@ -147,11 +147,11 @@ pub const TAGS: &[&str] = &[
 ];
 
 /// Tags left out of a build's tags because other fields already say them.
-pub const REDUNDANT_TAGS: &[&str] = &["debug", "pgo", "opt", "repack"];
+pub(crate) const REDUNDANT_TAGS: &[&str] = &["debug", "pgo", "opt", "repack"];
 
 /// How an OS read from a test routing key becomes the OS of the record.
 #[derive(Clone, Copy, Debug)]
-pub enum OsConversion {
+pub(crate) enum OsConversion {
     /// Always this OS.
     Fixed(&'static str),
     /// Read from the OS X or WINNT version in the buildername
@@ -160,7 +160,7 @@ pub enum OsConversion {
 }
 
 /// OS names in routing keys that are not the OS the tests ran on.
-pub const OS_CONVERSIONS: &[(&str, OsConversion)] = &[
+pub(crate) const OS_CONVERSIONS: &[(&str, OsConversion)] = &[
     ("leopard-o", OsConversion::Fixed("leopard")),
     ("yosemite_r7", OsConversion::Fixed("yosemite")),
     ("tegra_android-o", OsConversion::Fixed("tegra_android")),
@@ -172,7 +172,7 @@ pub const OS_CONVERSIONS: &[(&str, OsConversion)] = &[
 /// Case-insensitive patterns searched for in the buildername, first match
 /// wins, for [`OsConversion::FromBuildername`]. As in the reference, the
 /// `.` of the version matches any character.
-pub const OS_BY_BUILDERNAME: &[(&str, &str)] = &[
+pub(crate) const OS_BY_BUILDERNAME: &[(&str, &str)] = &[
     (r"OS\s*X\s*10.5", "leopard"),
     (r"OS\s*X\s*10.6", "snowleopard"),
     (r"OS\s*X\s*10.7", "lion"),
@@ -191,10 +191,10 @@ pub const OS_BY_BUILDERNAME: &[(&str, &str)] = &[
 /// mozilla-releng/build-buildbot-configs); a platform variant that names a
 /// machine of its own (`Ubuntu HW 12.04 x64 stylo`,
 /// `Windows 7 32-bit stylo-disabled`) is listed whole. The generic platform
-/// is the seed's where it has one for the variant (`linux64-asan`,
+/// is the reference translator's where it has one for the variant (`linux64-asan`,
 /// `linux64-mulet`), else the base platform: a DevEdition or Stylo test ran
 /// a plain linux64 build.
-pub const BUILDER_MACHINES: &[BuilderMachine] = &[
+pub(crate) const BUILDER_MACHINES: &[BuilderMachine] = &[
     // Linux builds
     machine("Linux", "linux", None),
     machine("Linux x86-64", "linux64", None),
@@ -517,8 +517,9 @@ pub(crate) enum VariantEffect {
     Nothing,
     /// The build is a debug build (`leak test`, `debug`).
     Debug,
-    /// The platform gains this suffix where the seed's vocabulary has the
-    /// result (`linux64` + `-asan`), else stays the base platform.
+    /// The platform gains this suffix where the reference translator's
+    /// platforms have the result (`linux64` + `-asan`), else stays the base
+    /// platform.
     PlatformSuffix(&'static str),
 }
 
@@ -543,7 +544,7 @@ pub(crate) const BUILD_VARIANTS: &[(&str, VariantEffect)] = &[
 /// `b2g_<tree>_<platform>[_eng][-debug]` and an ending such as `_dep`:
 /// the platform keys of buildbot-configs'
 /// `mozilla/b2g_config.py`, without their `_eng` and `-debug` variants.
-pub const B2G_BUILD_PLATFORMS: &[&str] = &[
+pub(crate) const B2G_BUILD_PLATFORMS: &[&str] = &[
     "ics_armv7a_gecko",
     "gb_armv7a_gecko",
     "macosx64_gecko",
@@ -627,15 +628,15 @@ pub(crate) const RELEASE_PLATFORMS: &[&str] = &[
 
 /// A machine description in a long buildername.
 #[derive(Clone, Copy, Debug)]
-pub struct BuilderMachine {
+pub(crate) struct BuilderMachine {
     /// The words that start the buildername, e.g. `Rev3 WINNT 6.1`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The generic platform.
-    pub platform: &'static str,
+    pub(crate) platform: &'static str,
     /// The OS tests run on; `None` for machines that only build.
-    pub os: Option<&'static str>,
+    pub(crate) os: Option<&'static str>,
     /// The build type the description implies (`Android 2.2 Debug`).
-    pub buildtype: Option<&'static str>,
+    pub(crate) buildtype: Option<&'static str>,
 }
 
 const fn machine(
@@ -662,7 +663,7 @@ const fn debug_machine(name: &'static str, platform: &'static str) -> BuilderMac
 
 /// The operating systems the platform's tests run on, or `None` for a
 /// platform outside the vocabulary.
-pub fn platform_oses(platform: &str) -> Option<&'static [&'static str]> {
+pub(crate) fn platform_oses(platform: &str) -> Option<&'static [&'static str]> {
     PLATFORMS
         .iter()
         .find(|(name, _)| *name == platform)
@@ -670,22 +671,22 @@ pub fn platform_oses(platform: &str) -> Option<&'static [&'static str]> {
 }
 
 /// True for a platform in the vocabulary.
-pub fn is_known_platform(platform: &str) -> bool {
+pub(crate) fn is_known_platform(platform: &str) -> bool {
     platform_oses(platform).is_some()
 }
 
 /// True for a platform whose messages are dropped.
-pub fn is_ignored_platform(platform: &str) -> bool {
+pub(crate) fn is_ignored_platform(platform: &str) -> bool {
     IGNORED_PLATFORMS.contains(&platform)
 }
 
 /// True for a known build tag.
-pub fn is_known_tag(tag: &str) -> bool {
+pub(crate) fn is_known_tag(tag: &str) -> bool {
     TAGS.contains(&tag)
 }
 
 /// The conversion for an OS read from a routing key, if it needs one.
-pub fn os_conversion(os: &str) -> Option<OsConversion> {
+pub(crate) fn os_conversion(os: &str) -> Option<OsConversion> {
     OS_CONVERSIONS
         .iter()
         .find(|(name, _)| *name == os)
@@ -693,6 +694,6 @@ pub fn os_conversion(os: &str) -> Option<OsConversion> {
 }
 
 /// The machine a long buildername starts with, looked up exactly.
-pub fn builder_machine(name: &str) -> Option<&'static BuilderMachine> {
+pub(crate) fn builder_machine(name: &str) -> Option<&'static BuilderMachine> {
     BUILDER_MACHINES.iter().find(|machine| machine.name == name)
 }

@@ -7,7 +7,7 @@
 //! ([`TaskMessage`]). [`translate`] reads what the message itself says: the
 //! tree and revision from the `tc-treeherder.v2.<project>.<revision>` route
 //! (routing key or `CC`), and platform, build type, kind and test from the
-//! task's `label` tag ([`parse_label`]). The task's kind (`tags.kind`)
+//! task's `label` tag. The task's kind (`tags.kind`)
 //! decides the record: [`job_kind`] is the one table that says which kinds
 //! Treeherder shows as builds, tests or others. A finished build or test
 //! whose label names its platform and build type becomes a
@@ -24,9 +24,9 @@
 //! | `os` (tests) | the label's platform, e.g. `linux1804-64-qr` |
 //! | `buildtype` | the label's, or `extra.treeherder.collection` when it says opt, debug or pgo |
 //! | `test` (tests) | the label after the build type, in full; see [`test_suite`] for matching |
-//! | `talos` (tests) | talos, raptor and browsertime suites ([`is_performance_test`], `test-type` tag) |
+//! | `talos` (tests) | talos, raptor and browsertime suites (the test's first word, or the `test-type` tag) |
 //! | `tags` (builds) | the task kind unless `build`, then the platform's variants (`shippable`, `asan`…) |
-//! | `status` | the run's state and `reasonResolved`; see [`run_status`] |
+//! | `status` | the run's state and `reasonResolved`: see below |
 //! | `logurl` | `<root>/api/queue/v1/task/<taskId>/runs/<runId>/artifacts/public/logs/live_backing.log` |
 //! | `builddate` | the run's `resolved` time, else its `scheduled` time, in seconds |
 //! | `buildername` | the label |
@@ -38,6 +38,17 @@
 //! | `kind` | `tags.kind`, else the label's first word, else the definition's jobKind |
 //! | `result` | the run's state, `reasonResolved` and a retry run, as Treeherder reads them |
 //! | `timestamp` | [`TaskclusterOptions::clock`] |
+//!
+//! A run's [`Status`](crate::Status), the buildbot code it stands for
+//! (none while pending or running):
+//!
+//! | run state | `reasonResolved` | status |
+//! |---|---|---|
+//! | completed | any | 0 success |
+//! | failed | any | 2 failure (testfailed) |
+//! | exception | `canceled`, `superseded` | 6 cancelled |
+//! | exception | `claim-expired`, `worker-shutdown`, `intermittent-task` | 5 retry (the queue reruns the task) |
+//! | exception | `deadline-exceeded`, `malformed-payload`, `internal-error`, `resource-unavailable`, anything else | 4 exception |
 //!
 //! Its files, one concern each: `message` reads what a queue message says
 //! about its run; `route` finds the push in the `tc-treeherder` route;
@@ -56,24 +67,20 @@ mod route;
 
 use crate::{Clock, Error, Record};
 
-pub use definition::{
-    TaskChunks, TaskDefinition, TaskExtra, TaskMetadata, TreeherderExtra, TreeherderMachine,
-};
+pub use definition::TaskDefinition;
 pub use kinds::job_kind;
-pub use label::{
-    is_performance_test, parse_label, platform_family, test_suite, test_suite_tokens, TaskLabel,
-};
+pub use label::{platform_family, test_suite, test_suite_tokens};
 pub use message::TaskMessage;
-pub use result::run_status;
-pub use route::{parse_treeherder_route, TreeherderRoute};
 
 /// The Firefox CI deployment's root URL, the default for log URLs.
-pub const DEFAULT_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
+const DEFAULT_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
 
 /// How messages are translated.
 #[derive(Clone, Debug)]
 pub struct TaskclusterOptions {
-    /// The deployment's root URL, without a trailing slash; log URLs start with it.
+    /// The deployment's root URL, without a trailing slash; log URLs start
+    /// with it. By default Firefox CI's,
+    /// `https://firefox-ci-tc.services.mozilla.com`.
     pub root_url: String,
     /// Now, for the records' `timestamp`; injectable so tests are repeatable.
     pub clock: Clock,

@@ -3,18 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use pulse_translator::buildername::{parse, Builder, Kind};
+use pulse_translator::buildername::{parse, Kind, ParsedBuildername};
 use pulse_translator::BuildType::{self, Debug, Opt, Pgo};
 
-fn builder(
+fn parsed(
     tree: &str,
     platform: &str,
     os: Option<&str>,
     buildtype: BuildType,
     kind: Kind,
     test: Option<&str>,
-) -> Builder {
-    Builder {
+) -> ParsedBuildername {
+    ParsedBuildername {
         tree: Some(tree.into()),
         platform: Some(platform.into()),
         os: os.map(Into::into),
@@ -31,23 +31,23 @@ fn real_buildernames() {
         // linux
         (
             "Linux mozilla-central build",
-            builder("mozilla-central", "linux", None, Opt, Build, None),
+            parsed("mozilla-central", "linux", None, Opt, Build, None),
         ),
         (
             "Linux mozilla-central leak test build",
-            builder("mozilla-central", "linux", None, Debug, Build, None),
+            parsed("mozilla-central", "linux", None, Debug, Build, None),
         ),
         (
             "Linux mozilla-inbound pgo-build",
-            builder("mozilla-inbound", "linux", None, Pgo, Build, None),
+            parsed("mozilla-inbound", "linux", None, Pgo, Build, None),
         ),
         (
             "Linux mozilla-aurora nightly",
-            builder("mozilla-aurora", "linux", None, Opt, Build, None),
+            parsed("mozilla-aurora", "linux", None, Opt, Build, None),
         ),
         (
             "Rev3 Fedora 12 try debug test mochitest-other",
-            builder(
+            parsed(
                 "try",
                 "linux",
                 Some("fedora"),
@@ -58,7 +58,7 @@ fn real_buildernames() {
         ),
         (
             "Rev3 Fedora 12 try talos dromaeojs",
-            builder(
+            parsed(
                 "try",
                 "linux",
                 Some("fedora"),
@@ -70,23 +70,23 @@ fn real_buildernames() {
         // linux64
         (
             "Linux x86-64 mozilla-central build",
-            builder("mozilla-central", "linux64", None, Opt, Build, None),
+            parsed("mozilla-central", "linux64", None, Opt, Build, None),
         ),
         (
             "Linux x86-64 jamun leak test build",
-            builder("jamun", "linux64", None, Debug, Build, None),
+            parsed("jamun", "linux64", None, Debug, Build, None),
         ),
         (
             "Linux x86-64 mozilla-inbound pgo-build",
-            builder("mozilla-inbound", "linux64", None, Pgo, Build, None),
+            parsed("mozilla-inbound", "linux64", None, Pgo, Build, None),
         ),
         (
             "Linux x86-64 ux nightly",
-            builder("ux", "linux64", None, Opt, Build, None),
+            parsed("ux", "linux64", None, Opt, Build, None),
         ),
         (
             "Ubuntu VM 12.04 x64 try debug test jsreftest",
-            builder(
+            parsed(
                 "try",
                 "linux64",
                 Some("ubuntu64_vm"),
@@ -98,19 +98,19 @@ fn real_buildernames() {
         // win32
         (
             "WINNT 5.2 mozilla-central build",
-            builder("mozilla-central", "win32", None, Opt, Build, None),
+            parsed("mozilla-central", "win32", None, Opt, Build, None),
         ),
         (
             "WINNT 5.2 mozilla-inbound leak test build",
-            builder("mozilla-inbound", "win32", None, Debug, Build, None),
+            parsed("mozilla-inbound", "win32", None, Debug, Build, None),
         ),
         (
             "WINNT 5.2 mozilla-central pgo-build",
-            builder("mozilla-central", "win32", None, Pgo, Build, None),
+            parsed("mozilla-central", "win32", None, Pgo, Build, None),
         ),
         (
             "Rev3 WINNT 5.1 mozilla-beta pgo test xpcshell",
-            builder(
+            parsed(
                 "mozilla-beta",
                 "win32",
                 Some("xp"),
@@ -121,7 +121,7 @@ fn real_buildernames() {
         ),
         (
             "Rev3 WINNT 6.1 mozilla-inbound opt test mochitest-5",
-            builder(
+            parsed(
                 "mozilla-inbound",
                 "win32",
                 Some("win7"),
@@ -132,7 +132,7 @@ fn real_buildernames() {
         ),
         (
             "Rev3 WINNT 6.1 mozilla-inbound talos chromez",
-            builder(
+            parsed(
                 "mozilla-inbound",
                 "win32",
                 Some("win7"),
@@ -143,7 +143,7 @@ fn real_buildernames() {
         ),
         (
             "WINNT 6.2 mozilla-inbound debug test mochitest-other",
-            builder(
+            parsed(
                 "mozilla-inbound",
                 "win32",
                 Some("win8"),
@@ -154,7 +154,7 @@ fn real_buildernames() {
         ),
         (
             "WINNT 6.2 mozilla-inbound talos tp5o",
-            builder(
+            parsed(
                 "mozilla-inbound",
                 "win32",
                 Some("win8"),
@@ -166,19 +166,19 @@ fn real_buildernames() {
         // win64
         (
             "WINNT 6.1 x86-64 mozilla-aurora build",
-            builder("mozilla-aurora", "win64", None, Opt, Build, None),
+            parsed("mozilla-aurora", "win64", None, Opt, Build, None),
         ),
         (
             "WINNT 6.1 x86-64 mozilla-central leak test build",
-            builder("mozilla-central", "win64", None, Debug, Build, None),
+            parsed("mozilla-central", "win64", None, Debug, Build, None),
         ),
         (
             "WINNT 6.1 x86-64 mozilla-inbound pgo-build",
-            builder("mozilla-inbound", "win64", None, Pgo, Build, None),
+            parsed("mozilla-inbound", "win64", None, Pgo, Build, None),
         ),
         (
             "Windows 8 64-bit mozilla-inbound pgo talos tp5o",
-            builder(
+            parsed(
                 "mozilla-inbound",
                 "win64",
                 Some("win8_64"),
@@ -190,15 +190,15 @@ fn real_buildernames() {
         // macosx64
         (
             "OS X 10.7 mozilla-central nightly",
-            builder("mozilla-central", "macosx64", None, Opt, Build, None),
+            parsed("mozilla-central", "macosx64", None, Opt, Build, None),
         ),
         (
             "OS X 10.7 64-bit mozilla-inbound leak test build",
-            builder("mozilla-inbound", "macosx64", None, Debug, Build, None),
+            parsed("mozilla-inbound", "macosx64", None, Debug, Build, None),
         ),
         (
             "OS X 10.6 comm-release debug test mochitests-4/5",
-            builder(
+            parsed(
                 "comm-release",
                 "macosx64",
                 Some("snowleopard"),
@@ -209,7 +209,7 @@ fn real_buildernames() {
         ),
         (
             "Rev4 MacOSX Snow Leopard 10.6 try debug test marionette",
-            builder(
+            parsed(
                 "try",
                 "macosx64",
                 Some("snowleopard"),
@@ -220,7 +220,7 @@ fn real_buildernames() {
         ),
         (
             "Rev4 MacOSX Lion 10.7 fx-team talos svgr",
-            builder(
+            parsed(
                 "fx-team",
                 "macosx64",
                 Some("lion"),
@@ -231,7 +231,7 @@ fn real_buildernames() {
         ),
         (
             "Rev5 MacOSX Mountain Lion 10.8 try opt test jsreftest",
-            builder(
+            parsed(
                 "try",
                 "macosx64",
                 Some("mountainlion"),
@@ -243,7 +243,7 @@ fn real_buildernames() {
         // android
         (
             "Android Tegra 250 try opt test mochitest-1",
-            builder(
+            parsed(
                 "try",
                 "android",
                 Some("tegra_android"),
@@ -254,28 +254,28 @@ fn real_buildernames() {
         ),
         (
             "Android 2.2 Debug mozilla-central build",
-            builder("mozilla-central", "android", None, Debug, Build, None),
+            parsed("mozilla-central", "android", None, Debug, Build, None),
         ),
         (
             "Android armv7 API 11+ mozilla-inbound build",
-            builder("mozilla-inbound", "android-api-11", None, Opt, Build, None),
+            parsed("mozilla-inbound", "android-api-11", None, Opt, Build, None),
         ),
         // b2g and emulators
         (
             "b2g_try_ics_armv7a_gecko-debug build",
-            builder("try", "ics_armv7a_gecko", None, Debug, Build, None),
+            parsed("try", "ics_armv7a_gecko", None, Debug, Build, None),
         ),
         (
             "b2g_mozilla-inbound_emulator_dep",
-            builder("mozilla-inbound", "emulator", None, Opt, Build, None),
+            parsed("mozilla-inbound", "emulator", None, Opt, Build, None),
         ),
         (
             "b2g_mozilla-central_emulator-kk_nightly",
-            builder("mozilla-central", "emulator-kk", None, Opt, Build, None),
+            parsed("mozilla-central", "emulator-kk", None, Opt, Build, None),
         ),
         (
             "b2g_ics_armv7a_gecko_emulator mozilla-inbound opt test reftest-10",
-            builder(
+            parsed(
                 "mozilla-inbound",
                 "ics_armv7a_gecko",
                 None,
@@ -286,7 +286,7 @@ fn real_buildernames() {
         ),
         (
             "b2g_emulator_vm mozilla-central opt test mochitest-1",
-            builder(
+            parsed(
                 "mozilla-central",
                 "emulator",
                 Some("ubuntu64_vm-b2g-emulator"),
@@ -298,23 +298,23 @@ fn real_buildernames() {
         // release jobs and repacks
         (
             "release-mozilla-release-linux64_build",
-            builder("release-mozilla-release", "linux64", None, Opt, Build, None),
+            parsed("release-mozilla-release", "linux64", None, Opt, Build, None),
         ),
         (
             "release-mozilla-beta-macosx64_repack_2/10",
-            builder("release-mozilla-beta", "macosx64", None, Opt, Repack, None),
+            parsed("release-mozilla-beta", "macosx64", None, Opt, Repack, None),
         ),
         (
             "release-mozilla-release-linux_repack_1/6",
-            builder("release-mozilla-release", "linux", None, Opt, Repack, None),
+            parsed("release-mozilla-release", "linux", None, Opt, Repack, None),
         ),
         (
             "Firefox mozilla-aurora win64 l10n nightly-1",
-            builder("mozilla-aurora", "win64", None, Opt, Repack, None),
+            parsed("mozilla-aurora", "win64", None, Opt, Repack, None),
         ),
         (
             "Firefox mozilla-central linux l10n dep",
-            builder("mozilla-central", "linux", None, Opt, Repack, None),
+            parsed("mozilla-central", "linux", None, Opt, Repack, None),
         ),
     ];
     for (name, expected) in cases {
@@ -324,8 +324,8 @@ fn real_buildernames() {
 
 /// The parts as one line, `-` for `None`:
 /// `tree platform os buildtype kind test`.
-fn parts(builder: &Builder) -> String {
-    let kind = builder.kind.map(|kind| match kind {
+fn parts(parsed: &ParsedBuildername) -> String {
+    let kind = parsed.kind.map(|kind| match kind {
         Kind::Build => "build",
         Kind::Test => "test",
         Kind::Talos => "talos",
@@ -333,12 +333,12 @@ fn parts(builder: &Builder) -> String {
         Kind::Other => "other",
     });
     [
-        builder.tree.as_deref(),
-        builder.platform.as_deref(),
-        builder.os.as_deref(),
-        builder.buildtype.map(BuildType::as_str),
+        parsed.tree.as_deref(),
+        parsed.platform.as_deref(),
+        parsed.os.as_deref(),
+        parsed.buildtype.map(BuildType::as_str),
         kind,
-        builder.test.as_deref(),
+        parsed.test.as_deref(),
     ]
     .map(|part| part.unwrap_or("-"))
     .join(" ")
@@ -795,19 +795,19 @@ fn agrees_with_the_reference_on_the_corpus() {
         {
             let payload = &message["payload"];
             let name = payload["buildername"].as_str().unwrap();
-            let builder = parse(name);
-            assert_eq!(builder.tree.as_deref(), payload["tree"].as_str(), "{name}");
+            let parsed = parse(name);
+            assert_eq!(parsed.tree.as_deref(), payload["tree"].as_str(), "{name}");
             assert_eq!(
-                builder.platform.as_deref(),
+                parsed.platform.as_deref(),
                 payload["platform"].as_str(),
                 "{name}"
             );
             assert_eq!(
-                builder.buildtype.map(|b| b.as_str()),
+                parsed.buildtype.map(|b| b.as_str()),
                 payload["buildtype"].as_str(),
                 "{name}"
             );
-            let kind = builder.kind.unwrap();
+            let kind = parsed.kind.unwrap();
             if let Some(test) = payload["test"].as_str() {
                 let want = if payload["talos"] == true {
                     Kind::Talos
@@ -815,8 +815,8 @@ fn agrees_with_the_reference_on_the_corpus() {
                     Kind::Test
                 };
                 assert_eq!(kind, want, "{name}");
-                assert_eq!(builder.test.as_deref(), Some(test), "{name}");
-                assert_eq!(builder.os.as_deref(), payload["os"].as_str(), "{name}");
+                assert_eq!(parsed.test.as_deref(), Some(test), "{name}");
+                assert_eq!(parsed.os.as_deref(), payload["os"].as_str(), "{name}");
             } else {
                 let want = if payload["repack"] == true {
                     Kind::Repack

@@ -6,7 +6,7 @@ use crate::ErrorKind;
 
 /// The buildid read as a UTC date in seconds since the epoch; a buildid
 /// that is no date, read as an integer.
-pub fn buildid_to_date(buildid: &str) -> Result<i64, ErrorKind> {
+pub(super) fn buildid_to_date(buildid: &str) -> Result<i64, ErrorKind> {
     let digits = buildid.bytes().all(|b| b.is_ascii_digit());
     if digits && buildid.len() == 14 {
         // The usual case, without a strftime parse; anything chrono's parse

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::buildid::buildid_to_date;
-use super::quote::quoted;
+use super::quote::quote_url;
 use super::scalar::Scalar;
 use crate::tables;
 use crate::ErrorKind;
@@ -14,13 +14,17 @@ use crate::ErrorKind;
 /// are skipped unread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum PropertyName {
-    Buildnumber,
+    /// `buildnumber`: buildbot's number for this run of the builder, the
+    /// record's `job_number`.
+    JobNumber,
     Revision,
     Product,
     Version,
     Branch,
     Buildid,
-    BuildNumber,
+    /// `build_number`: a release candidate's build number, the record's
+    /// `build_number`.
+    ReleaseBuildNumber,
     PreviousBuildid,
     Platform,
     Locale,
@@ -45,13 +49,13 @@ pub(super) enum PropertyName {
 impl PropertyName {
     /// Every property, for the lookup table.
     const ALL: [PropertyName; 26] = [
-        PropertyName::Buildnumber,
+        PropertyName::JobNumber,
         PropertyName::Revision,
         PropertyName::Product,
         PropertyName::Version,
         PropertyName::Branch,
         PropertyName::Buildid,
-        PropertyName::BuildNumber,
+        PropertyName::ReleaseBuildNumber,
         PropertyName::PreviousBuildid,
         PropertyName::Platform,
         PropertyName::Locale,
@@ -106,13 +110,13 @@ impl PropertyName {
     /// The name as it appears in the message, for error messages.
     pub(super) const fn as_str(self) -> &'static str {
         match self {
-            PropertyName::Buildnumber => "buildnumber",
+            PropertyName::JobNumber => "buildnumber",
             PropertyName::Revision => "revision",
             PropertyName::Product => "product",
             PropertyName::Version => "version",
             PropertyName::Branch => "branch",
             PropertyName::Buildid => "buildid",
-            PropertyName::BuildNumber => "build_number",
+            PropertyName::ReleaseBuildNumber => "build_number",
             PropertyName::PreviousBuildid => "previous_buildid",
             PropertyName::Platform => "platform",
             PropertyName::Locale => "locale",
@@ -200,7 +204,7 @@ impl<'a> Properties<'a> {
     fn read_value(&mut self, name: PropertyName, value: Scalar<'a>) -> Result<(), ErrorKind> {
         use PropertyName as P;
         match name {
-            P::Buildnumber => self.job_number = int_or_null(name, value)?,
+            P::JobNumber => self.job_number = int_or_null(name, value)?,
             P::Revision => self.revision = string_or_null(name, value)?,
             P::Product => self.product = Some(lowercase(string(name, value)?)),
             P::Version => self.version = string_or_null(name, value)?,
@@ -215,7 +219,7 @@ impl<'a> Properties<'a> {
                 self.builddate = Some(buildid_to_date(&buildid)?);
                 self.buildid = Some(buildid);
             }
-            P::BuildNumber => self.build_number = int_or_null(name, value)?,
+            P::ReleaseBuildNumber => self.build_number = int_or_null(name, value)?,
             P::PreviousBuildid => self.previous_buildid = string_or_null(name, value)?,
             P::Platform => {
                 self.platform =
@@ -315,7 +319,7 @@ fn url(name: PropertyName, value: Scalar<'_>) -> Result<Option<Cow<'_, str>>, Er
     match value {
         Scalar::Str(text) => {
             // Keeps `text` (borrowed or not) when quoting changes nothing.
-            let changed = match quoted(&text) {
+            let changed = match quote_url(&text) {
                 Cow::Owned(changed) => Some(changed),
                 Cow::Borrowed(_) => None,
             };

@@ -36,13 +36,9 @@ const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes a URL as the reference did (Python's `quote` with
 /// `%/:=&?~#+!$,;'@()*[]|` safe): every other byte outside ASCII letters,
-/// digits and `_.-` becomes `%XX`.
-pub fn quote_url(url: &str) -> String {
-    quoted(url).into_owned()
-}
-
-/// The quoted URL, borrowed when quoting changes nothing (most URLs).
-pub(super) fn quoted(url: &str) -> Cow<'_, str> {
+/// digits and `_.-` becomes `%XX`. Borrowed when quoting changes nothing,
+/// as for most URLs.
+pub(super) fn quote_url(url: &str) -> Cow<'_, str> {
     utf8_percent_encode(url, URL_SAFE).into()
 }
 

@@ -3,7 +3,7 @@
 //! jetpack tests and the B2G desktop runtimes. Each reads its shape or
 //! says `None`, for [`super::parse`] to try the next.
 
-use super::{Builder, Kind};
+use super::{Kind, ParsedBuildername};
 use crate::tables;
 use crate::BuildType;
 
@@ -12,7 +12,7 @@ use crate::BuildType;
 /// `release-mozilla-beta_firefox_win64_update_verify`,
 /// `release-mozilla-beta-firefox_bncr_sub`. The tree keeps its `release-`
 /// prefix, as the reference translator's payloads do.
-pub(super) fn release(name: &str) -> Option<Builder> {
+pub(super) fn release(name: &str) -> Option<ParsedBuildername> {
     let rest = name.strip_prefix("release-")?;
     if rest.contains(' ') {
         return None;
@@ -35,7 +35,7 @@ pub(super) fn release(name: &str) -> Option<Builder> {
     } else {
         Kind::Other
     };
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: Some(name[..tree.len() + "release-".len()].to_owned()),
         platform: platform.map(str::to_owned),
         os: None,
@@ -83,14 +83,14 @@ fn strip_one_of<'a>(text: &'a str, words: &[&str]) -> Option<&'a str> {
 
 /// `<Product> <tree> <platform> l10n [<job>]`, e.g.
 /// `Firefox mozilla-aurora win64 l10n nightly-1`, `Firefox try macosx64 l10n`.
-pub(super) fn l10n(name: &str) -> Option<Builder> {
+pub(super) fn l10n(name: &str) -> Option<ParsedBuildername> {
     let mut words = name.split(' ');
     let (_product, tree, platform) = (words.next()?, words.next()?, words.next()?);
     let (l10n, _job) = (words.next()?, words.next());
     if l10n != "l10n" || words.next().is_some() || tree.is_empty() {
         return None;
     }
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: Some(tree.to_owned()),
         platform: tables::is_known_platform(platform).then(|| platform.to_owned()),
         os: None,
@@ -106,7 +106,7 @@ pub(super) fn l10n(name: &str) -> Option<Builder> {
 /// `b2g_try_ics_armv7a_gecko-debug build`. Trees hold `_`
 /// (`mozilla-b2g26_v1_2`), so the platform is read from the end; an
 /// unknown device still leaves the tree, before the last `_`.
-pub(super) fn b2g_build(name: &str) -> Option<Builder> {
+pub(super) fn b2g_build(name: &str) -> Option<ParsedBuildername> {
     let rest = name.strip_prefix("b2g_")?;
     let rest = tables::B2G_BUILD_ENDINGS
         .iter()
@@ -131,7 +131,7 @@ pub(super) fn b2g_build(name: &str) -> Option<Builder> {
     if tree.is_empty() {
         return None;
     }
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: Some(tree.to_owned()),
         platform: platform.map(str::to_owned),
         os: None,
@@ -148,7 +148,7 @@ pub(super) fn b2g_build(name: &str) -> Option<Builder> {
 /// `jetpack-<tree>-<os>-<buildtype>`, e.g. `jetpack-fx-team-snowleopard-debug`:
 /// the jetpack tests of a tree on one test machine. Both the tree and the
 /// OS may hold `-`, so an unknown OS leaves the tree unknown too.
-pub(super) fn jetpack(name: &str) -> Option<Builder> {
+pub(super) fn jetpack(name: &str) -> Option<ParsedBuildername> {
     let rest = name.strip_prefix("jetpack-")?;
     let (rest, buildtype) = rest.rsplit_once('-')?;
     let buildtype = match buildtype {
@@ -160,7 +160,7 @@ pub(super) fn jetpack(name: &str) -> Option<Builder> {
         let tree = rest.strip_suffix(os)?.strip_suffix('-')?;
         (!tree.is_empty()).then_some((tree, *os, *platform))
     });
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: found.map(|(tree, _, _)| tree.to_owned()),
         platform: found.map(|(_, _, platform)| platform.to_owned()),
         os: found.map(|(_, os, _)| os.to_owned()),
@@ -172,7 +172,7 @@ pub(super) fn jetpack(name: &str) -> Option<Builder> {
 
 /// `graphene_<tree>_<platform>[-debug] build` and the same for `horizon_`:
 /// the B2G desktop runtimes, built for a desktop platform.
-pub(super) fn runtime_build(name: &str) -> Option<Builder> {
+pub(super) fn runtime_build(name: &str) -> Option<ParsedBuildername> {
     let rest = name
         .strip_prefix("graphene_")
         .or_else(|| name.strip_prefix("horizon_"))?
@@ -185,7 +185,7 @@ pub(super) fn runtime_build(name: &str) -> Option<Builder> {
     if tree.is_empty() || tree.contains(' ') || !tables::is_known_platform(platform) {
         return None;
     }
-    Some(Builder {
+    Some(ParsedBuildername {
         tree: Some(tree.to_owned()),
         platform: Some(platform.to_owned()),
         os: None,

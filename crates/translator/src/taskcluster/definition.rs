@@ -10,75 +10,74 @@ use super::message::malformed;
 use crate::{BuildType, Error};
 
 /// The parts of a task definition (`queue/v1/task/<taskId>`) that complete
-/// a message: all optional, unknown fields ignored.
+/// a message: all optional, unknown fields ignored. Read one with
+/// [`TaskDefinition::from_json`] (or serde) and hand it to
+/// [`translate_with_definition`](super::translate_with_definition); what
+/// it holds is the translator's to read.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct TaskDefinition {
     /// `metadata.name`: the label for tasks that have no `label` tag.
-    pub metadata: TaskMetadata,
+    pub(super) metadata: TaskMetadata,
     /// The routes, e.g. `tc-treeherder.v2.autoland.<revision>.<pushid>`.
-    pub routes: Vec<String>,
+    pub(super) routes: Vec<String>,
     /// The tags, e.g. `label`, `kind`, `os`, `test-type`.
-    pub tags: BTreeMap<String, String>,
+    pub(super) tags: BTreeMap<String, String>,
     /// `extra`: Treeherder's view of the task, and the test suite.
-    pub extra: TaskExtra,
+    pub(super) extra: TaskExtra,
 }
 
 /// A task definition's `metadata`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct TaskMetadata {
+pub(super) struct TaskMetadata {
     /// The task's name; for Gecko tasks since 2018, its label.
-    pub name: Option<String>,
+    pub(super) name: Option<String>,
 }
 
 /// A task definition's `extra`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
-pub struct TaskExtra {
+pub(super) struct TaskExtra {
     /// `extra.treeherder`.
-    pub treeherder: Option<TreeherderExtra>,
+    pub(super) treeherder: Option<TreeherderExtra>,
     /// `extra.suite`: a name (`mochitest-a11y`) or, in older tasks,
     /// `{"name": …, "flavor": …}`.
-    pub suite: Option<serde_json::Value>,
+    pub(super) suite: Option<serde_json::Value>,
     /// `extra.chunks`: `{"current": n, "total": m}`.
-    pub chunks: Option<TaskChunks>,
+    pub(super) chunks: Option<TaskChunks>,
 }
 
 /// A test task's chunk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct TaskChunks {
+pub(super) struct TaskChunks {
     /// This chunk, from 1.
-    pub current: u32,
+    pub(super) current: u32,
     /// How many chunks the suite runs in.
-    pub total: u32,
+    pub(super) total: u32,
 }
 
 /// A task definition's `extra.treeherder`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct TreeherderExtra {
+pub(super) struct TreeherderExtra {
     /// The option collection, e.g. `{"debug": true}`, `{"asan": true}`.
-    pub collection: BTreeMap<String, bool>,
+    pub(super) collection: BTreeMap<String, bool>,
     /// The machine Treeherder shows the job on.
-    pub machine: TreeherderMachine,
-    /// The job symbol, e.g. `bc3`.
-    pub symbol: Option<String>,
-    /// The group symbol, e.g. `M-e10s`.
-    pub group_symbol: Option<String>,
+    pub(super) machine: TreeherderMachine,
     /// `build`, `test` or `other`.
-    pub job_kind: Option<String>,
+    pub(super) job_kind: Option<String>,
     /// 1 (sheriffed) to 3.
-    pub tier: Option<u8>,
+    pub(super) tier: Option<u8>,
 }
 
 /// `extra.treeherder.machine`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct TreeherderMachine {
+pub(super) struct TreeherderMachine {
     /// Treeherder's platform, e.g. `linux64-qr`, `android-em-7-0-x86_64`.
-    pub platform: Option<String>,
+    pub(super) platform: Option<String>,
 }
 
 impl TaskDefinition {

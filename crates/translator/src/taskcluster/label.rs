@@ -15,35 +15,35 @@ use crate::{BuildType, Error, ErrorKind};
 /// starts a known platform (`linux`, `win`, `windows`, `macosx`, `osx`,
 /// `android`) ends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskLabel {
+pub(super) struct TaskLabel {
     /// Everything before the platform, e.g. `test` or `partials-ach`.
-    pub prefix: String,
+    pub(super) prefix: String,
     /// The Taskcluster platform, e.g. `linux1804-64-qr`: the record's `os`.
-    pub platform: String,
+    pub(super) platform: String,
     /// The generic platform, e.g. `linux64`.
-    pub family: &'static str,
+    pub(super) family: &'static str,
     /// The platform's tokens after the generic part, numbers left out,
     /// e.g. `["shippable", "qr"]` for `linux64-shippable-qr`.
-    pub variants: Vec<String>,
+    pub(super) variants: Vec<String>,
     /// The build type. `opt` on a `-pgo` platform reads as pgo, as
     /// Treeherder's option collection did for such labels; `shippable`
     /// stays opt, which is what `extra.treeherder.collection` says.
-    pub buildtype: BuildType,
+    pub(super) buildtype: BuildType,
     /// What follows the build type, e.g. `mochitest-browser-chrome-e10s-3`.
-    pub test: Option<String>,
+    pub(super) test: Option<String>,
 }
 
 impl TaskLabel {
     /// The prefix tokens after the kind: for `partials-ach` with kind
     /// `partials`, `ach`.
-    pub fn qualifier(&self, kind: &str) -> Option<&str> {
+    pub(super) fn qualifier(&self, kind: &str) -> Option<&str> {
         let rest = self.prefix.strip_prefix(kind)?.strip_prefix('-')?;
         (!rest.is_empty()).then_some(rest)
     }
 }
 
 /// Reads a task label; see [`TaskLabel`] for the shape.
-pub fn parse_label(label: &str) -> Result<TaskLabel, Error> {
+pub(super) fn parse_label(label: &str) -> Result<TaskLabel, Error> {
     static SHAPE: OnceLock<Regex> = OnceLock::new();
     let shape = SHAPE.get_or_init(|| {
         Regex::new(
@@ -211,7 +211,7 @@ pub fn test_suite_tokens(test: &str) -> impl Iterator<Item = &str> + Clone {
 
 /// True for performance suites: talos, raptor and browsertime (awsy, the
 /// memory suite, is not one, as it was not a talos job under buildbot).
-pub fn is_performance_test(test: &str) -> bool {
+pub(super) fn is_performance_test(test: &str) -> bool {
     matches!(
         test.split('-').next(),
         Some("talos" | "raptor" | "browsertime")

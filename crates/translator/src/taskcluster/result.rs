@@ -15,7 +15,10 @@ use crate::{Error, JobKind, JobResult, Status, TaskState};
 /// | exception | `deadline-exceeded`, `malformed-payload`, `internal-error`, `resource-unavailable`, anything else | 4 exception |
 ///
 /// An unknown state is [`ErrorKind::MalformedTaskMessage`](crate::ErrorKind::MalformedTaskMessage).
-pub fn run_status(state: &str, reason_resolved: Option<&str>) -> Result<Option<Status>, Error> {
+pub(super) fn run_status(
+    state: &str,
+    reason_resolved: Option<&str>,
+) -> Result<Option<Status>, Error> {
     Ok(match state {
         "pending" | "running" | "unscheduled" => None,
         "completed" => Some(Status::Success),

@@ -5,19 +5,19 @@ use crate::{Error, ErrorKind};
 
 /// What a `tc-treeherder` route says.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TreeherderRoute {
+pub(super) struct TreeherderRoute {
     /// The project (tree), e.g. `autoland`.
-    pub project: String,
+    pub(super) project: String,
     /// The hg revision, 12 to 40 hex digits.
-    pub revision: String,
+    pub(super) revision: String,
     /// The pushlog id, when the route has one.
-    pub push_id: Option<u64>,
+    pub(super) push_id: Option<u64>,
 }
 
 /// Reads `tc-treeherder.v2.<project>.<revision>[.<pushid>]`, with or
 /// without a leading `route.`. `Ok(None)` for routes of other kinds
 /// (`index.…`, `tc-treeherder-staging.…`, `primary.…`).
-pub fn parse_treeherder_route(route: &str) -> Result<Option<TreeherderRoute>, Error> {
+pub(super) fn parse_treeherder_route(route: &str) -> Result<Option<TreeherderRoute>, Error> {
     let route = route.strip_prefix("route.").unwrap_or(route);
     let Some(rest) = route.strip_prefix("tc-treeherder.") else {
         return Ok(None);

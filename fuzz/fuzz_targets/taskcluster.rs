@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pulse_translator::taskcluster::{translate, TaskMessage, TaskclusterOptions};
+use pulse_translator::taskcluster::{translate, TaskclusterOptions};
+use pulse_translator::Message;
 
 fuzz_target!(|input: &[u8]| {
     let mut lines = input.splitn(4, |&b| b == b'\n');
@@ -14,11 +15,6 @@ fuzz_target!(|input: &[u8]| {
     };
     let body = lines.next().unwrap_or_default();
     let cc: Vec<String> = cc.split_whitespace().map(str::to_owned).collect();
-    let message = TaskMessage {
-        exchange,
-        routing_key,
-        cc: &cc,
-        body,
-    };
+    let message = Message::new(exchange, routing_key, body).with_cc(cc);
     let _ = translate(&message, &TaskclusterOptions::default());
 });

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::{replay, ConnectionSettings};
-use pulse_wire::{ErrorKind, OutgoingMessage, Publisher};
+use pulse_wire::{ErrorKind, Publisher};
 
 use crate::args::{ConnectArgs, PublishArgs};
 use crate::error::CliError;
@@ -114,16 +114,7 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             let tree = args.tree.as_deref().unwrap_or("autoland");
             synthetic::outgoing(&synthetic::generate(tasks, tree, args.seed.unwrap_or(1))?)
         }
-        None => replay::load_paths(&args.paths)
-            .map_err(|e| CliError::failure(format!("{e}")))?
-            .into_iter()
-            .map(|m| OutgoingMessage {
-                exchange: m.exchange,
-                routing_key: m.routing_key,
-                body: m.body,
-                cc: m.cc,
-            })
-            .collect::<Vec<_>>(),
+        None => replay::load_paths(&args.paths).map_err(|e| CliError::failure(format!("{e}")))?,
     };
     let settings = settings(&args.connect)?;
     let timeout = Duration::from_secs(args.connect.connect_timeout);

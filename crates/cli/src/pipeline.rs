@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pulse_build_monitor::{
-    replay, Filter, FilterSpec, Monitor, MonitorBuilder, QueueType, RawMessage, Record,
-    RecordedMessage, Source, Stats, StopReport,
+    replay, Filter, FilterSpec, Monitor, MonitorBuilder, QueueType, RawMessage, Record, Source,
+    Stats, StopReport,
 };
 
 use crate::args::{
@@ -385,7 +385,7 @@ fn warn_if_incomplete(report: &StopReport) {
     }
 }
 
-/// The `record` file: JSON lines of [`RecordedMessage`], rotated to
+/// The `record` file: JSON lines of recorded [`Message`]s, rotated to
 /// `FILE.1` at `--max-bytes`.
 struct Recorder {
     path: PathBuf,
@@ -412,8 +412,8 @@ impl Recorder {
     }
 
     fn append(&mut self, message: &RawMessage) -> std::io::Result<()> {
-        let mut line = serde_json::to_string(&RecordedMessage::from(message))
-            .expect("a recorded message always serializes");
+        let mut line =
+            serde_json::to_string(&message.message).expect("a message always serializes");
         line.push('\n');
         let len = line.len() as u64;
         if let Some(max) = self.max_bytes {

@@ -4,9 +4,8 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use pulse_build_monitor::RecordedMessage;
+use pulse_build_monitor::Message;
 use pulse_synthetic::Push;
-use pulse_wire::OutgoingMessage;
 
 use crate::args::SyntheticPushArgs;
 use crate::error::CliError;
@@ -23,33 +22,18 @@ pub fn generate(tasks: usize, tree: &str, seed: u64) -> Result<Push, CliError> {
 }
 
 /// Its messages, ready for the publisher.
-pub fn outgoing(push: &Push) -> Vec<OutgoingMessage> {
-    push.messages()
-        .into_iter()
-        .map(|m| OutgoingMessage {
-            exchange: m.exchange,
-            routing_key: m.routing_key,
-            body: m.body,
-            cc: m.cc,
-        })
-        .collect()
+pub fn outgoing(push: &Push) -> Vec<Message> {
+    push.messages().into_iter().map(|m| m.message).collect()
 }
 
-/// `pulse-monitor synthetic-push N`: one `RecordedMessage` a line on
+/// `pulse-monitor synthetic-push N`: one recorded [`Message`] a line on
 /// stdout, a summary on stderr.
 pub fn synthetic_push(args: SyntheticPushArgs) -> Result<ExitCode, CliError> {
     let push = generate(args.tasks, &args.tree, args.seed)?;
     let messages = push.messages();
     let mut out = BufWriter::new(io::stdout().lock());
     for message in &messages {
-        let recorded = RecordedMessage {
-            exchange: message.exchange.clone(),
-            routing_key: message.routing_key.clone(),
-            cc: message.cc.clone(),
-            body: Some(serde_json::from_slice(&message.body).expect("the generator writes JSON")),
-            body_bytes: None,
-        };
-        let line = serde_json::to_string(&recorded).expect("a message always serializes");
+        let line = serde_json::to_string(&message.message).expect("a message always serializes");
         if let Err(e) = writeln!(out, "{line}") {
             return written(e);
         }

@@ -17,7 +17,7 @@ use std::sync::{Mutex, PoisonError};
 
 use pulse_wire::Acker;
 
-use crate::message::RawMessage;
+use pulse_translator::Message;
 
 /// A message's identity: a keyed hash of its exchange, routing key and body.
 pub(crate) type Identity = u64;
@@ -62,7 +62,7 @@ impl Dedupe {
         }
     }
 
-    pub(crate) fn identity(&self, message: &RawMessage) -> Identity {
+    pub(crate) fn identity(&self, message: &Message) -> Identity {
         let mut hasher = self.keys.build_hasher();
         message.exchange.hash(&mut hasher);
         message.routing_key.hash(&mut hasher);
@@ -117,18 +117,17 @@ impl Dedupe {
 mod tests {
     use super::*;
 
-    fn message(key: &str, body: &str) -> RawMessage {
-        RawMessage::new("exchange/build/", key, body.as_bytes().to_vec())
+    fn message(key: &str, body: &str) -> Message {
+        Message::new("exchange/build/", key, body.as_bytes().to_vec())
     }
 
     #[test]
     fn identity_covers_exchange_key_and_body_only() {
         let dedupe = Dedupe::new(4);
         let a = message("build.a", "{}");
-        let mut redelivered = a.clone();
-        redelivered.redelivered = true;
-        redelivered.cc.push("route.x".into());
-        assert_eq!(dedupe.identity(&a), dedupe.identity(&redelivered));
+        let mut other_routes = a.clone();
+        other_routes.cc.push("route.x".into());
+        assert_eq!(dedupe.identity(&a), dedupe.identity(&other_routes));
         assert_ne!(
             dedupe.identity(&a),
             dedupe.identity(&message("build.b", "{}"))

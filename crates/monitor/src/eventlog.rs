@@ -1,5 +1,5 @@
 //! Files a monitor writes besides the `log` output: the event log (the
-//! Python monitor's `logger` file: translation errors and callback panics)
+//! seed's `logger` file: translation errors and callback panics)
 //! and the dead-letter file (messages that could not be translated).
 
 use std::fs::{File, OpenOptions};
@@ -9,8 +9,8 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::message::{RawMessage, RecordedMessage};
 use crate::Error;
+use pulse_translator::Message;
 
 /// An append-only file of lines, shared by the pump thread and the workers.
 pub(crate) struct LineFile {
@@ -50,14 +50,11 @@ impl LineFile {
 #[derive(Serialize)]
 struct DeadLetter<'a> {
     #[serde(flatten)]
-    message: RecordedMessage,
+    message: &'a Message,
     error: &'a str,
 }
 
-pub(crate) fn dead_letter_line(message: &RawMessage, error: &str) -> String {
-    let letter = DeadLetter {
-        message: RecordedMessage::from(message),
-        error,
-    };
+pub(crate) fn dead_letter_line(message: &Message, error: &str) -> String {
+    let letter = DeadLetter { message, error };
     serde_json::to_string(&letter).expect("a recorded message always serializes")
 }

@@ -20,7 +20,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use pulse_translator::taskcluster::{self, TaskDefinition, TaskMessage, TaskclusterOptions};
+use pulse_translator::taskcluster::{self, TaskDefinition, TaskclusterOptions};
+use pulse_translator::Message;
 use pulse_translator::{ErrorKind as TranslateErrorKind, Record};
 use serde::Deserialize;
 
@@ -230,7 +231,7 @@ fn can_mend(kind: &TranslateErrorKind) -> bool {
 /// message fails with `error`, and the reason is logged.
 pub(crate) fn translate_with_fetched(
     fetcher: &TaskDefinitionFetcher,
-    task: &TaskMessage<'_>,
+    task: &Message,
     error: pulse_translator::Error,
     options: &TaskclusterOptions,
 ) -> Result<Record, pulse_translator::Error> {

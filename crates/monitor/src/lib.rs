@@ -15,8 +15,21 @@
 //! monitor.
 //!
 //! The main types: [`MonitorBuilder`], [`Monitor`], [`Source`] (raw
-//! buildbot, normalized or Taskcluster), [`RawMessage`], [`Stats`] and
-//! [`Error`]. The records, filter and connection settings are re-exported.
+//! buildbot, normalized or Taskcluster), [`Message`] and [`RawMessage`]
+//! (a message as the raw callback sees it), [`Stats`] and [`Error`]. The
+//! records, filter and connection settings are re-exported, with what
+//! they need ([`Backoff`] for [`ConsumeOptions`], [`Password`] for
+//! [`ConnectionSettings`]).
+//!
+//! The path of a message, one concern a module: on a broker, `pulse-wire`'s
+//! connection thread hands each batch of deliveries to the `intake`
+//! (dedupe window, translation by `source`, filter, metrics), which gives
+//! the pool only the callback calls (`callbacks`); `completion`
+//! acknowledges each message once its calls ended. `builder` wires it
+//! all, `handle` is the [`Monitor`] a user holds, and `run` is the
+//! monitor's own thread: it feeds the in-process source ([`replay`]) and
+//! shuts everything down in order. `eventlog` writes the log and
+//! dead-letter files, `metrics` serves Prometheus text, `stats` counts.
 //!
 //! With the cargo feature `fetch` (off by default, so the default build
 //! never goes online), `TaskDefinitionFetcher` and
@@ -25,7 +38,7 @@
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
-//! use pulse_build_monitor::{Filter, Monitor, RawMessage};
+//! use pulse_build_monitor::{Filter, Monitor, Message};
 //!
 //! // A raw buildbot message, as Pulse carried them on `exchange/build/`.
 //! let body = br#"{"_meta": {"routing_key": "build.mozilla-central-linux64.7.log_uploaded"},
@@ -35,7 +48,7 @@
 //!     ["packageUrl", "https://example.org/firefox.tar.bz2", "x"],
 //!     ["log_url", "https://example.org/log.txt.gz", "x"],
 //!     ["buildername", "Linux x86-64 mozilla-central build", "x"]]}}}"#;
-//! let message = RawMessage::new(
+//! let message = Message::new(
 //!     "exchange/build/",
 //!     "build.mozilla-central-linux64.7.log_uploaded",
 //!     body.to_vec(),
@@ -59,29 +72,35 @@
 //! ```
 #![deny(missing_docs)]
 
+mod builder;
+mod callbacks;
+mod completion;
 mod dedupe;
 mod error;
 mod eventlog;
 #[cfg(feature = "fetch")]
 mod fetch;
+mod handle;
+mod intake;
 mod message;
 mod metrics;
-mod monitor;
 pub mod replay;
+mod run;
 mod source;
 mod stats;
 
+pub use builder::MonitorBuilder;
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "fetch")]
 pub use fetch::{TaskDefinitionFetcher, DEFAULT_CACHE_CAPACITY, DEFAULT_TIMEOUT};
-pub use message::{RawMessage, RecordedMessage};
-pub use monitor::{Monitor, MonitorBuilder, StopReport};
+pub use handle::{Monitor, StopReport};
+pub use message::RawMessage;
 pub use source::Source;
 pub use stats::Stats;
 
 pub use pulse_filter::{Filter, FilterSpec, Rejection};
 pub use pulse_translator::{
-    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Record, Status,
-    TaskRecord, TaskState, TestRecord,
+    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Message, Record,
+    Status, TaskRecord, TaskState, TestRecord,
 };
-pub use pulse_wire::{ConnectionSettings, ConsumeOptions, QueueType};
+pub use pulse_wire::{Backoff, ConnectionSettings, ConsumeOptions, Password, QueueType};

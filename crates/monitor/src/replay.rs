@@ -2,7 +2,7 @@
 //!
 //! A path may be a directory (read recursively, in name order) or a file
 //! holding one of:
-//! - JSON lines of [`RecordedMessage`]s, as `pulse-monitor record` writes;
+//! - JSON lines of [`Message`]s, as `pulse-monitor record` writes;
 //! - one raw buildbot message, with `_meta.exchange` and `_meta.routing_key`;
 //! - one Taskcluster queue message body (`status.taskId`), whose `CC` routes
 //!   come from a `task_<taskId>.json` task definition beside it, if any;
@@ -17,21 +17,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::message::{RawMessage, RecordedMessage};
 use crate::{Error, ErrorKind};
 
-use pulse_translator::exchanges;
+use pulse_translator::{exchanges, Message};
 
 /// Every message in `paths`, in order: each directory's files sorted by name.
 /// The first file (or line) that cannot be read as messages fails the
 /// whole load. For large recordings, [`stream`] reads as it goes instead.
-pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<RawMessage>, Error> {
+pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Message>, Error> {
     let mut replay = stream(paths)?;
-    let messages: Vec<RawMessage> = replay.by_ref().collect();
+    let messages: Vec<Message> = replay.by_ref().collect();
     match replay.skipped().take().into_iter().next() {
         Some(error) => Err(error),
         None => Ok(messages),
@@ -117,9 +114,9 @@ impl Replay {
 }
 
 impl Iterator for Replay {
-    type Item = RawMessage;
+    type Item = Message;
 
-    fn next(&mut self) -> Option<RawMessage> {
+    fn next(&mut self) -> Option<Message> {
         loop {
             if let Some(lines) = &mut self.lines {
                 match lines.next_message(&self.bytes_read) {
@@ -166,7 +163,7 @@ impl Skipped {
 /// or one message.
 enum Opened {
     Lines(JsonLines),
-    Document(RawMessage, u64),
+    Document(Message, u64),
 }
 
 /// A recording's first line decides: a recorded message there means JSON
@@ -189,7 +186,7 @@ fn open(path: &Path) -> Result<Opened, Error> {
             break;
         }
     }
-    if let Ok(RecordedLine { .. }) = serde_json::from_slice::<RecordedLine<'_>>(&first) {
+    if serde_json::from_slice::<Message>(&first).is_ok() {
         return Ok(Opened::Lines(JsonLines {
             path: path.to_path_buf(),
             reader,
@@ -208,7 +205,7 @@ fn open(path: &Path) -> Result<Opened, Error> {
     Ok(Opened::Document(from_document(path, document)?, size))
 }
 
-/// A JSON lines recording, one [`RecordedMessage`] a line.
+/// A JSON lines recording, one [`Message`] a line.
 struct JsonLines {
     path: PathBuf,
     reader: BufReader<fs::File>,
@@ -230,7 +227,7 @@ impl std::fmt::Debug for JsonLines {
 impl JsonLines {
     /// The next message, an error for a line that is not one, `None` at
     /// the end of the file.
-    fn next_message(&mut self, bytes_read: &AtomicU64) -> Option<Result<RawMessage, Error>> {
+    fn next_message(&mut self, bytes_read: &AtomicU64) -> Option<Result<Message, Error>> {
         loop {
             if let Some(first) = self.first.take() {
                 self.line = first;
@@ -248,38 +245,10 @@ impl JsonLines {
                 continue;
             }
             return Some(
-                serde_json::from_slice::<RecordedLine<'_>>(&self.line)
-                    .map(RecordedLine::into_message)
+                serde_json::from_slice::<Message>(&self.line)
                     .map_err(|e| replay_error(&self.path, format!("line {}: {e}", self.number))),
             );
         }
-    }
-}
-
-/// A [`RecordedMessage`] line read with its body left as the JSON text it
-/// is: the translator parses it, once.
-#[derive(Deserialize)]
-struct RecordedLine<'a> {
-    exchange: String,
-    routing_key: String,
-    #[serde(default)]
-    cc: Vec<String>,
-    #[serde(borrow, default)]
-    body: Option<&'a RawValue>,
-    #[serde(default)]
-    body_bytes: Option<Vec<u8>>,
-}
-
-impl RecordedLine<'_> {
-    fn into_message(self) -> RawMessage {
-        let body = match (self.body, self.body_bytes) {
-            (Some(json), _) => json.get().as_bytes().to_vec(),
-            (None, Some(bytes)) => bytes,
-            (None, None) => Vec::new(),
-        };
-        let mut message = RawMessage::new(self.exchange, self.routing_key, body);
-        message.cc = self.cc;
-        message
     }
 }
 
@@ -321,11 +290,11 @@ fn describes_messages(path: &Path) -> bool {
 }
 
 /// The messages in one file; the first line that is not a message fails it.
-pub fn load_file(path: &Path) -> Result<Vec<RawMessage>, Error> {
+pub fn load_file(path: &Path) -> Result<Vec<Message>, Error> {
     load_paths(&[path])
 }
 
-fn from_document(path: &Path, document: Value) -> Result<RawMessage, Error> {
+fn from_document(path: &Path, document: Value) -> Result<Message, Error> {
     let unknown = || {
         Error::new(ErrorKind::Replay {
             path: path.to_path_buf(),
@@ -333,20 +302,19 @@ fn from_document(path: &Path, document: Value) -> Result<RawMessage, Error> {
         })
     };
     if document.get("routing_key").is_some() && document.get("exchange").is_some() {
-        let recorded: RecordedMessage = serde_json::from_value(document).map_err(|e| {
+        return serde_json::from_value(document).map_err(|e| {
             Error::new(ErrorKind::Replay {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })
-        })?;
-        return Ok(recorded.into());
+        });
     }
     if let Some(meta) = document.get("_meta") {
         let routing_key = meta
             .get("routing_key")
             .and_then(Value::as_str)
             .ok_or_else(unknown)?;
-        return Ok(RawMessage::new(
+        return Ok(Message::new(
             exchanges::BUILD,
             routing_key,
             to_bytes(&document),
@@ -357,7 +325,7 @@ fn from_document(path: &Path, document: Value) -> Result<RawMessage, Error> {
     }
     if document.get("key").is_some() && document.get("buildtype").is_some() {
         let routing_key = normalized_routing_key(&document).ok_or_else(unknown)?;
-        return Ok(RawMessage::new(
+        return Ok(Message::new(
             exchanges::BUILD_NORMALIZED,
             routing_key,
             to_bytes(&document),
@@ -373,7 +341,7 @@ fn to_bytes(document: &Value) -> Vec<u8> {
 /// A Taskcluster body recorded without its envelope: the exchange follows
 /// from the task's state and the routing key from its status, as the queue
 /// builds them.
-fn taskcluster_message(path: &Path, task_id: &str, body: &Value) -> RawMessage {
+fn taskcluster_message(path: &Path, task_id: &str, body: &Value) -> Message {
     let status = &body["status"];
     let text = |v: &Value| v.as_str().unwrap_or("_").to_string();
     let exchange = match status["state"].as_str() {
@@ -398,7 +366,7 @@ fn taskcluster_message(path: &Path, task_id: &str, body: &Value) -> RawMessage {
         "_".to_string(),
     ]
     .join(".");
-    let mut message = RawMessage::new(exchange, routing_key, to_bytes(body));
+    let mut message = Message::new(exchange, routing_key, to_bytes(body));
     message.cc = definition_routes(path, task_id);
     message
 }

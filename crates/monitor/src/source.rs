@@ -1,16 +1,14 @@
 //! Which Pulse messages a monitor reads, and how each kind is translated.
 
 use pulse_filter::Filter;
-use pulse_translator::{buildbot, exchanges, normalized, taskcluster, JobResult, Record};
-
-use crate::message::RawMessage;
+use pulse_translator::{buildbot, exchanges, normalized, taskcluster, JobResult, Message, Record};
 
 /// Which exchanges a monitor reads on the broker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Source {
     /// Raw buildbot messages on `exchange/build/`, translated in-process
-    /// (what pulsetranslator did as a separate service).
+    /// (what the reference translator did as a separate service).
     #[default]
     Buildbot,
     /// Messages on `exchange/build/normalized`, already translated.
@@ -159,7 +157,7 @@ impl Translators {
     /// several for l10n repacks.
     pub(crate) fn translate(
         &self,
-        message: &RawMessage,
+        message: &Message,
     ) -> Result<Vec<Record>, pulse_translator::Error> {
         match self.default_source.for_exchange(&message.exchange) {
             Source::Buildbot => {
@@ -182,19 +180,13 @@ impl Translators {
                 Ok(Vec::new())
             }
             Source::Taskcluster { .. } => {
-                let task = taskcluster::TaskMessage {
-                    exchange: &message.exchange,
-                    routing_key: &message.routing_key,
-                    cc: &message.cc,
-                    body: &message.body,
-                };
-                let translated = taskcluster::translate(&task, &self.taskcluster);
+                let translated = taskcluster::translate(message, &self.taskcluster);
                 #[cfg(feature = "fetch")]
                 let translated = match (translated, &self.task_definitions) {
                     (Err(error), Some(fetcher)) if crate::fetch::needs_definition(&error) => {
                         crate::fetch::translate_with_fetched(
                             fetcher,
-                            &task,
+                            message,
                             error,
                             &self.taskcluster,
                         )

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use common::{broker_or_skip, publish_all, publisher, unique, wait_until, QueueGuard, WAIT};
 use crossbeam_channel::{Receiver, Sender};
-use pulse_build_monitor::{ConnectionSettings, Filter, Monitor, RawMessage, Source};
+use pulse_build_monitor::{ConnectionSettings, Filter, Message, Monitor, Source};
 
 /// A normalized build of `tree` whose revision names it.
-fn build(tree: &str, name: &str) -> RawMessage {
+fn build(tree: &str, name: &str) -> Message {
     let payload = serde_json::json!({
         "key": format!("build.{tree}-linux64.1.log_uploaded"),
         "tree": tree,
@@ -25,7 +25,7 @@ fn build(tree: &str, name: &str) -> RawMessage {
         "tags": [],
         "timestamp": "2015-08-13T12:00:00Z",
     });
-    RawMessage::new(
+    Message::new(
         pulse_build_monitor::exchanges::BUILD_NORMALIZED,
         format!("build.{tree}.linux64.opt.{name}"),
         serde_json::to_vec(&payload).unwrap(),
@@ -109,7 +109,7 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
     );
 
     let names: Vec<String> = (0..5).map(|i| format!("msg-{i}")).collect();
-    let messages: Vec<RawMessage> = names.iter().map(|n| build(&tree, n)).collect();
+    let messages: Vec<Message> = names.iter().map(|n| build(&tree, n)).collect();
     let mut publisher = publisher(&settings);
     publish_all(&mut publisher, &messages);
 
@@ -190,7 +190,7 @@ fn stop_ends_at_its_deadline_while_every_worker_is_busy() {
         (1, 0),
     );
     let names: Vec<String> = (0..5).map(|i| format!("msg-{i}")).collect();
-    let messages: Vec<RawMessage> = names.iter().map(|n| build(&tree, n)).collect();
+    let messages: Vec<Message> = names.iter().map(|n| build(&tree, n)).collect();
     let mut publisher = publisher(&settings);
     publish_all(&mut publisher, &messages);
     started

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{corpus_or_skip, multiset, raw_corpus, translate_raw, unique, wait_until, WAIT};
-use pulse_build_monitor::{replay, Filter, Monitor, RawMessage, Record};
+use pulse_build_monitor::{replay, Filter, Message, Monitor, Record};
 use serde_json::Value;
 
 #[derive(Default)]
 struct Received {
-    messages: Vec<RawMessage>,
+    messages: Vec<Message>,
     records: Vec<Record>,
 }
 
@@ -46,7 +46,7 @@ fn replaying_the_corpus_gives_what_the_translator_gives() {
     let (on_message, on_build, on_test) = (received.clone(), received.clone(), received.clone());
     let monitor = Monitor::builder()
         .filter(every_tree())
-        .on_message(move |m| on_message.lock().unwrap().messages.push(m.clone()))
+        .on_message(move |m| on_message.lock().unwrap().messages.push(m.message.clone()))
         .on_build(move |b| on_build.lock().unwrap().records.push(Record::Build(b)))
         .on_test(move |t| on_test.lock().unwrap().records.push(Record::Test(t)))
         .replay(&[
@@ -212,7 +212,7 @@ fn panics_are_counted_and_logged_and_dead_letters_replay() {
         panics.iter().all(|l| l.contains("(test callback)")),
         "{text}"
     );
-    let failing: Vec<&RawMessage> = originals
+    let failing: Vec<&Message> = originals
         .iter()
         .filter(|m| translate_raw(m).is_err())
         .collect();
@@ -240,7 +240,7 @@ fn panics_are_counted_and_logged_and_dead_letters_replay() {
         assert!(!letter["error"].as_str().unwrap().is_empty(), "{line}");
     }
     let replayed = replay::load_file(&dead.0).unwrap();
-    let as_json = |m: &RawMessage| {
+    let as_json = |m: &Message| {
         (
             m.exchange.clone(),
             m.routing_key.clone(),
@@ -325,9 +325,9 @@ fn in_process_messages_match_the_filter() {
 /// ends at its deadline, leaving the queued calls unrun and reported.
 #[test]
 fn stop_ends_a_replay_whose_messages_are_all_handed_out() {
-    let messages: Vec<RawMessage> = (0..50)
+    let messages: Vec<Message> = (0..50)
         .map(|n| {
-            RawMessage::new(
+            Message::new(
                 "exchange/build/",
                 format!("build.slow.{n}.finished"),
                 b"{}".to_vec(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{publish_all, publisher, wait_until};
 use prometheus_parse::{Sample, Scrape, Value};
-use pulse_build_monitor::{replay, Filter, Monitor, RawMessage, Stats};
+use pulse_build_monitor::{replay, Filter, Message, Monitor, Stats};
 use pulse_test_support::Vhost;
 
 /// One HTTP/1.0 request; the status line and the body.
@@ -97,7 +97,7 @@ fn assert_agrees(samples: &[Sample], stats: &Stats) {
     assert_eq!(by_kind("true") + by_kind("false"), stats.translated as f64);
 }
 
-fn fixtures() -> Vec<RawMessage> {
+fn fixtures() -> Vec<Message> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/replay");
     replay::load_paths(&[dir]).unwrap()
 }
@@ -184,7 +184,7 @@ fn broker_metrics_scraped_mid_run_agree_with_stats() {
         return;
     };
     let settings = vhost.settings("pulse-build-monitor-test");
-    let messages: Vec<RawMessage> = fixtures()
+    let messages: Vec<Message> = fixtures()
         .into_iter()
         .filter(|m| m.exchange == pulse_build_monitor::exchanges::BUILD)
         .collect();

@@ -13,7 +13,7 @@ use common::{
     wait_until, QueueGuard,
 };
 use pulse_build_monitor::{
-    ConnectionSettings, Filter, Monitor, MonitorBuilder, RawMessage, Record, Source,
+    ConnectionSettings, Filter, Message, Monitor, MonitorBuilder, Record, Source,
 };
 use serde_json::Value;
 
@@ -21,7 +21,7 @@ const EXCHANGE: &str = pulse_build_monitor::exchanges::BUILD_NORMALIZED;
 
 /// The corpus's normalized messages moved to `tree` (in the payload and in
 /// the routing key's second part), with a timestamp as the reference added.
-fn normalized_for(corpus: &std::path::Path, tree: &str) -> Vec<RawMessage> {
+fn normalized_for(corpus: &std::path::Path, tree: &str) -> Vec<Message> {
     expected_normalized(corpus)
         .into_values()
         .flatten()
@@ -30,7 +30,7 @@ fn normalized_for(corpus: &std::path::Path, tree: &str) -> Vec<RawMessage> {
             payload["timestamp"] = Value::String("2015-08-13T12:00:00Z".to_string());
             let mut parts: Vec<&str> = key.split('.').collect();
             parts[1] = tree;
-            RawMessage::new(
+            Message::new(
                 EXCHANGE,
                 parts.join("."),
                 serde_json::to_vec(&payload).unwrap(),
@@ -39,7 +39,7 @@ fn normalized_for(corpus: &std::path::Path, tree: &str) -> Vec<RawMessage> {
         .collect()
 }
 
-fn parse(message: &RawMessage) -> Record {
+fn parse(message: &Message) -> Record {
     pulse_translator::normalized::parse(&message.routing_key, &message.body).unwrap()
 }
 
@@ -127,11 +127,11 @@ fn normalized_messages_give_the_same_records_and_bindings_narrow_by_tree() {
     publish_all(&mut publisher, &others);
     publish_all(&mut publisher, &ours);
 
-    let messages_a: Vec<&RawMessage> = ours
+    let messages_a: Vec<&Message> = ours
         .iter()
         .filter(|m| !m.routing_key.starts_with("talos."))
         .collect();
-    let messages_b: Vec<&RawMessage> = ours
+    let messages_b: Vec<&Message> = ours
         .iter()
         .filter(|m| parse(m).job().unwrap().platform == "win32")
         .collect();
@@ -203,7 +203,7 @@ fn default_filter_binds_only_mozilla_central() {
             .expect("the corpus has a mozilla-central linux64 opt build")
             .1;
         payload["timestamp"] = Value::String("2015-08-13T12:00:00Z".to_string());
-        RawMessage::new(
+        Message::new(
             EXCHANGE,
             &sentinel_key,
             serde_json::to_vec(&payload).unwrap(),

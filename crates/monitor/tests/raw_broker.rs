@@ -14,7 +14,7 @@ use common::{
     broker_or_skip, corpus_or_skip, multiset, publish_all, publisher, raw_corpus, translate_raw,
     unique, wait_until, with_tree, QueueGuard,
 };
-use pulse_build_monitor::{Filter, Monitor, RawMessage, Record, StopReport};
+use pulse_build_monitor::{Filter, Message, Monitor, Record, StopReport};
 
 /// One monitor's filter, and the same rules written out by hand.
 struct Case {
@@ -89,7 +89,7 @@ const CASES: [Case; 4] = [
 
 #[derive(Default)]
 struct Received {
-    messages: Vec<RawMessage>,
+    messages: Vec<Message>,
     records: Vec<Record>,
 }
 
@@ -100,7 +100,7 @@ fn raw_corpus_through_the_broker_matches_in_process_translation() {
     };
     let tree = unique("test");
     let originals = raw_corpus(&corpus);
-    let ours: Vec<RawMessage> = originals.iter().map(|m| with_tree(m, &tree)).collect();
+    let ours: Vec<Message> = originals.iter().map(|m| with_tree(m, &tree)).collect();
 
     // Renaming the tree must not change what the translator makes of a
     // message, or this test would compare the wrong thing.
@@ -146,7 +146,7 @@ fn raw_corpus_through_the_broker_matches_in_process_translation() {
             .label(label)
             .declare_exchanges(true)
             .filter(case.filter(&tree))
-            .on_message(move |m| on_message.lock().unwrap().messages.push(m.clone()))
+            .on_message(move |m| on_message.lock().unwrap().messages.push(m.message.clone()))
             .on_build(move |b| on_build.lock().unwrap().records.push(Record::Build(b)))
             .on_test(move |t| on_test.lock().unwrap().records.push(Record::Test(t)))
             .start()
@@ -156,7 +156,7 @@ fn raw_corpus_through_the_broker_matches_in_process_translation() {
 
     let mut publisher = publisher(&settings);
     publish_all(&mut publisher, &ours);
-    let is_ours = |m: &RawMessage| {
+    let is_ours = |m: &Message| {
         ours.iter()
             .any(|o| o.routing_key == m.routing_key && o.body == m.body)
     };

@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use common::{
     broker_or_skip, close_connection_named, publish_all, publisher, unique, wait_until, QueueGuard,
 };
-use pulse_build_monitor::{Filter, Monitor, RawMessage, Source};
+use pulse_build_monitor::{Filter, Message, Monitor, Source};
 
 const TOTAL: usize = 3000;
 
-fn build(tree: &str, id: usize) -> RawMessage {
+fn build(tree: &str, id: usize) -> Message {
     let payload = serde_json::json!({
         "key": format!("build.{tree}-linux64.{id}.log_uploaded"),
         "tree": tree,
@@ -25,7 +25,7 @@ fn build(tree: &str, id: usize) -> RawMessage {
         "tags": [],
         "timestamp": "2015-08-13T12:00:00Z",
     });
-    RawMessage::new(
+    Message::new(
         pulse_build_monitor::exchanges::BUILD_NORMALIZED,
         format!("build.{tree}.linux64.opt.{id}"),
         serde_json::to_vec(&payload).unwrap(),
@@ -66,7 +66,7 @@ fn forced_close_mid_stream(durable: bool) {
         .start()
         .unwrap();
 
-    let messages: Vec<RawMessage> = (0..TOTAL).map(|id| build(&tree, id)).collect();
+    let messages: Vec<Message> = (0..TOTAL).map(|id| build(&tree, id)).collect();
     let publishing = {
         let settings = settings.clone();
         std::thread::spawn(move || {

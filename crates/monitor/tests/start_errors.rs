@@ -3,12 +3,12 @@
 mod common;
 
 use common::{broker_or_skip, unique};
-use pulse_build_monitor::{ErrorKind, Monitor, RawMessage};
+use pulse_build_monitor::{ErrorKind, Message, Monitor};
 use pulse_wire::Password;
 
 #[test]
 fn a_monitor_with_nothing_to_call_does_not_start() {
-    let message = RawMessage::new("exchange/build/", "build.x.1.log_uploaded", b"{}".to_vec());
+    let message = Message::new("exchange/build/", "build.x.1.log_uploaded", b"{}".to_vec());
     let err = Monitor::builder()
         .messages(vec![message])
         .start()

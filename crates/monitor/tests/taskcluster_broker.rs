@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pulse_build_monitor::{Filter, Monitor, MonitorBuilder, RawMessage, Record, Source};
+use pulse_build_monitor::{Filter, Message, Monitor, MonitorBuilder, Record, Source};
 use pulse_translator::ErrorKind as TranslateErrorKind;
 use serde_json::Value;
 use taskcluster_support::{
@@ -34,7 +34,7 @@ const FETCHES: bool = cfg!(feature = "fetch");
 /// One corpus message, and what its task definition says about it.
 struct Task {
     task_id: String,
-    message: RawMessage,
+    message: Message,
     label: Option<String>,
     tag_kind: Option<String>,
     #[cfg_attr(not(feature = "fetch"), allow(dead_code))]
@@ -144,7 +144,7 @@ fn tagged_tasks(dir: &Path, marker: &str) -> Vec<Task> {
             ]
             .join(".");
             let state = run["state"].as_str().unwrap();
-            let mut message = RawMessage::new(
+            let mut message = Message::new(
                 format!("exchange/taskcluster-queue/v1/task-{state}"),
                 routing_key,
                 body,

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pulse_build_monitor::{Filter, Monitor, RawMessage, Record, Source, TaskDefinitionFetcher};
+use pulse_build_monitor::{Filter, Message, Monitor, Record, Source, TaskDefinitionFetcher};
 use pulse_translator::ErrorKind as TranslateErrorKind;
 use serde_json::Value;
 use taskcluster_support::{
@@ -20,7 +20,7 @@ use taskcluster_support::{
 };
 
 struct Corpus {
-    messages: Vec<RawMessage>,
+    messages: Vec<Message>,
     tasks: Value,
     jobs: Value,
 }
@@ -33,7 +33,7 @@ fn corpus() -> Option<Corpus> {
         .unwrap()
         .values()
         .map(|entry| {
-            RawMessage::new(
+            Message::new(
                 entry["exchange"].as_str().unwrap(),
                 entry["routes"].as_str().unwrap(),
                 serde_json::to_vec(&entry["payload"]).unwrap(),
@@ -72,7 +72,7 @@ fn result_code(result: &str) -> Option<i64> {
 /// Runs `messages` through a monitor for every tree with `fetcher`, and
 /// returns the records its callbacks got, the stats, and the dead letters.
 fn run(
-    messages: Vec<RawMessage>,
+    messages: Vec<Message>,
     fetcher: Option<TaskDefinitionFetcher>,
 ) -> (
     Vec<Record>,

@@ -2,26 +2,36 @@
 //! as `services/queue/src/exchanges.js` builds them.
 
 use chrono::{DateTime, Duration, Utc};
-use pulse_translator::exchanges;
+use pulse_translator::{exchanges, Message};
 use serde_json::{json, Map, Value};
+use std::ops::Deref;
 
 use crate::{ExceptionReason, Outcome, Push, SyntheticRun, SyntheticTask};
 
-/// One message as the queue publishes it.
+/// One message as the queue publishes it, and when. It reads as its
+/// [`Message`]:
+/// - the exchange is one of the five Taskcluster queue exchanges
+///   ([`exchanges::TASK_ALL`]);
+/// - the routing key is
+///   `primary.<taskId>.<runId>.<workerGroup>.<workerId>.<provisionerId>.<workerType>.<schedulerId>.<taskGroupId>._`,
+///   with `_` for what the run does not have yet;
+/// - `cc` holds each of the task's routes as `route.<route>`;
+/// - the JSON body holds `status`, `runId`, `task.tags`, `version` and, as
+///   the exchange's schema says, `workerGroup`, `workerId`, `takenUntil`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntheticMessage {
-    /// One of the five Taskcluster queue exchanges ([`exchanges::TASK_ALL`]).
-    pub exchange: String,
-    /// `primary.<taskId>.<runId>.<workerGroup>.<workerId>.<provisionerId>.<workerType>.<schedulerId>.<taskGroupId>._`,
-    /// with `_` for what the run does not have yet.
-    pub routing_key: String,
-    /// The `CC` header: each of the task's routes as `route.<route>`.
-    pub cc: Vec<String>,
-    /// The JSON body: `status`, `runId`, `task.tags`, `version` and, as the
-    /// exchange's schema says, `workerGroup`, `workerId`, `takenUntil`.
-    pub body: Vec<u8>,
+    /// The message.
+    pub message: Message,
     /// When the queue publishes it.
     pub time: DateTime<Utc>,
+}
+
+impl Deref for SyntheticMessage {
+    type Target = Message;
+
+    fn deref(&self) -> &Message {
+        &self.message
+    }
 }
 
 /// What happened to a run.
@@ -115,11 +125,10 @@ fn message(
         task.scheduler_id,
         push.task_group_id(),
     );
+    let body = serde_json::to_vec(&Value::Object(body)).expect("JSON always serializes");
+    let cc = task.routes.iter().map(|r| format!("route.{r}")).collect();
     SyntheticMessage {
-        exchange: exchange.to_string(),
-        routing_key,
-        cc: task.routes.iter().map(|r| format!("route.{r}")).collect(),
-        body: serde_json::to_vec(&Value::Object(body)).expect("JSON always serializes"),
+        message: Message::new(exchange, routing_key, body).with_cc(cc),
         time,
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use pulse_synthetic::{JobKind, Outcome, Push, SyntheticTask};
 use pulse_translator::exchanges;
-use pulse_translator::taskcluster::{platform_family, translate, TaskMessage, TaskclusterOptions};
+use pulse_translator::taskcluster::{platform_family, translate, TaskclusterOptions};
 use pulse_translator::{JobResult, Record, TaskState};
 
 /// Treeherder's result for a run, written out from its handler and job
@@ -50,15 +50,7 @@ fn every_message_of_every_kind_translates_into_its_tasks_record() {
             let run_id: u32 = key.next().expect("a run id").parse().expect("a number");
             let task = by_id[task_id];
             let what = format!("{} run {run_id} on {}", task.label, message.exchange);
-            let record = match translate(
-                &TaskMessage {
-                    exchange: &message.exchange,
-                    routing_key: &message.routing_key,
-                    cc: &message.cc,
-                    body: &message.body,
-                },
-                &options,
-            ) {
+            let record = match translate(&message, &options) {
                 Ok(record) => record,
                 Err(e) => {
                     errors.push(format!("{what}: {e}"));

@@ -22,7 +22,9 @@
 //!   the decision task…, and unfinished tasks) into a [`TaskRecord`]; each
 //!   record has a kind ([`Record::kind`]) and a result in Treeherder's
 //!   words ([`Record::result`], [`JobResult`]).
-//! - [`exchanges`] names Pulse's exchanges, once.
+//! - [`Message`] is one Pulse message (exchange, routing key, `CC`
+//!   routes, body), as every crate above this one passes it around;
+//!   [`exchanges`] names Pulse's exchanges, once.
 //!
 //! Records and their parts: [`Record`] is a [`BuildRecord`], a
 //! [`TestRecord`] or a [`TaskRecord`]; builds and tests share a [`JobInfo`],
@@ -75,6 +77,7 @@ pub mod buildername;
 mod clock;
 mod error;
 pub mod exchanges;
+mod message;
 pub mod normalized;
 mod record;
 mod status;
@@ -83,6 +86,7 @@ pub mod taskcluster;
 
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
+pub use message::Message;
 pub use record::{
     BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, Record, TaskRecord,
     TestRecord,

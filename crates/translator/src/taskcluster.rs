@@ -4,7 +4,7 @@
 //! mochitest-browser-chrome` means the same thing in both eras.
 //!
 //! A message is its exchange, routing key, `CC` routes and JSON body
-//! ([`TaskMessage`]). [`translate`] reads what the message itself says: the
+//! (a [`Message`](crate::Message)). [`translate`] reads what the message itself says: the
 //! tree and revision from the `tc-treeherder.v2.<project>.<revision>` route
 //! (routing key or `CC`), and platform, build type, kind and test from the
 //! task's `label` tag. The task's kind (`tags.kind`)
@@ -65,18 +65,19 @@ mod record;
 mod result;
 mod route;
 
-use crate::{Clock, Error, Record};
+use crate::{Clock, Error, Message, Record};
 
 pub use definition::TaskDefinition;
 pub use kinds::job_kind;
 pub use label::{platform_family, test_suite, test_suite_tokens};
-pub use message::TaskMessage;
 
 /// The Firefox CI deployment's root URL, the default for log URLs.
 const DEFAULT_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
 
-/// How messages are translated.
+/// How messages are translated: [`TaskclusterOptions::default`], changed
+/// with the `with_` methods.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TaskclusterOptions {
     /// The deployment's root URL, without a trailing slash; log URLs start
     /// with it. By default Firefox CI's,
@@ -84,6 +85,22 @@ pub struct TaskclusterOptions {
     pub root_url: String,
     /// Now, for the records' `timestamp`; injectable so tests are repeatable.
     pub clock: Clock,
+}
+
+impl TaskclusterOptions {
+    /// With log URLs under `root_url` (no trailing slash).
+    #[must_use]
+    pub fn with_root_url(mut self, root_url: impl Into<String>) -> TaskclusterOptions {
+        self.root_url = root_url.into();
+        self
+    }
+
+    /// With records stamped by `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> TaskclusterOptions {
+        self.clock = clock;
+        self
+    }
 }
 
 impl Default for TaskclusterOptions {
@@ -105,21 +122,21 @@ impl Default for TaskclusterOptions {
 /// outside the vocabulary ([`crate::ErrorKind::UnknownTaskPlatform`]).
 ///
 /// ```
-/// use pulse_translator::taskcluster::{translate, TaskMessage, TaskclusterOptions};
-/// use pulse_translator::{Record, Status};
+/// use pulse_translator::taskcluster::{translate, TaskclusterOptions};
+/// use pulse_translator::{Message, Record, Status};
 ///
 /// let body = br#"{"runId": 0, "status": {"taskId": "fxnfF4hJRbq2uSO5DEAK1A",
 ///   "workerType": "t-linux-large", "state": "failed", "runs": [{"runId": 0,
 ///   "state": "failed", "reasonResolved": "failed", "scheduled": "2020-01-23T19:34:49.624Z",
 ///   "resolved": "2020-01-23T20:00:16.794Z"}]}, "task": {"tags": {"kind": "test",
 ///   "label": "test-linux1804-64-qr/debug-mochitest-browser-chrome-e10s-3"}}}"#;
-/// let cc = ["route.tc-treeherder.v2.autoland.fb6b61e49217d835b2d6e435560424aab10d5475.105840".to_string()];
-/// let message = TaskMessage {
-///     exchange: "exchange/taskcluster-queue/v1/task-failed",
-///     routing_key: "primary.fxnfF4hJRbq2uSO5DEAK1A.0.aws.i-0323.gecko-t.t-linux-large.gecko-level-3.fyLj._",
-///     cc: &cc,
-///     body,
-/// };
+/// let cc = vec!["route.tc-treeherder.v2.autoland.fb6b61e49217d835b2d6e435560424aab10d5475.105840".to_string()];
+/// let message = Message::new(
+///     "exchange/taskcluster-queue/v1/task-failed",
+///     "primary.fxnfF4hJRbq2uSO5DEAK1A.0.aws.i-0323.gecko-t.t-linux-large.gecko-level-3.fyLj._",
+///     body.to_vec(),
+/// )
+/// .with_cc(cc);
 /// let Record::Test(test) = translate(&message, &TaskclusterOptions::default())? else {
 ///     panic!("a test task makes a test record");
 /// };
@@ -130,7 +147,7 @@ impl Default for TaskclusterOptions {
 /// assert_eq!(test.job.status, Some(Status::Failure));
 /// # Ok::<(), pulse_translator::Error>(())
 /// ```
-pub fn translate(msg: &TaskMessage<'_>, options: &TaskclusterOptions) -> Result<Record, Error> {
+pub fn translate(msg: &Message, options: &TaskclusterOptions) -> Result<Record, Error> {
     record::translate(msg, None, options)
 }
 
@@ -142,7 +159,7 @@ pub fn translate(msg: &TaskMessage<'_>, options: &TaskclusterOptions) -> Result<
 /// always wins. A name that is not a label (tasks before 2018) falls back
 /// on `extra.treeherder.machine.platform`, the collection and `extra.suite`.
 pub fn translate_with_definition(
-    msg: &TaskMessage<'_>,
+    msg: &Message,
     definition: &TaskDefinition,
     options: &TaskclusterOptions,
 ) -> Result<Record, Error> {

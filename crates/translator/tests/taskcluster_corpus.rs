@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
 use pulse_translator::taskcluster::{
-    translate, translate_with_definition, TaskDefinition, TaskMessage, TaskclusterOptions,
+    translate, translate_with_definition, TaskDefinition, TaskclusterOptions,
 };
-use pulse_translator::{BuildType, Clock, ErrorKind, JobKind, JobResult, Record, Status};
+use pulse_translator::{BuildType, Clock, ErrorKind, JobKind, JobResult, Message, Record, Status};
 use serde_json::Value;
 
 const CORPUS: &str = concat!(
@@ -169,22 +169,19 @@ fn tagged_2020_messages_agree_with_their_task_definitions() {
         return;
     };
     assert_eq!(corpus.len(), 15, "tagged-2020 holds 15 pulse messages");
-    let options = TaskclusterOptions {
-        clock: Clock::Fixed(fixed_clock()),
-        ..TaskclusterOptions::default()
-    };
+    let options = TaskclusterOptions::default().with_clock(Clock::Fixed(fixed_clock()));
     let (mut builds, mut tests, mut no_route, mut other_kind) = (0, 0, 0, 0);
     let mut tags_agree = 0;
     for tagged in &corpus {
         let name = &tagged.name;
         let cc = cc_of(&tagged.definition_json);
         let key = primary_key(&tagged.body_json);
-        let message = TaskMessage {
-            exchange: "exchange/taskcluster-queue/v1/task-completed",
-            routing_key: &key,
-            cc: &cc,
-            body: &tagged.body,
-        };
+        let message = Message::new(
+            "exchange/taskcluster-queue/v1/task-completed",
+            key,
+            tagged.body.clone(),
+        )
+        .with_cc(cc);
         let definition: TaskDefinition =
             serde_json::from_value(tagged.definition_json.clone()).unwrap();
         let with_definition = translate_with_definition(&message, &definition, &options);
@@ -315,16 +312,14 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (task_id, entry) in messages {
         let body = serde_json::to_vec(&entry["payload"]).unwrap();
-        let options = TaskclusterOptions {
-            root_url: entry["root_url"].as_str().unwrap().to_string(),
-            clock: Clock::Fixed(fixed_clock()),
-        };
-        let message = TaskMessage {
-            exchange: entry["exchange"].as_str().unwrap(),
-            routing_key: entry["routes"].as_str().unwrap(),
-            cc: &[],
-            body: &body,
-        };
+        let options = TaskclusterOptions::default()
+            .with_root_url(entry["root_url"].as_str().unwrap())
+            .with_clock(Clock::Fixed(fixed_clock()));
+        let message = Message::new(
+            entry["exchange"].as_str().unwrap(),
+            entry["routes"].as_str().unwrap(),
+            body,
+        );
         let definition_json = &tasks[task_id];
         let definition: TaskDefinition = serde_json::from_value(definition_json.clone()).unwrap();
         let expected = &jobs[task_id];
@@ -507,16 +502,8 @@ fn all_messages() -> Vec<(String, String, Vec<String>, Value, Value)> {
 }
 
 fn exercise(exchange: &str, key: &str, cc: &[String], body: &[u8], definition: &TaskDefinition) {
-    let options = TaskclusterOptions {
-        clock: Clock::Fixed(fixed_clock()),
-        ..TaskclusterOptions::default()
-    };
-    let message = TaskMessage {
-        exchange,
-        routing_key: key,
-        cc,
-        body,
-    };
+    let options = TaskclusterOptions::default().with_clock(Clock::Fixed(fixed_clock()));
+    let message = Message::new(exchange, key, body).with_cc(cc.to_vec());
     // Results do not matter here, only that every input comes back.
     let _ = translate(&message, &options);
     let _ = translate_with_definition(&message, definition, &options);

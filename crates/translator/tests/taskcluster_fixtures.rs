@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use pulse_translator::taskcluster::{
-    translate, translate_with_definition, TaskDefinition, TaskMessage, TaskclusterOptions,
+    translate, translate_with_definition, TaskDefinition, TaskclusterOptions,
 };
 use pulse_translator::{
-    BuildRecord, BuildType, Clock, Error, ErrorKind, JobKind, JobResult, Record, Status,
+    BuildRecord, BuildType, Clock, Error, ErrorKind, JobKind, JobResult, Message, Record, Status,
     TaskRecord, TaskState, TestRecord,
 };
 use serde_json::{json, Value};
@@ -18,49 +18,14 @@ fn fixed_clock() -> DateTime<Utc> {
 }
 
 fn options() -> TaskclusterOptions {
-    TaskclusterOptions {
-        clock: Clock::Fixed(fixed_clock()),
-        ..TaskclusterOptions::default()
-    }
+    TaskclusterOptions::default().with_clock(Clock::Fixed(fixed_clock()))
 }
 
-/// A fixture message, owned, so tests can borrow a [`TaskMessage`] from it.
-struct Owned {
-    exchange: String,
-    routing_key: String,
-    cc: Vec<String>,
-    body: Vec<u8>,
-}
-
-impl Owned {
-    fn from_value(message: &Value) -> Owned {
-        Owned {
-            exchange: message["exchange"].as_str().unwrap().to_string(),
-            routing_key: message["routing_key"].as_str().unwrap().to_string(),
-            cc: message["cc"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r.as_str().unwrap().to_string())
-                .collect(),
-            body: serde_json::to_vec(&message["body"]).unwrap(),
-        }
-    }
-
-    fn message(&self) -> TaskMessage<'_> {
-        TaskMessage {
-            exchange: &self.exchange,
-            routing_key: &self.routing_key,
-            cc: &self.cc,
-            body: &self.body,
-        }
-    }
-}
-
-fn fixture(name: &str) -> Owned {
+/// A fixture message: a file in the recording format ([`Message`]'s).
+fn fixture(name: &str) -> Message {
     let path = format!("{FIXTURES}/{name}.message.json");
     let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    Owned::from_value(&serde_json::from_slice(&text).unwrap())
+    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn definition(name: &str) -> TaskDefinition {
@@ -92,7 +57,7 @@ fn task_record(record: Record) -> TaskRecord {
 #[test]
 fn failed_test_rerun_after_worker_shutdown() {
     let owned = fixture("test-failed");
-    let test = test_record(translate(&owned.message(), &options()).unwrap());
+    let test = test_record(translate(&owned, &options()).unwrap());
     let job = &test.job;
     assert_eq!(job.key, owned.routing_key);
     assert_eq!(job.tree, "autoland");
@@ -139,7 +104,7 @@ fn failed_test_rerun_after_worker_shutdown() {
 #[test]
 fn build_from_routing_key_route_with_variant_tags() {
     let owned = fixture("build-completed");
-    let build = build_record(translate(&owned.message(), &options()).unwrap());
+    let build = build_record(translate(&owned, &options()).unwrap());
     let job = &build.job;
     assert!(owned.routing_key.starts_with("route.tc-treeherder.v2."));
     assert_eq!(job.key, owned.routing_key);
@@ -163,11 +128,10 @@ fn build_from_routing_key_route_with_variant_tags() {
 #[test]
 fn cancelled_talos_on_comm_central() {
     let owned = fixture("talos-canceled");
-    let options = TaskclusterOptions {
-        root_url: "https://tc.example.com/".into(),
-        clock: Clock::Fixed(fixed_clock()),
-    };
-    let test = test_record(translate(&owned.message(), &options).unwrap());
+    let options = TaskclusterOptions::default()
+        .with_root_url("https://tc.example.com/")
+        .with_clock(Clock::Fixed(fixed_clock()));
+    let test = test_record(translate(&owned, &options).unwrap());
     assert_eq!(test.job.tree, "comm-central");
     assert_eq!(test.job.status, Some(Status::Cancelled));
     assert!(test.talos);
@@ -185,7 +149,7 @@ fn cancelled_talos_on_comm_central() {
 #[test]
 fn untagged_task_needs_and_takes_its_definition() {
     let owned = fixture("untagged-running");
-    let err = translate(&owned.message(), &options()).unwrap_err();
+    let err = translate(&owned, &options()).unwrap_err();
     assert_eq!(
         err.kind(),
         &ErrorKind::MissingTreeherderRoute {
@@ -194,12 +158,7 @@ fn untagged_task_needs_and_takes_its_definition() {
     );
 
     let task = task_record(
-        translate_with_definition(
-            &owned.message(),
-            &definition("untagged-running"),
-            &options(),
-        )
-        .unwrap(),
+        translate_with_definition(&owned, &definition("untagged-running"), &options()).unwrap(),
     );
     assert_eq!(task.tree, "mozilla-inbound");
     assert_eq!(
@@ -230,14 +189,9 @@ fn untagged_task_needs_and_takes_its_definition() {
 #[test]
 fn partials_are_builds_by_the_kind_table_as_by_their_definition() {
     let owned = fixture("partials-completed");
-    let from_tags = build_record(translate(&owned.message(), &options()).unwrap());
+    let from_tags = build_record(translate(&owned, &options()).unwrap());
     let build = build_record(
-        translate_with_definition(
-            &owned.message(),
-            &definition("partials-completed"),
-            &options(),
-        )
-        .unwrap(),
+        translate_with_definition(&owned, &definition("partials-completed"), &options()).unwrap(),
     );
     assert_eq!(
         from_tags.job.tier, None,
@@ -259,12 +213,7 @@ fn translate_json(exchange: &str, cc: &[&str], body: &Value) -> Result<Record, E
     let cc: Vec<String> = cc.iter().map(|s| s.to_string()).collect();
     let body = serde_json::to_vec(body).unwrap();
     translate(
-        &TaskMessage {
-            exchange,
-            routing_key: "primary.x",
-            cc: &cc,
-            body: &body,
-        },
+        &Message::new(exchange, "primary.x", body).with_cc(cc),
         &options(),
     )
 }
@@ -295,12 +244,7 @@ fn typed_errors_name_what_is_wrong() {
         }
     );
     let not_json = translate(
-        &TaskMessage {
-            exchange: COMPLETED,
-            routing_key: "",
-            cc: &[],
-            body: b"{\"status\": ",
-        },
+        &Message::new(COMPLETED, "", &b"{\"status\": "[..]),
         &options(),
     );
     assert!(matches!(

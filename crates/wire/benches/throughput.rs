@@ -2,8 +2,8 @@
 //! Run with `cargo bench -p pulse-wire`. Skips (loudly) without a broker.
 
 use pulse_wire::{
-    random_label, ConnectionSettings, ConsumeOptions, Consumer, ExchangeDeclaration,
-    OutgoingMessage, Publisher, QueueSpec, Topology,
+    random_label, ConnectionSettings, ConsumeOptions, Consumer, ExchangeDeclaration, Message,
+    Publisher, QueueSpec, Topology,
 };
 use std::time::{Duration, Instant};
 
@@ -46,8 +46,8 @@ fn main() {
     publisher.set_persistent(true);
 
     let n = 50_000;
-    let batch: Vec<OutgoingMessage> = (0..1000)
-        .map(|_| OutgoingMessage {
+    let batch: Vec<Message> = (0..1000)
+        .map(|_| Message {
             exchange: exchange.clone(),
             routing_key: "k".into(),
             body: BODY.to_vec(),
@@ -67,10 +67,7 @@ fn main() {
         } else {
             total
         };
-        let options = ConsumeOptions {
-            prefetch,
-            ..ConsumeOptions::default()
-        };
+        let options = ConsumeOptions::default().with_prefetch(prefetch);
         let handle = Consumer::start(settings.clone(), topology.clone(), options).expect("start");
         let started = Instant::now();
         for _ in 0..take {

@@ -10,21 +10,9 @@ use amiquip::{
     QueueDeleteOptions,
 };
 use crossbeam_channel::Receiver;
+use pulse_translator::Message;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-
-/// One message for [`Publisher::publish_batch`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingMessage {
-    /// Exchange to publish to.
-    pub exchange: String,
-    /// Routing key.
-    pub routing_key: String,
-    /// Body bytes.
-    pub body: Vec<u8>,
-    /// Extra routes for the `CC` header (empty: no header).
-    pub cc: Vec<String>,
-}
 
 /// A blocking publisher on its own connection (TCP_NODELAY set), with
 /// publisher confirms: a publish returns once the broker has taken
@@ -111,7 +99,7 @@ impl Publisher {
     /// Returns how many were published.
     pub fn publish_batch<'a>(
         &mut self,
-        messages: impl IntoIterator<Item = &'a OutgoingMessage>,
+        messages: impl IntoIterator<Item = &'a Message>,
     ) -> Result<usize> {
         let mut count = 0;
         for message in messages {

@@ -71,6 +71,7 @@ impl fmt::Display for Password {
 /// With `tls` on, the connection is TLS with certificate verification
 /// against the system roots plus `ca_file`; it never falls back to plain AMQP.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectionSettings {
     /// Broker host name (also the name the TLS certificate must match).
     pub host: String,

@@ -19,6 +19,7 @@ pub enum ExchangeDeclaration {
 
 /// The RabbitMQ queue type (`x-queue-type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum QueueType {
     /// A classic queue: one copy on one node. The default, and what every
     /// RabbitMQ version accepts; no `x-queue-type` argument is sent.
@@ -66,6 +67,7 @@ impl std::str::FromStr for QueueType {
 
 /// The queue to consume from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueueSpec {
     /// Queue name; Pulse only allows `queue/<user>/...` (see [`crate::queue_name`]).
     pub name: String,
@@ -195,6 +197,7 @@ impl QueueSpec {
 
 /// A binding of the queue to an exchange with a topic pattern (`#`, `*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Binding {
     /// Exchange name, e.g. `exchange/build/normalized`.
     pub exchange: String,
@@ -209,6 +212,7 @@ pub struct Binding {
 /// Redeclaring an existing queue with other options or arguments fails with
 /// [`crate::ErrorKind::PreconditionFailed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Topology {
     /// Exchanges to check or declare (see [`ExchangeDeclaration`]).
     pub exchanges: Vec<String>,

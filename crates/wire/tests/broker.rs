@@ -5,7 +5,7 @@ mod common;
 use common::{broker_or_skip, publisher, receive, unique, wait_until, Cleanup};
 use pulse_test_support::close_connection_named;
 use pulse_wire::{
-    ConnectionSettings, ConsumeOptions, Consumer, ErrorKind, ExchangeDeclaration, OutgoingMessage,
+    ConnectionSettings, ConsumeOptions, Consumer, ErrorKind, ExchangeDeclaration, Message,
     Password, QueueSpec, Topology,
 };
 use std::collections::BTreeSet;
@@ -14,11 +14,9 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn options(prefetch: u16) -> ConsumeOptions {
-    ConsumeOptions {
-        prefetch,
-        stop_timeout: Duration::from_millis(500),
-        ..ConsumeOptions::default()
-    }
+    ConsumeOptions::default()
+        .with_prefetch(prefetch)
+        .with_stop_timeout(Duration::from_millis(500))
 }
 
 /// A durable queue bound with `#` to a fresh topic exchange, both cleaned up.
@@ -41,8 +39,8 @@ fn published_messages_arrive_with_keys_cc_and_bodies() {
     let handle = Consumer::start(settings.clone(), topology, options(50)).unwrap();
     assert!(handle.stats().connected);
 
-    let messages: Vec<OutgoingMessage> = (0..300)
-        .map(|i| OutgoingMessage {
+    let messages: Vec<Message> = (0..300)
+        .map(|i| Message {
             exchange: exchange.clone(),
             routing_key: format!("build.tree-{}.{i}", i % 3),
             body: format!("{{\"n\": {i}}}").into_bytes(),
@@ -201,7 +199,7 @@ fn out_of_order_acks_never_ack_an_undecided_message() {
     let handle = Consumer::start(settings.clone(), topology, options(100)).unwrap();
     let mut publisher = publisher(&settings);
     let batch: Vec<_> = (0..60)
-        .map(|i| OutgoingMessage {
+        .map(|i| Message {
             exchange: exchange.clone(),
             routing_key: "k".into(),
             body: format!("{i}").into_bytes(),

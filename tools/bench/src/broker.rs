@@ -15,7 +15,7 @@ use amiquip::{
     ConsumerMessage, ConsumerOptions, FieldTable, Publish, QueueDeleteOptions,
 };
 use pulse_wire::{
-    ConnectionSettings, ExchangeDeclaration, OutgoingMessage, Publisher, QueueSpec, Topology,
+    ConnectionSettings, ExchangeDeclaration, Message, Publisher, QueueSpec, Topology,
 };
 
 use crate::corpus::Template;
@@ -270,11 +270,11 @@ pub fn publish_backlog(
     let mut i = 0;
     while i < count {
         let end = (i + BATCH).min(count);
-        let batch: Vec<OutgoingMessage> = (i..end)
+        let batch: Vec<Message> = (i..end)
             .map(|i| {
                 let template = &templates[(i % templates.len() as u64) as usize];
                 let seq = base + i;
-                OutgoingMessage {
+                Message {
                     exchange: exchange.to_owned(),
                     routing_key: template.routing_key(seq),
                     body: template.body(seq),
@@ -468,7 +468,7 @@ pub fn publish_paced(
     settings: &ConnectionSettings,
     count: u64,
     rate: u64,
-    message: &dyn Fn(u64) -> OutgoingMessage,
+    message: &dyn Fn(u64) -> Message,
     before_send: &dyn Fn(u64),
 ) -> Result<(Duration, Duration), BoxError> {
     let mut connection = connect(settings)?;

@@ -49,7 +49,7 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError>
         &ctx.broker,
         count,
         rate,
-        &|i| stream.messages[i as usize].outgoing(),
+        &|i| stream.messages[i as usize].clone(),
         &|_| {},
     )?;
     let reports = children.finish(None, Duration::from_secs(60))?;

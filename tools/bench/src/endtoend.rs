@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::{Filter, Monitor, Source};
-use pulse_wire::{ConnectionSettings, OutgoingMessage};
+use pulse_wire::{ConnectionSettings, Message};
 
 use crate::broker::{self, BoxError, Drain};
 use crate::corpus::{seq_of, Template};
@@ -458,7 +458,7 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
     let message = |i: u64| {
         let template = &templates[(i % templates.len() as u64) as usize];
         let seq = base + i;
-        OutgoingMessage {
+        Message {
             exchange: exchange.clone(),
             routing_key: template.routing_key(seq),
             body: template.body(seq),

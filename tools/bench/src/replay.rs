@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use pulse_build_monitor::{replay, Filter, Monitor, RecordedMessage};
+use pulse_build_monitor::{replay, Filter, Monitor};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,7 @@ impl Drop for Recordings {
 }
 
 /// Writes the pushes of `seeds` (`tasks` tasks each, autoland) to `path`,
-/// one `RecordedMessage` a line, as `pulse-monitor synthetic-push` does.
+/// one recorded message a line, as `pulse-monitor synthetic-push` does.
 /// Returns the lines and bytes written.
 fn write_recording(path: &Path, tasks: usize, seeds: &[u64]) -> Result<(u64, u64), BoxError> {
     let mut out = BufWriter::new(File::create(path)?);
@@ -55,14 +55,7 @@ fn write_recording(path: &Path, tasks: usize, seeds: &[u64]) -> Result<(u64, u64
             .seed(seed)
             .build();
         for message in push.messages() {
-            let recorded = RecordedMessage {
-                exchange: message.exchange,
-                routing_key: message.routing_key,
-                cc: message.cc,
-                body: Some(serde_json::from_slice(&message.body)?),
-                body_bytes: None,
-            };
-            serde_json::to_writer(&mut out, &recorded)?;
+            serde_json::to_writer(&mut out, &message.message)?;
             out.write_all(b"\n")?;
             lines += 1;
         }

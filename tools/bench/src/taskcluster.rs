@@ -6,13 +6,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use pulse_build_monitor::Source;
-use pulse_translator::taskcluster::{translate, TaskMessage, TaskclusterOptions};
+use pulse_translator::taskcluster::{translate, TaskclusterOptions};
+use pulse_translator::Message;
 use serde::de::IgnoredAny;
 
 use crate::broker::BoxError;
 use crate::endtoend::{self, Best, Round, Tracker};
 use crate::report::{Row, Target};
-use crate::tc_messages::{self, TcMessage, TcStream};
+use crate::tc_messages::{self, TcStream};
 use crate::translation::{best_pair, Timing};
 use crate::Context;
 
@@ -24,36 +25,21 @@ pub const SOURCE: Source = Source::Taskcluster { progress: true };
 
 /// Every message of a generated push (all kinds, all five exchanges) and
 /// the tagged-2020 corpus messages.
-pub fn translation_inputs() -> Result<Vec<TcMessage>, String> {
+pub fn translation_inputs() -> Result<Vec<Message>, String> {
     // Seed 1 and its own revision: the same push in every run.
     let push = pulse_synthetic::Push::builder()
         .tree("autoland")
         .tasks(PUSH_TASKS)
         .seed(1)
         .build();
-    let mut messages: Vec<TcMessage> = push
-        .messages()
-        .into_iter()
-        .map(|m| TcMessage {
-            exchange: m.exchange,
-            routing_key: m.routing_key,
-            cc: m.cc,
-            body: m.body,
-        })
-        .collect();
+    let mut messages: Vec<Message> = push.messages().into_iter().map(|m| m.message).collect();
     messages.extend(tc_messages::tagged_corpus()?);
     Ok(messages)
 }
 
 /// Translates one message as the monitor does.
-pub fn translate_one(message: &TcMessage, options: &TaskclusterOptions) {
-    let task = TaskMessage {
-        exchange: &message.exchange,
-        routing_key: &message.routing_key,
-        cc: &message.cc,
-        body: &message.body,
-    };
-    let _ = black_box(translate(black_box(&task), options));
+pub fn translate_one(message: &Message, options: &TaskclusterOptions) {
+    let _ = black_box(translate(black_box(message), options));
 }
 
 /// `taskcluster::translate` over every input against `IgnoredAny` over the
@@ -64,15 +50,7 @@ pub fn translation(quick: bool) -> Result<Vec<Row>, BoxError> {
     let tagged = tc_messages::tagged_corpus()?.len();
     let errors = messages
         .iter()
-        .filter(|m| {
-            let task = TaskMessage {
-                exchange: &m.exchange,
-                routing_key: &m.routing_key,
-                cc: &m.cc,
-                body: &m.body,
-            };
-            translate(&task, &options).is_err()
-        })
+        .filter(|m| translate(m, &options).is_err())
         .count();
     let average = messages.iter().map(|m| m.body.len()).sum::<usize>() / messages.len();
     let (translated, parsed) = best_pair(

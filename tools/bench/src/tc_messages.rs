@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pulse_build_monitor::exchanges;
 use pulse_synthetic::Push;
-use pulse_wire::{ExchangeDeclaration, OutgoingMessage, Publisher, QueueSpec, Topology};
+use pulse_wire::{ExchangeDeclaration, Message, Publisher, QueueSpec, Topology};
 use serde_json::Value;
 
 use crate::broker::{BoxError, Ledger};
@@ -15,38 +15,13 @@ use crate::corpus::CORPUS;
 /// The tree of every generated push.
 const TREE: &str = "autoland";
 
-/// One Taskcluster queue message as the queue publishes it.
-#[derive(Clone, Debug)]
-pub struct TcMessage {
-    /// One of the five `exchange/taskcluster-queue/v1/task-*` exchanges.
-    pub exchange: String,
-    /// `primary.<taskId>.<runId>.…`.
-    pub routing_key: String,
-    /// The task's routes as `route.<route>`.
-    pub cc: Vec<String>,
-    /// The JSON body.
-    pub body: Vec<u8>,
-}
-
-impl TcMessage {
-    /// The message for the publisher.
-    pub fn outgoing(&self) -> OutgoingMessage {
-        OutgoingMessage {
-            exchange: self.exchange.clone(),
-            routing_key: self.routing_key.clone(),
-            body: self.body.clone(),
-            cc: self.cc.clone(),
-        }
-    }
-}
-
 /// The first messages of a generated push, in the order the queue
 /// publishes them.
 pub struct TcStream {
     /// Its revision: records of this stream carry it.
     pub revision: String,
     /// The messages.
-    pub messages: Vec<TcMessage>,
+    pub messages: Vec<Message>,
 }
 
 impl TcStream {
@@ -69,12 +44,7 @@ impl TcStream {
                     messages: messages
                         .into_iter()
                         .take(count)
-                        .map(|m| TcMessage {
-                            exchange: m.exchange,
-                            routing_key: m.routing_key,
-                            cc: m.cc,
-                            body: m.body,
-                        })
+                        .map(|m| m.message)
                         .collect(),
                 };
             }
@@ -108,9 +78,7 @@ impl TcStream {
     /// publisher waits for the broker's confirms after each. Returns the
     /// body bytes published.
     pub fn publish(&self, publisher: &mut Publisher, batch: usize) -> Result<u64, BoxError> {
-        let outgoing: Vec<OutgoingMessage> =
-            self.messages.iter().map(TcMessage::outgoing).collect();
-        for batch in outgoing.chunks(batch) {
+        for batch in self.messages.chunks(batch) {
             publisher.publish_batch(batch)?;
         }
         Ok(self.bytes())
@@ -150,7 +118,7 @@ pub fn declare_queue(
 /// The `tagged-2020` corpus messages as the queue published them on
 /// `task-completed`: the primary routing key rebuilt from the body, the
 /// `CC` routes from the task definition beside it.
-pub fn tagged_corpus() -> Result<Vec<TcMessage>, String> {
+pub fn tagged_corpus() -> Result<Vec<Message>, String> {
     let dir = Path::new(CORPUS).join("taskcluster/tagged-2020");
     let read = |path: &Path| -> Result<Value, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -176,12 +144,8 @@ pub fn tagged_corpus() -> Result<Vec<TcMessage>, String> {
             .filter_map(Value::as_str)
             .map(|route| format!("route.{route}"))
             .collect();
-        messages.push(TcMessage {
-            exchange: exchanges::TASK_COMPLETED.to_string(),
-            routing_key: primary_key(&json),
-            cc,
-            body,
-        });
+        messages
+            .push(Message::new(exchanges::TASK_COMPLETED, primary_key(&json), body).with_cc(cc));
     }
     if messages.is_empty() {
         return Err(format!("no Taskcluster messages in {}", dir.display()));

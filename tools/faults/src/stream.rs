@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::exchanges::BUILD as EXCHANGE_BUILD;
-use pulse_wire::{ConnectionSettings, OutgoingMessage, Publisher};
+use pulse_wire::{ConnectionSettings, Message, Publisher};
 
 use crate::build_message;
 
@@ -40,11 +40,11 @@ impl Stream {
             let mut publisher: Option<Publisher> = None;
             let mut last_progress = Instant::now();
             for chunk in ids.chunks(batch.max(1)) {
-                let messages: Vec<OutgoingMessage> = chunk
+                let messages: Vec<Message> = chunk
                     .iter()
                     .map(|&id| {
                         let (routing_key, body) = build_message(id);
-                        OutgoingMessage {
+                        Message {
                             exchange: EXCHANGE_BUILD.to_string(),
                             routing_key,
                             body,

@@ -40,11 +40,11 @@ fn panicking_blocking_and_slow_callbacks_do_not_stop_the_others() {
         .declare_exchanges(true)
         .workers(4)
         .log_file(files.join("monitor.log"))
-        .consume_options(ConsumeOptions {
-            prefetch: 100,
-            stop_timeout: Duration::from_secs(2),
-            ..ConsumeOptions::default()
-        })
+        .consume_options(
+            ConsumeOptions::default()
+                .with_prefetch(100)
+                .with_stop_timeout(Duration::from_secs(2)),
+        )
         .on_build(move |build| {
             let id = record_id(&build).unwrap();
             seen.lock().unwrap().record(id);

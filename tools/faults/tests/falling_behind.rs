@@ -26,13 +26,13 @@ fn a_growing_queue_produces_the_depth_warning() {
         .durable(true)
         .declare_exchanges(true)
         .workers(1)
-        .consume_options(ConsumeOptions {
-            prefetch: 5,
-            depth_warning_threshold: threshold,
-            depth_check_interval: Duration::from_millis(200),
-            stop_timeout: Duration::from_secs(1),
-            ..ConsumeOptions::default()
-        })
+        .consume_options(
+            ConsumeOptions::default()
+                .with_prefetch(5)
+                .with_depth_warning_threshold(threshold)
+                .with_depth_check_interval(Duration::from_millis(200))
+                .with_stop_timeout(Duration::from_secs(1)),
+        )
         // 50 messages a second at most: far slower than the publisher.
         .on_build(|_| std::thread::sleep(Duration::from_millis(20)))
         .start()

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use common::{snapshot, some, tallying_monitor};
 use pulse_build_monitor::exchanges::BUILD as EXCHANGE_BUILD;
-use pulse_build_monitor::{Monitor, RawMessage, RecordedMessage};
+use pulse_build_monitor::{Message, Monitor};
 use pulse_faults::{build_message, print_result, CapturedLog};
 use pulse_test_support::{wait_for, TempDir, Vhost};
-use pulse_wire::{OutgoingMessage, Publisher};
+use pulse_wire::Publisher;
 
 const GOOD: u64 = 10_000;
 const POISON: u64 = 1_000;
@@ -89,7 +89,7 @@ fn every_poison_kind_is_a_translation_error_in_process() {
         let (name, key, body) = poison(kind, 1);
         let monitor = Monitor::builder()
             .on_build(|_| panic!("poison reached the build callback"))
-            .messages(vec![RawMessage::new(EXCHANGE_BUILD, key, body)])
+            .messages(vec![Message::new(EXCHANGE_BUILD, key, body)])
             .start()
             .unwrap();
         let stats = monitor.join().stats;
@@ -98,7 +98,7 @@ fn every_poison_kind_is_a_translation_error_in_process() {
     let (key, body) = huge(1);
     let monitor = Monitor::builder()
         .on_build(|_| panic!("poison reached the build callback"))
-        .messages(vec![RawMessage::new(EXCHANGE_BUILD, key, body)])
+        .messages(vec![Message::new(EXCHANGE_BUILD, key, body)])
         .start()
         .unwrap();
     assert_eq!(monitor.join().stats.translation_errors, 1);
@@ -146,9 +146,9 @@ fn poison_among_good_messages_is_counted_logged_dead_lettered_and_acknowledged()
     assert_eq!(poison_keys.len() as u64, POISON);
     let mut publisher = Publisher::connect(&vhost.settings("poison-publisher")).unwrap();
     for chunk in messages.chunks(500) {
-        let batch: Vec<OutgoingMessage> = chunk
+        let batch: Vec<Message> = chunk
             .iter()
-            .map(|(routing_key, body)| OutgoingMessage {
+            .map(|(routing_key, body)| Message {
                 exchange: EXCHANGE_BUILD.to_string(),
                 routing_key: routing_key.clone(),
                 body: body.clone(),
@@ -201,7 +201,7 @@ fn poison_among_good_messages_is_counted_logged_dead_lettered_and_acknowledged()
     let mut dead_keys: Vec<String> = dead
         .lines()
         .map(|line| {
-            serde_json::from_str::<RecordedMessage>(line)
+            serde_json::from_str::<Message>(line)
                 .expect("a dead letter is a recorded message")
                 .routing_key
         })

@@ -10,10 +10,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{snapshot, some};
-use pulse_build_monitor::{ConsumeOptions, Monitor, Stats};
+use pulse_build_monitor::{Backoff, ConsumeOptions, Monitor, Stats};
 use pulse_faults::{print_result, record_id, BlackholeProxy, Stream, Tally};
 use pulse_test_support::{wait_for, Vhost};
-use pulse_wire::Backoff;
 use std::sync::{Arc, Mutex};
 
 const SENT: u64 = 3_000;
@@ -48,15 +47,16 @@ fn blackhole_mid_stream(
         .durable(true)
         .declare_exchanges(true)
         .workers(2)
-        .consume_options(ConsumeOptions {
-            prefetch: 50,
-            reconnect: Backoff {
-                initial: Duration::from_millis(50),
-                cap: Duration::from_secs(1),
-            },
-            stop_timeout: Duration::from_secs(2),
-            stall_timeout,
-            ..ConsumeOptions::default()
+        .consume_options({
+            let mut options = ConsumeOptions::default()
+                .with_prefetch(50)
+                .with_reconnect(Backoff::new(
+                    Duration::from_millis(50),
+                    Duration::from_secs(1),
+                ))
+                .with_stop_timeout(Duration::from_secs(2));
+            options.stall_timeout = stall_timeout;
+            options
         })
         .on_build(move |build| {
             seen.lock()

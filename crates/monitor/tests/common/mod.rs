@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pulse_build_monitor::{ConnectionSettings, RawMessage, Record};
-use pulse_wire::{OutgoingMessage, Publisher};
+use pulse_build_monitor::{ConnectionSettings, Message, Record};
+use pulse_wire::Publisher;
 use serde_json::Value;
 
 pub use pulse_test_support::{files_under, rabbitmqctl, unique, BROKER_URL};
@@ -85,17 +85,8 @@ pub fn publisher(settings: &ConnectionSettings) -> Publisher {
 }
 
 /// Publishes raw messages on their own exchanges with their routing keys.
-pub fn publish_all(publisher: &mut Publisher, messages: &[RawMessage]) {
-    let outgoing: Vec<OutgoingMessage> = messages
-        .iter()
-        .map(|m| OutgoingMessage {
-            exchange: m.exchange.clone(),
-            routing_key: m.routing_key.clone(),
-            body: m.body.clone(),
-            cc: m.cc.clone(),
-        })
-        .collect();
-    for chunk in outgoing.chunks(200) {
+pub fn publish_all(publisher: &mut Publisher, messages: &[Message]) {
+    for chunk in messages.chunks(200) {
         publisher.publish_batch(chunk).expect("publish");
     }
 }
@@ -107,16 +98,16 @@ pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
 
 /// The 130 raw buildbot messages of the corpus, as Pulse carried them on
 /// `exchange/build/` (routing key from `_meta.routing_key`).
-pub fn raw_corpus(corpus: &Path) -> Vec<RawMessage> {
+pub fn raw_corpus(corpus: &Path) -> Vec<Message> {
     let mut files = files_under(&corpus.join("buildbot-unittest-2013"));
     files.extend(files_under(&corpus.join("buildbot-raw")));
-    let messages: Vec<RawMessage> = files
+    let messages: Vec<Message> = files
         .iter()
         .map(|path| {
             let body = fs::read(path).unwrap();
             let json: Value = serde_json::from_slice(&body).unwrap();
             let key = json["_meta"]["routing_key"].as_str().unwrap().to_string();
-            RawMessage::new(pulse_build_monitor::exchanges::BUILD, key, body)
+            Message::new(pulse_build_monitor::exchanges::BUILD, key, body)
         })
         .collect();
     assert_eq!(
@@ -131,7 +122,7 @@ pub fn raw_corpus(corpus: &Path) -> Vec<RawMessage> {
 /// property (whose last path part is the tree) and in the routing key (where
 /// the tree follows `build.` and an optional `release-`/`jetpack-`/`b2g_`).
 /// Messages without a tree come back unchanged.
-pub fn with_tree(message: &RawMessage, tree: &str) -> RawMessage {
+pub fn with_tree(message: &Message, tree: &str) -> Message {
     let mut json: Value = serde_json::from_slice(&message.body).unwrap();
     let Some(properties) = json
         .pointer_mut("/payload/build/properties")
@@ -153,7 +144,7 @@ pub fn with_tree(message: &RawMessage, tree: &str) -> RawMessage {
     };
     let key = message.routing_key.replacen(&old_tree, tree, 1);
     json["_meta"]["routing_key"] = Value::String(key.clone());
-    RawMessage::new(
+    Message::new(
         message.exchange.clone(),
         key,
         serde_json::to_vec(&json).unwrap(),
@@ -179,7 +170,7 @@ pub fn multiset<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<String
 }
 
 /// What the translator gives in-process for each raw buildbot message.
-pub fn translate_raw(message: &RawMessage) -> Result<Vec<Record>, pulse_translator::Error> {
+pub fn translate_raw(message: &Message) -> Result<Vec<Record>, pulse_translator::Error> {
     pulse_translator::buildbot::translate_with_key(
         &message.routing_key,
         &message.body,

@@ -7,20 +7,7 @@ use chrono::DateTime;
 use serde::Deserialize;
 
 use super::result::run_status;
-use crate::{Error, ErrorKind, Status, TaskState};
-
-/// One Taskcluster queue message as it came off the wire.
-#[derive(Clone, Copy, Debug)]
-pub struct TaskMessage<'a> {
-    /// e.g. `exchange/taskcluster-queue/v1/task-completed`.
-    pub exchange: &'a str,
-    /// `primary.<taskId>.<runId>.…` or `route.<route>`.
-    pub routing_key: &'a str,
-    /// The `CC` header: the task's routes as `route.<route>`.
-    pub cc: &'a [String],
-    /// The JSON body.
-    pub body: &'a [u8],
-}
+use crate::{Error, ErrorKind, Message, Status, TaskState};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,13 +62,13 @@ pub(super) struct RunFacts {
 }
 
 impl RunFacts {
-    pub(super) fn read(msg: &TaskMessage<'_>) -> Result<RunFacts, Error> {
-        if !crate::exchanges::TASK_ALL.contains(&msg.exchange) {
+    pub(super) fn read(msg: &Message) -> Result<RunFacts, Error> {
+        if !crate::exchanges::TASK_ALL.contains(&msg.exchange.as_str()) {
             return Err(Error::new(ErrorKind::UnknownTaskExchange {
-                exchange: msg.exchange.to_string(),
+                exchange: msg.exchange.clone(),
             }));
         }
-        let body: Body = serde_json::from_slice(msg.body).map_err(|e| malformed(e.to_string()))?;
+        let body: Body = serde_json::from_slice(&msg.body).map_err(|e| malformed(e.to_string()))?;
         let status = body.status.ok_or_else(|| missing("status"))?;
         let task_id = status.task_id.ok_or_else(|| missing("status.taskId"))?;
         let run_id = body.run_id.ok_or_else(|| missing("runId"))?;

@@ -5,21 +5,23 @@
 use super::definition::{collection_buildtype, label_from_treeherder, TaskDefinition};
 use super::kinds;
 use super::label::{is_performance_test, parse_label, TaskLabel};
-use super::message::{RunFacts, TaskMessage};
+use super::message::RunFacts;
 use super::route::find_treeherder_route;
 use super::TaskclusterOptions;
-use crate::{BuildRecord, Error, ErrorKind, JobInfo, JobKind, Record, TaskRecord, TestRecord};
+use crate::{
+    BuildRecord, Error, ErrorKind, JobInfo, JobKind, Message, Record, TaskRecord, TestRecord,
+};
 
 /// The record a message makes, completed by its task definition when given.
 pub(super) fn translate(
-    msg: &TaskMessage<'_>,
+    msg: &Message,
     definition: Option<&TaskDefinition>,
     options: &TaskclusterOptions,
 ) -> Result<Record, Error> {
     let mut run = RunFacts::read(msg)?;
 
     let definition_routes = definition.map(|d| d.routes.as_slice()).unwrap_or_default();
-    let routes = std::iter::once(msg.routing_key)
+    let routes = std::iter::once(msg.routing_key.as_str())
         .chain(msg.cc.iter().map(String::as_str))
         .chain(definition_routes.iter().map(String::as_str));
     let route = find_treeherder_route(routes, &run.task_id)?;
@@ -122,7 +124,7 @@ pub(super) fn translate(
                 .unwrap_or("en-US")
                 .to_string();
             let mut job = JobInfo::new(
-                msg.routing_key.to_string(),
+                msg.routing_key.clone(),
                 route.project,
                 parsed.family.to_string(),
                 buildtype,
@@ -178,7 +180,7 @@ pub(super) fn translate(
         logurl: Some(logurl),
         builddate: run.builddate,
         tier,
-        key: msg.routing_key.to_string(),
+        key: msg.routing_key.clone(),
         timestamp: Some(timestamp),
     }))
 }

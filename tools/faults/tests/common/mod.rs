@@ -6,9 +6,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pulse_build_monitor::{ConnectionSettings, ConsumeOptions, Monitor, MonitorBuilder};
+use pulse_build_monitor::{Backoff, ConnectionSettings, ConsumeOptions, Monitor, MonitorBuilder};
 use pulse_faults::{record_id, MonitorProcess, Tally};
-use pulse_wire::Backoff;
 
 /// A durable monitor on `settings` whose build callback records each id in
 /// the returned tally, then sleeps `work` (a callback's work, which keeps
@@ -29,15 +28,12 @@ pub fn tallying_monitor(
         .durable(true)
         .declare_exchanges(true)
         .workers(4)
-        .consume_options(ConsumeOptions {
-            prefetch,
-            reconnect: Backoff {
-                initial: Duration::from_millis(50),
-                cap,
-            },
-            stop_timeout: Duration::from_secs(2),
-            ..ConsumeOptions::default()
-        })
+        .consume_options(
+            ConsumeOptions::default()
+                .with_prefetch(prefetch)
+                .with_reconnect(Backoff::new(Duration::from_millis(50), cap))
+                .with_stop_timeout(Duration::from_secs(2)),
+        )
         .on_build(move |build| {
             let id = record_id(&build).expect("every test build carries an id");
             seen.lock().unwrap().record(id);

@@ -1,0 +1,227 @@
+//! Where messages enter the monitor: the deduplication window, the
+//! translators, the filter and the metrics, then the pool. For a broker it
+//! runs on the wire crate's connection thread, as its
+//! [`Handler`](pulse_wire::Handler), so a delivery reaches a pool worker
+//! with no thread in between; for the in-process source, on the monitor's
+//! own thread.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use pulse_dispatch::{Job, Pool};
+use pulse_filter::Filter;
+use pulse_wire::{Acker, Delivery};
+
+use crate::callbacks::{Callbacks, MessageJobs};
+use crate::completion::{completion, MessageRun};
+use crate::dedupe::{Admission, Dedupe};
+use crate::eventlog::{dead_letter_line, LineFile};
+use crate::handle::Shared;
+use crate::message::RawMessage;
+use crate::metrics::Metrics;
+use crate::source::Translators;
+use crate::stats::Counters;
+
+/// How long the intake waits for room in a full pool before it looks
+/// whether the monitor is stopping.
+const FULL_POOL_RETRY: Duration = Duration::from_millis(2);
+
+/// The pool, shared by the intake (which submits) and the monitor's thread
+/// (which takes it out to shut it down when stopping).
+pub(crate) struct PoolSlot(Mutex<Option<Pool>>);
+
+impl PoolSlot {
+    pub(crate) fn new(pool: Pool) -> PoolSlot {
+        PoolSlot(Mutex::new(Some(pool)))
+    }
+
+    /// The pool, for its shutdown: nothing is submitted afterwards.
+    pub(crate) fn take(&self) -> Option<Pool> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Whether every job submitted so far has ended.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_none_or(|pool| {
+                let stats = pool.stats();
+                stats.queued == 0 && stats.running == 0
+            })
+    }
+}
+
+/// Translates, filters and hands callback calls to the pool.
+pub(crate) struct Intake {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) callbacks: Callbacks,
+    pub(crate) filter: Filter,
+    pub(crate) translators: Translators,
+    pub(crate) dead_letters: Option<LineFile>,
+    /// Handled messages, for the broker source.
+    pub(crate) dedupe: Option<Arc<Dedupe>>,
+    /// Records by kind, when metrics are served.
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    pub(crate) pool: Arc<PoolSlot>,
+}
+
+impl Intake {
+    /// A batch from the broker. Once the monitor is stopping, deliveries
+    /// are released unhandled: the broker requeues them when the
+    /// connection closes.
+    pub(crate) fn take_deliveries(&mut self, deliveries: Vec<Delivery>) {
+        self.arrived(deliveries.len());
+        let mut jobs = Vec::new();
+        let mut deliveries = deliveries.into_iter();
+        for delivery in deliveries.by_ref() {
+            if self.shared.is_stopping() {
+                delivery.acker.release();
+                break;
+            }
+            let message = RawMessage {
+                message: delivery.message,
+                redelivered: delivery.redelivered,
+            };
+            self.jobs_for(message, Some(delivery.acker), &mut jobs);
+        }
+        deliveries.for_each(|delivery| delivery.acker.release());
+        self.hand_over(jobs);
+    }
+
+    /// One message of the in-process source.
+    pub(crate) fn take_message(&mut self, message: RawMessage) {
+        self.arrived(1);
+        let mut jobs = Vec::new();
+        self.jobs_for(message, None, &mut jobs);
+        self.hand_over(jobs);
+    }
+
+    fn arrived(&self, count: usize) {
+        Counters::add(&self.shared.counters.received, count as u64);
+        *self
+            .shared
+            .last_received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    /// The callback calls `message` makes, added to `jobs`.
+    fn jobs_for(&self, message: RawMessage, acker: Option<Acker>, jobs: &mut Vec<Job>) {
+        let counters = &self.shared.counters;
+        let (identity, acker) = match &self.dedupe {
+            None => (None, acker),
+            Some(dedupe) => {
+                let identity = dedupe.identity(&message);
+                match dedupe.admit(identity, acker) {
+                    Admission::New(acker) => (Some(identity), acker),
+                    Admission::Handled(acker) => {
+                        log::debug!(
+                            "{}: handled already; acknowledged without calling the callbacks",
+                            message.routing_key
+                        );
+                        Counters::add(&counters.duplicates, 1);
+                        if let Some(acker) = acker {
+                            acker.ack();
+                            Counters::add(&counters.acknowledged, 1);
+                        }
+                        return;
+                    }
+                    // Acknowledged (or requeued) when its first delivery ends.
+                    Admission::Parked => return,
+                }
+            }
+        };
+        let message = Arc::new(message);
+        let run = Arc::new(MessageRun::new(acker));
+        let completion = completion(
+            &self.shared,
+            self.dedupe.as_ref(),
+            &message,
+            Arc::clone(&run),
+            identity,
+        );
+        let mut calls = MessageJobs {
+            callbacks: &self.callbacks,
+            message: &message,
+            run: &run,
+            completion: &completion,
+            jobs,
+        };
+        calls.raw();
+        let records = match self.translators.translate(&message) {
+            Ok(records) => records,
+            Err(error) => {
+                self.translation_failed(&message, &error);
+                Vec::new()
+            }
+        };
+        Counters::add(&counters.translated, records.len() as u64);
+        for record in records {
+            let verdict = self.filter.explain(&record);
+            if let Some(metrics) = &self.metrics {
+                metrics.record(record.kind(), verdict.is_ok());
+            }
+            match verdict {
+                Ok(()) => {
+                    Counters::add(&counters.matched, 1);
+                    calls.matched(record);
+                }
+                Err(rejection) => calls.filtered_out(record, rejection),
+            }
+        }
+        // With no call made, dropping the last clone acknowledges at once.
+    }
+
+    /// Hands the jobs to the pool, waiting while it is full. A stop ends
+    /// the wait, or it would last as long as the slowest callback: the jobs
+    /// not handed over are dropped unrun, which leaves their message
+    /// unacknowledged for redelivery, and named in the stop report.
+    fn hand_over(&self, jobs: Vec<Job>) {
+        let mut jobs = jobs.into_iter();
+        while let Some(mut job) = jobs.next() {
+            loop {
+                let slot = self.pool.0.lock().unwrap_or_else(PoisonError::into_inner);
+                let Some(pool) = slot.as_ref() else {
+                    // Taken out for its shutdown: the monitor is stopping.
+                    drop(slot);
+                    self.abandon(job, jobs);
+                    return;
+                };
+                match pool.submit_timeout(job, FULL_POOL_RETRY) {
+                    Ok(()) => break,
+                    Err(full) => job = full.into_job(),
+                }
+                drop(slot);
+                if self.shared.is_stopping() {
+                    self.abandon(job, jobs);
+                    return;
+                }
+            }
+            Counters::add(&self.shared.counters.dispatched, 1);
+        }
+    }
+
+    fn abandon(&self, job: Job, rest: impl Iterator<Item = Job>) {
+        let keys = std::iter::once(job)
+            .chain(rest)
+            .map(|job| job.key().to_string());
+        self.shared.abandon(keys);
+    }
+
+    fn translation_failed(&self, message: &RawMessage, error: &pulse_translator::Error) {
+        Counters::add(&self.shared.counters.translation_errors, 1);
+        let text = format!(
+            "cannot translate {:?} from {}: {error}",
+            message.routing_key, message.exchange
+        );
+        log::warn!("{text}");
+        if let Some(log_file) = &self.callbacks.log_file {
+            log_file.event("ERROR", &text);
+        }
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.write_line(&dead_letter_line(message, &error.to_string()));
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The monitor's own thread: it feeds the in-process source to the intake
+//! (a broker's deliveries reach the intake on the wire crate's connection
+//! thread instead), waits for a stop or for the input to run out, and then
+//! shuts down in the order that loses nothing: the pool first (its jobs
+//! acknowledge their messages), then the consumer, then a non-durable
+//! queue.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, Receiver, RecvTimeoutError};
+use pulse_wire::ConnectionSettings;
+
+use crate::handle::{Shared, StopReport, DEFAULT_STOP_DEADLINE};
+use crate::intake::{Intake, PoolSlot};
+use crate::message::RawMessage;
+use crate::stats::Stats;
+
+/// How often the monitor's thread, waiting for the last callbacks of an
+/// in-process source, looks for a stop.
+const IDLE_CHECK: Duration = Duration::from_millis(2);
+
+/// Where messages come from.
+pub(crate) enum Input {
+    Broker(Box<ConnectionSettings>),
+    Messages(Box<dyn Iterator<Item = RawMessage> + Send>),
+}
+
+/// What the monitor's thread runs.
+pub(crate) struct Run {
+    shared: Arc<Shared>,
+    pool: Arc<PoolSlot>,
+    work: Work,
+}
+
+enum Work {
+    Broker {
+        /// A non-durable monitor's queue, deleted when it stops.
+        queue_to_delete: Option<(ConnectionSettings, String)>,
+    },
+    Messages {
+        intake: Box<Intake>,
+        messages: Box<dyn Iterator<Item = RawMessage> + Send>,
+    },
+}
+
+impl Run {
+    /// A broker monitor: the consumer in `shared` feeds the intake.
+    pub(crate) fn broker(
+        shared: Arc<Shared>,
+        pool: Arc<PoolSlot>,
+        queue_to_delete: Option<(ConnectionSettings, String)>,
+    ) -> Run {
+        Run {
+            shared,
+            pool,
+            work: Work::Broker { queue_to_delete },
+        }
+    }
+
+    /// An in-process monitor, ending when `messages` run out.
+    pub(crate) fn messages(
+        shared: Arc<Shared>,
+        pool: Arc<PoolSlot>,
+        intake: Intake,
+        messages: Box<dyn Iterator<Item = RawMessage> + Send>,
+    ) -> Run {
+        Run {
+            shared,
+            pool,
+            work: Work::Messages {
+                intake: Box::new(intake),
+                messages,
+            },
+        }
+    }
+
+    pub(crate) fn run(self, stop: &Receiver<Duration>) {
+        let (stopped, queue_to_delete) = match self.work {
+            Work::Broker { queue_to_delete } => {
+                let consumer = self.shared.consumer.get();
+                let ended = consumer.map(|c| c.deliveries().clone());
+                (wait_for_stop(stop, ended.as_ref()), queue_to_delete)
+            }
+            Work::Messages {
+                mut intake,
+                messages,
+            } => {
+                for message in messages {
+                    if self.shared.is_stopping() {
+                        break;
+                    }
+                    intake.take_message(message);
+                }
+                let stopped = if self.shared.is_stopping() {
+                    Some(stop_deadline(stop.recv().ok()))
+                } else {
+                    wait_until_idle(&self.pool, stop)
+                };
+                (stopped, None)
+            }
+        };
+        // From here on the intake takes nothing more.
+        self.shared.stopping.store(true, Ordering::Release);
+        let pool = self.pool.take().expect("only this thread takes the pool");
+        let mut pool_report = match stopped {
+            Some(deadline) => {
+                pool.shutdown_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
+            None => pool.shutdown(),
+        };
+        pool_report.abandoned.extend(self.shared.take_abandoned());
+        // Every decision is in (or abandoned): closing now returns only
+        // what no callback finished with to the queue.
+        if let Some(consumer) = self.shared.consumer.get() {
+            consumer.stop();
+        }
+        if let Some((settings, queue)) = &queue_to_delete {
+            delete_queue(settings, queue);
+        }
+        *self
+            .shared
+            .report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(StopReport {
+            stats: Stats::default(),
+            still_running: pool_report.still_running,
+            abandoned: pool_report.abandoned,
+        });
+    }
+}
+
+/// Waits until a stop is asked for (its deadline), or until the consumer's
+/// thread ended on its own (`None`: its callbacks may all finish).
+fn wait_for_stop(
+    stop: &Receiver<Duration>,
+    consumer_ended: Option<&Receiver<pulse_wire::Delivery>>,
+) -> Option<Instant> {
+    let never = crossbeam_channel::never();
+    let ended = consumer_ended.unwrap_or(&never);
+    select! {
+        recv(stop) -> deadline => Some(stop_deadline(deadline.ok())),
+        recv(ended) -> _ => None,
+    }
+}
+
+/// When the callbacks must be done: `deadline` from now, or
+/// [`DEFAULT_STOP_DEADLINE`] when the handle was dropped without one.
+fn stop_deadline(deadline: Option<Duration>) -> Instant {
+    Instant::now() + deadline.unwrap_or(DEFAULT_STOP_DEADLINE)
+}
+
+/// Once the input has run out, waits for the callbacks still queued or
+/// running, still heeding a stop: a replay interrupted after its last
+/// message was handed out must not wait for every callback.
+fn wait_until_idle(pool: &PoolSlot, stop: &Receiver<Duration>) -> Option<Instant> {
+    loop {
+        if pool.is_idle() {
+            return None;
+        }
+        match stop.recv_timeout(IDLE_CHECK) {
+            Ok(deadline) => return Some(stop_deadline(Some(deadline))),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Some(stop_deadline(None)),
+        }
+    }
+}
+
+/// Best effort: the broker deletes an unused non-durable queue after a
+/// grace period anyway.
+fn delete_queue(settings: &ConnectionSettings, queue: &str) {
+    let deleted = pulse_wire::Publisher::connect(settings)
+        .and_then(|mut publisher| publisher.delete_queue(queue));
+    match deleted {
+        Ok(left) => log::debug!("deleted queue {queue} ({left} messages left in it)"),
+        Err(e) => log::warn!("cannot delete queue {queue}, the broker will expire it: {e}"),
+    }
+}

@@ -1,0 +1,353 @@
+//! One connection's event loop: deliveries read in batches and handed on,
+//! decisions applied, the watchdog's questions and answers, and a stop
+//! that waits for the decisions still to come.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use amiquip::{Channel, ConsumerMessage};
+use crossbeam_channel::{RecvError, Select, TryRecvError, TrySendError};
+use log::{debug, warn};
+
+use super::acks::{self, Outstanding};
+use super::connection::Worker;
+use super::delivery::{Acker, Delivery};
+use super::headers::{cc_routes, describe};
+use super::Sink;
+use crate::error::ErrorKind;
+use crate::watchdog::{Probe, Verdict, Watchdog};
+use pulse_translator::Message;
+
+/// Most decisions applied in one go.
+const MAX_DECISION_BATCH: usize = 4096;
+
+/// Most deliveries handed on in one go.
+const MAX_DELIVERY_BATCH: usize = 256;
+
+/// The stall timeout when heartbeats are off.
+const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(super) enum SessionEnd {
+    Stopped,
+    Lost(String),
+    /// The broker cancelled the consumer and the queue is gone.
+    QueueDeleted,
+}
+
+#[derive(Default)]
+struct SessionState {
+    /// Deliveries received and not yet acknowledged or rejected on the wire.
+    outstanding: Outstanding,
+    /// Deliveries waiting for room in the deliveries channel.
+    pending: VecDeque<Delivery>,
+    /// Outstanding deliveries whose acker released them: nothing more
+    /// will be decided for them on this connection.
+    released: BTreeSet<u64>,
+}
+
+impl Worker {
+    pub(super) fn session(
+        &mut self,
+        socket: &TcpStream,
+        channel: &Channel,
+        consumer: &amiquip::Consumer<'_>,
+        probe: &Probe,
+    ) -> SessionEnd {
+        let mut state = SessionState::default();
+        let mut next_depth_check = Instant::now();
+        let mut watchdog = Watchdog::new(Instant::now(), self.stall_timeout());
+        let mut stop_deadline: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            if let Some(deadline) = stop_deadline {
+                let undecided = state.outstanding.len() - state.released.len();
+                if undecided == 0 {
+                    return SessionEnd::Stopped;
+                }
+                if now >= deadline {
+                    warn!("stopping with {undecided} messages undecided; the broker requeues them");
+                    return SessionEnd::Stopped;
+                }
+            } else {
+                if let Some(reason) = watchdog.overdue(now) {
+                    return self.stalled(socket, &reason);
+                }
+                if watchdog.should_ask(now, next_depth_check) {
+                    probe.ask();
+                }
+            }
+            let wake_at = stop_deadline.unwrap_or_else(|| watchdog.wake_at(next_depth_check));
+
+            let stopping = stop_deadline.is_some();
+            let mut select = Select::new();
+            let from_broker = (!stopping).then(|| select.recv(consumer.receiver()));
+            let control = (!stopping).then(|| select.recv(&self.control_rx));
+            let answers = (!stopping).then(|| select.recv(probe.answers()));
+            let decisions = select.recv(&self.decisions_rx);
+            let hand_out = match &self.sink {
+                Sink::Channel { tx, .. } if !state.pending.is_empty() => Some(select.send(tx)),
+                _ => None,
+            };
+            let Ok(operation) = select.select_deadline(wake_at) else {
+                continue;
+            };
+            let index = Some(operation.index());
+            if index == from_broker {
+                let first = operation.recv(consumer.receiver());
+                let (batch, next) = self.read_batch(&mut state, consumer, first);
+                if !batch.is_empty() {
+                    watchdog.delivered(Instant::now());
+                    self.hand_on(&mut state, batch);
+                }
+                if let Some(event) = next {
+                    return self.broker_ended(&mut state, event, probe, &watchdog);
+                }
+            } else if index == answers {
+                let Ok(answer) = operation.recv(probe.answers()) else {
+                    return SessionEnd::Lost("the watchdog's channel ended".into());
+                };
+                match answer {
+                    Ok(queue) => {
+                        self.record_depth(queue.messages);
+                        next_depth_check = Instant::now() + self.options.depth_check_interval;
+                        let room = state.outstanding.len() < usize::from(self.options.prefetch);
+                        if let Verdict::Stalled(reason) =
+                            watchdog.answered(Instant::now(), queue, room)
+                        {
+                            return self.stalled(socket, &reason);
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        return self.queue_deleted(&mut state)
+                    }
+                    Err(e) => return SessionEnd::Lost(e.to_string()),
+                }
+            } else if index == control {
+                // A message or a dropped handle both mean stop.
+                let _ = operation.recv(&self.control_rx);
+                if let Err(e) = consumer.cancel() {
+                    debug!("cancelling the consumer while stopping: {e}");
+                    return SessionEnd::Stopped;
+                }
+                for delivery in state.pending.drain(..) {
+                    state.outstanding.remove(&delivery.acker.tag);
+                    delivery.acker.forget();
+                }
+                if let Sink::Channel { rx, .. } = &self.sink {
+                    while let Ok(delivery) = rx.try_recv() {
+                        state.outstanding.remove(&delivery.acker.tag);
+                        delivery.acker.forget();
+                    }
+                }
+                stop_deadline = Some(Instant::now() + self.options.stop_timeout);
+            } else if index == hand_out {
+                let Sink::Channel { tx, .. } = &self.sink else {
+                    unreachable!("selected only for a channel sink");
+                };
+                let delivery = state
+                    .pending
+                    .pop_front()
+                    .expect("selected only when pending");
+                // We hold a receiver ourselves, so the channel cannot be disconnected.
+                let _ = operation.send(tx, delivery);
+            } else if index == Some(decisions) {
+                let Ok(first) = operation.recv(&self.decisions_rx) else {
+                    continue;
+                };
+                let mut batch = vec![first];
+                while batch.len() < MAX_DECISION_BATCH {
+                    match self.decisions_rx.try_recv() {
+                        Ok(decision) => batch.push(decision),
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+                let (applied, result) =
+                    acks::apply(&mut state.outstanding, channel, self.generation, batch);
+                state.released.extend(&applied.released);
+                self.stats.update(|s| {
+                    s.stale_decisions += applied.stale;
+                    s.rejected += applied.rejected;
+                    s.acked += applied.acked;
+                });
+                if let Err(e) = result {
+                    if stopping {
+                        warn!("{e} while stopping; the broker requeues what is unacknowledged");
+                        return SessionEnd::Stopped;
+                    }
+                    return SessionEnd::Lost(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// The deliveries ready now, starting with `first`, and what ended the
+    /// batch if it was not a delivery (the consumer's end).
+    fn read_batch(
+        &self,
+        state: &mut SessionState,
+        consumer: &amiquip::Consumer<'_>,
+        first: Result<ConsumerMessage, RecvError>,
+    ) -> (Vec<Delivery>, Option<Result<ConsumerMessage, RecvError>>) {
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        let end = loop {
+            match next.take() {
+                Some(Ok(ConsumerMessage::Delivery(raw))) => batch.push(self.take(state, raw)),
+                Some(other) => break Some(other),
+                None => break None,
+            }
+            if batch.len() >= MAX_DELIVERY_BATCH {
+                break None;
+            }
+            next = match consumer.receiver().try_recv() {
+                Ok(message) => Some(Ok(message)),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+            };
+        };
+        if !batch.is_empty() {
+            let received = batch.len() as u64;
+            self.stats.update(|s| {
+                s.received += received;
+                s.last_delivery = Some(Instant::now());
+            });
+        }
+        (batch, end)
+    }
+
+    /// An owned [`Delivery`] of `raw`, whose remains (tag and channel id,
+    /// what amiquip needs to answer it) wait in `outstanding`.
+    fn take(&self, state: &mut SessionState, mut raw: amiquip::Delivery) -> Delivery {
+        let tag = raw.delivery_tag();
+        let message = Message {
+            exchange: std::mem::take(&mut raw.exchange),
+            routing_key: std::mem::take(&mut raw.routing_key),
+            cc: cc_routes(&raw.properties),
+            body: std::mem::take(&mut raw.body),
+        };
+        let delivery = Delivery {
+            message,
+            redelivered: raw.redelivered,
+            acker: Acker::new(
+                self.generation,
+                tag,
+                self.decisions_tx.clone(),
+                Arc::clone(&self.generations),
+            ),
+        };
+        state.outstanding.insert(tag, raw);
+        delivery
+    }
+
+    /// Gives a batch to the handler, or queues it for the channel.
+    fn hand_on(&mut self, state: &mut SessionState, batch: Vec<Delivery>) {
+        match &mut self.sink {
+            Sink::Handler { handler, .. } => handler.handle(batch),
+            Sink::Channel { tx, .. } => {
+                for delivery in batch {
+                    if !state.pending.is_empty() {
+                        state.pending.push_back(delivery);
+                        continue;
+                    }
+                    match tx.try_send(delivery) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(d) | TrySendError::Disconnected(d)) => {
+                            state.pending.push_back(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The broker's side of the consumer ended: a deleted queue, or a lost
+    /// connection or channel.
+    fn broker_ended(
+        &self,
+        state: &mut SessionState,
+        event: Result<ConsumerMessage, RecvError>,
+        probe: &Probe,
+        watchdog: &Watchdog,
+    ) -> SessionEnd {
+        match event {
+            Ok(ConsumerMessage::ServerCancelled) => {
+                // The probe asks on its own channel: a 404 closes only that
+                // one. An answer may be one asked before the cancel: only a
+                // second one surely comes after it.
+                let deadline = Instant::now() + watchdog.answer_timeout();
+                for _ in 0..2 {
+                    probe.ask();
+                    match probe.answers().recv_deadline(deadline) {
+                        Ok(Err(e)) if e.kind() == ErrorKind::NotFound => {
+                            return self.queue_deleted(state)
+                        }
+                        Ok(Ok(_)) => continue,
+                        _ => break,
+                    }
+                }
+                SessionEnd::Lost(describe(ConsumerMessage::ServerCancelled))
+            }
+            Ok(other) => SessionEnd::Lost(describe(other)),
+            Err(RecvError) => {
+                SessionEnd::Lost("the connection ended (socket closed or heartbeat missed)".into())
+            }
+        }
+    }
+
+    /// The queue is gone: the deliveries already taken are handed out (no
+    /// queue will deliver them again) and the session ends.
+    fn queue_deleted(&self, state: &mut SessionState) -> SessionEnd {
+        if let Sink::Channel { tx, .. } = &self.sink {
+            for delivery in state.pending.drain(..) {
+                if let Err(e) = tx.try_send(delivery) {
+                    warn!("no room to hand out {:?}", e.into_inner());
+                }
+            }
+        }
+        self.stats.update(|s| s.queue_depth = None);
+        SessionEnd::QueueDeleted
+    }
+
+    /// The watchdog found us connected but silent: count it, and shut the
+    /// socket down so that the connection ends now, even on a link that no
+    /// longer answers.
+    fn stalled(&self, socket: &TcpStream, reason: &str) -> SessionEnd {
+        warn!(
+            "the consumer of {} stalled: {reason}; reconnecting",
+            self.topology.queue.name
+        );
+        self.stats.update(|s| s.stalls += 1);
+        if let Err(e) = socket.shutdown(Shutdown::Both) {
+            debug!("shutting down the stalled connection's socket: {e}");
+        }
+        SessionEnd::Lost(format!("the stall watchdog closed it ({reason})"))
+    }
+
+    /// [`ConsumeOptions::stall_timeout`](super::ConsumeOptions::stall_timeout),
+    /// or its default.
+    fn stall_timeout(&self) -> Duration {
+        self.options
+            .stall_timeout
+            .unwrap_or(match self.settings.heartbeat {
+                0 => DEFAULT_STALL_TIMEOUT,
+                seconds => Duration::from_secs(seconds.into()),
+            })
+    }
+
+    /// Records the depth the probe read, warning above the threshold.
+    fn record_depth(&self, depth: u32) {
+        let name = self.topology.queue.name.as_str();
+        if depth > self.options.depth_warning_threshold {
+            warn!(
+                "queue {name} holds {depth} messages (warning threshold {}); \
+                 Pulse deletes queues that keep growing",
+                self.options.depth_warning_threshold
+            );
+        } else {
+            debug!("queue {name} holds {depth} messages");
+        }
+        self.stats.update(|s| s.queue_depth = Some(depth));
+    }
+}

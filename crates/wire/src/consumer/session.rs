@@ -24,7 +24,7 @@ use pulse_translator::Message;
 const MAX_DECISION_BATCH: usize = 4096;
 
 /// Most deliveries handed on in one go.
-const MAX_DELIVERY_BATCH: usize = 256;
+const MAX_DELIVERY_BATCH: usize = 16;
 
 /// The stall timeout when heartbeats are off.
 const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,7 +1,7 @@
 //! Where messages enter the monitor: the deduplication window, the
 //! translators, the filter and the metrics, then the pool. For a broker it
-//! runs on the wire crate's connection thread, as its
-//! [`Handler`](pulse_wire::Handler), so a delivery reaches a pool worker
+//! runs on the wire crate's connection thread, as its handler
+//! ([`Consumer::start_with`](pulse_wire::Consumer::start_with)), so a delivery reaches a pool worker
 //! with no thread in between; for the in-process source, on the monitor's
 //! own thread.
 

@@ -10,8 +10,8 @@
 //!   again on every reconnect.
 //! - [`Consumer::start`] runs one connection thread and returns the
 //!   [`Consumer`]: deliveries arrive on a channel (or, with
-//!   [`Consumer::start_with`], in batches to a [`Handler`] on the
-//!   connection thread itself), each with an [`Acker`] whose decision
+//!   [`Consumer::start_with`], in batches to a handler on the connection
+//!   thread itself), each with an [`Acker`] whose decision
 //!   travels back to the connection thread. The thread reconnects with
 //!   [`Backoff`] on its own, watches the queue depth and counts everything
 //!   in [`ConsumerStats`]; [`ConsumeOptions`] says how.
@@ -27,7 +27,7 @@
 //! queue names) and `error`.
 //!
 //! Neighbours: the `pulse-build-monitor` crate consumes [`Delivery`]s with
-//! a [`Handler`], hands their messages to `pulse-translator`, and
+//! a handler, hands their messages to `pulse-translator`, and
 //! acknowledges each once the user callbacks ran, so a crash loses nothing.
 //!
 //! Every connection is opened on a socket with TCP_NODELAY (amiquip leaves
@@ -61,7 +61,7 @@ mod topology;
 mod watchdog;
 
 pub use connect::HANDSHAKE_LOG_TARGET;
-pub use consumer::{Acker, Backoff, ConsumeOptions, Consumer, ConsumerStats, Delivery, Handler};
+pub use consumer::{Acker, Backoff, ConsumeOptions, Consumer, ConsumerStats, Delivery};
 pub use error::{Error, ErrorKind, Result};
 pub use publisher::Publisher;
 pub use pulse::{queue_name, random_label};

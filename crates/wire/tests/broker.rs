@@ -424,3 +424,105 @@ fn tls_never_falls_back_to_plain_amqp() {
     assert!(!err.is_recoverable());
     assert!(err.to_string().contains("amqps://guest:***@"), "{err}");
 }
+
+/// What a handler saw: each batch's thread and keys.
+#[derive(Default)]
+struct Seen {
+    batches: Vec<(String, Vec<String>)>,
+}
+
+#[test]
+fn a_handler_gets_every_delivery_in_order_on_the_connection_thread() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let sink = std::sync::Arc::clone(&seen);
+    let handle = Consumer::start_with(settings.clone(), topology, options(50), move |batch| {
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        let keys = batch.iter().map(|d| d.routing_key.clone()).collect();
+        sink.lock().unwrap().batches.push((thread, keys));
+        batch.into_iter().for_each(pulse_wire::Delivery::ack);
+    })
+    .unwrap();
+    let messages: Vec<Message> = (0..300)
+        .map(|i| Message::new(exchange.as_str(), format!("k.{i:03}"), b"{}".to_vec()))
+        .collect();
+    publisher(&settings).publish_batch(&messages).unwrap();
+    wait_until(WAIT, "300 acks", || handle.stats().acked == 300);
+
+    let seen = seen.lock().unwrap();
+    let keys: Vec<&String> = seen.batches.iter().flat_map(|(_, keys)| keys).collect();
+    let expected: Vec<String> = messages.iter().map(|m| m.routing_key.clone()).collect();
+    assert_eq!(
+        keys,
+        expected.iter().collect::<Vec<_>>(),
+        "all, once, in order"
+    );
+    for (thread, keys) in &seen.batches {
+        assert!(thread.starts_with("pulse-wire"), "ran on {thread:?}");
+        assert!(
+            !keys.is_empty() && keys.len() <= 16,
+            "batch of {}",
+            keys.len()
+        );
+    }
+    assert!(
+        handle.deliveries().try_recv().is_err(),
+        "nothing on the channel"
+    );
+    handle.stop();
+    assert!(handle.deliveries().recv().is_err(), "closed once stopped");
+}
+
+#[test]
+fn released_deliveries_neither_hold_up_stop_nor_get_acknowledged_with_others() {
+    let Some(settings) = broker_or_skip() else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&settings);
+    let (exchange, topology) = fresh_topology(&mut cleanup);
+    // A stop that waited for the released message would take a minute.
+    let patient = options(50).with_stop_timeout(Duration::from_secs(60));
+    let first = Consumer::start_with(settings.clone(), topology.clone(), patient, |batch| {
+        for delivery in batch {
+            // Message 3 is released; acks of 0–2 and 4–9 around it must not
+            // take it along in an ack_multiple.
+            if delivery.routing_key == "k.3" {
+                delivery.acker.release();
+            } else {
+                delivery.ack();
+            }
+        }
+    })
+    .unwrap();
+    let messages: Vec<Message> = (0..10)
+        .map(|i| Message::new(exchange.as_str(), format!("k.{i}"), b"{}".to_vec()))
+        .collect();
+    publisher(&settings).publish_batch(&messages).unwrap();
+    wait_until(WAIT, "9 acks", || first.stats().acked == 9);
+    let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(1);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            first.stop();
+            let _ = stopped_tx.send(());
+        });
+        assert!(
+            stopped_rx.recv_timeout(WAIT).is_ok(),
+            "stop waited for a released message"
+        );
+    });
+
+    let second = Consumer::start(settings.clone(), topology, options(50)).unwrap();
+    let back = receive(second.deliveries(), 1, WAIT);
+    assert_eq!(back[0].routing_key, "k.3");
+    assert!(back[0].redelivered);
+    assert!(second
+        .deliveries()
+        .recv_timeout(Duration::from_millis(300))
+        .is_err());
+    back.into_iter().for_each(pulse_wire::Delivery::ack);
+    wait_until(WAIT, "the ack", || second.stats().acked == 1);
+}

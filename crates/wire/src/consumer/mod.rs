@@ -35,31 +35,6 @@ pub use stats::ConsumerStats;
 use connection::Worker;
 use stats::SharedStats;
 
-/// What the connection thread does with deliveries when it is given one
-/// ([`Consumer::start_with`]) instead of handing them out on
-/// [`Consumer::deliveries`]: no thread between the connection and the
-/// work, and deliveries in batches.
-///
-/// Any `FnMut(Vec<Delivery>) + Send + 'static` is a handler.
-pub trait Handler: Send + 'static {
-    /// Takes every delivery that was ready when the connection thread
-    /// looked (at least one), oldest first. It runs on the connection
-    /// thread: until it returns, no decision reaches the broker and no
-    /// further delivery is read (the broker's prefetch window bounds what
-    /// waits), so it should hand the work on rather than do it, and return
-    /// promptly once its owner wants to stop.
-    fn handle(&mut self, deliveries: Vec<Delivery>);
-}
-
-impl<F> Handler for F
-where
-    F: FnMut(Vec<Delivery>) + Send + 'static,
-{
-    fn handle(&mut self, deliveries: Vec<Delivery>) {
-        self(deliveries)
-    }
-}
-
 /// A running consumer: its connection thread, the deliveries it hands out
 /// and its counters. Dropping it stops it.
 #[derive(Debug)]
@@ -82,7 +57,7 @@ enum Sink {
     /// [`Consumer::start_with`]'s handler. The sender only keeps
     /// [`Consumer::deliveries`] open, and empty, while the thread runs.
     Handler {
-        handler: Box<dyn Handler>,
+        handler: Box<dyn FnMut(Vec<Delivery>) + Send>,
         _open: Sender<Delivery>,
     },
 }
@@ -114,14 +89,21 @@ impl Consumer {
         )
     }
 
-    /// Like [`start`](Self::start), but the connection thread gives every
-    /// delivery to `handler` itself; [`deliveries`](Self::deliveries) stays
-    /// empty.
+    /// Like [`start`](Self::start), but the connection thread itself calls
+    /// `handler` with every delivery ready when it looked (at least one,
+    /// at most 16), oldest first; [`deliveries`](Self::deliveries) stays
+    /// empty. No thread stands between the connection and the work, and
+    /// deliveries come in batches.
+    ///
+    /// While `handler` runs, no decision reaches the broker and no further
+    /// delivery is read (the prefetch window bounds what waits), so it
+    /// should hand the work on rather than do it, and return promptly once
+    /// its owner wants to stop.
     pub fn start_with(
         settings: ConnectionSettings,
         topology: Topology,
         options: ConsumeOptions,
-        handler: impl Handler,
+        handler: impl FnMut(Vec<Delivery>) + Send + 'static,
     ) -> Result<Consumer> {
         let (open, rx) = crossbeam_channel::bounded(0);
         let sink = Sink::Handler {
@@ -172,7 +154,7 @@ impl Consumer {
         }
     }
 
-    /// Incoming messages (none for a consumer with a [`Handler`]).
+    /// Incoming messages (none for a consumer with a handler).
     /// Iterating ends after [`stop`](Self::stop).
     pub fn deliveries(&self) -> &Receiver<Delivery> {
         &self.deliveries

@@ -287,7 +287,7 @@ impl Worker {
     /// Gives a batch to the handler, or queues it for the channel.
     fn hand_on(&mut self, state: &mut SessionState, batch: Vec<Delivery>) {
         match &mut self.sink {
-            Sink::Handler { handler, .. } => handler.handle(batch),
+            Sink::Handler { handler, .. } => handler(batch),
             Sink::Channel { tx, .. } => {
                 for delivery in batch {
                     if !state.pending.is_empty() {

@@ -44,33 +44,85 @@ impl TaskLabel {
 
 /// Reads a task label; see [`TaskLabel`] for the shape.
 pub(super) fn parse_label(label: &str) -> Result<TaskLabel, Error> {
-    static SHAPE: OnceLock<Regex> = OnceLock::new();
-    let shape = SHAPE.get_or_init(|| {
-        Regex::new(
-            r"^(?P<prefix>[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*?)-(?P<platform>(?:linux|windows|win|macosx|osx|android)[A-Za-z0-9_.-]*)/(?P<buildtype>[a-z]+)(?:-(?P<test>.+))?$",
-        )
-        .expect("label regex is valid")
-    });
     let unknown_shape = || {
         Error::new(ErrorKind::UnknownLabelShape {
             label: label.to_string(),
         })
     };
-    let caps = shape.captures(label).ok_or_else(unknown_shape)?;
-    let platform = &caps["platform"];
-    let (family, variants) = split_platform(platform)?;
-    let mut buildtype: BuildType = caps["buildtype"].parse()?;
+    let shape = label_shape(label).ok_or_else(unknown_shape)?;
+    let (family, variants) = split_platform(shape.platform)?;
+    let mut buildtype: BuildType = shape.buildtype.parse()?;
     if buildtype == BuildType::Opt && variants.iter().any(|v| v == "pgo") {
         buildtype = BuildType::Pgo;
     }
     Ok(TaskLabel {
-        prefix: caps["prefix"].to_string(),
-        platform: platform.to_string(),
+        prefix: shape.prefix.to_string(),
+        platform: shape.platform.to_string(),
         family,
         variants,
         buildtype,
-        test: caps.name("test").map(|t| t.as_str().to_string()),
+        test: shape.test.map(str::to_string),
     })
+}
+
+/// The parts of a label, as slices of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LabelShape<'a> {
+    prefix: &'a str,
+    platform: &'a str,
+    buildtype: &'a str,
+    test: Option<&'a str>,
+}
+
+/// Words a platform starts with.
+const PLATFORM_STARTS: [&str; 6] = ["linux", "windows", "win", "macosx", "osx", "android"];
+
+/// Splits `<prefix>-<platform>/<buildtype>[-<test>]` by hand, as the regex
+/// `^(?P<prefix>[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*?)-(?P<platform>(?:linux|windows|win|macosx|osx|android)[A-Za-z0-9_.-]*)/(?P<buildtype>[a-z]+)(?:-(?P<test>.+))?$`
+/// did: a backtracking regex cost a quarter of a message's translation.
+/// The lazy prefix makes the first `-` that starts a platform word the
+/// split, even inside a longer platform (`test-linux-foo-linux64/opt` has
+/// the platform `linux-foo-linux64`).
+fn label_shape(label: &str) -> Option<LabelShape<'_>> {
+    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+    // Neither prefix nor platform may hold a `/`: the first one ends them.
+    let (head, tail) = label.split_once('/')?;
+    if !head.bytes().all(|b| is_word_byte(b) || b == b'-') {
+        return None;
+    }
+    let buildtype_len = tail.bytes().take_while(u8::is_ascii_lowercase).count();
+    if buildtype_len == 0 {
+        return None;
+    }
+    let (buildtype, rest) = tail.split_at(buildtype_len);
+    let test = match rest.strip_prefix('-') {
+        // `.` stops at a line feed and `$` is the end of the text.
+        Some(test) if !test.is_empty() && !test.contains('\n') => Some(test),
+        Some(_) => return None,
+        None if rest.is_empty() => None,
+        None => return None,
+    };
+    // The prefix's tokens are not empty: it neither starts with a `-` nor
+    // has two in a row before the split.
+    let bytes = head.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'-' {
+            continue;
+        }
+        if i == 0 || bytes[i - 1] == b'-' {
+            return None;
+        }
+        let platform = &head[i + 1..];
+        if PLATFORM_STARTS.iter().any(|w| platform.starts_with(w)) {
+            return Some(LabelShape {
+                prefix: &head[..i],
+                platform,
+                buildtype,
+                test,
+            });
+        }
+    }
+    None
 }
 
 /// The generic platform of a Taskcluster or Treeherder platform, e.g.
@@ -128,6 +180,144 @@ fn split_variants(rest: &str) -> Vec<String> {
 }
 
 fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> {
+    let found = if platform.is_ascii() {
+        ascii_platform_family(platform)
+    } else {
+        regex_platform_family(platform)
+    };
+    let (family, rest) = found.ok_or_else(|| {
+        Error::new(ErrorKind::UnknownTaskPlatform {
+            platform: platform.to_string(),
+        })
+    })?;
+    Ok((family, rest.map(split_variants).unwrap_or_default()))
+}
+
+/// A piece of a platform head: the regexes' literals, `\d{n}`, `\d+` and
+/// `(?:-64)?`.
+#[derive(Clone, Copy)]
+enum Piece {
+    Lit(&'static str),
+    Digits(usize),
+    SomeDigits,
+    MaybeLit(&'static str),
+}
+
+use Piece::{Digits, Lit, MaybeLit, SomeDigits};
+
+/// The platform heads of each family, tried in order, alternatives in
+/// order, as the regexes in [`regex_platform_family`] say them.
+const FAMILY_HEADS: &[(&str, &[&[Piece]])] = &[
+    ("android", &[&[Lit("android")]]),
+    (
+        "linux64-aarch64",
+        &[
+            &[Lit("linux64-aarch64")],
+            &[Lit("linux"), Digits(4), Lit("-64-aarch64")],
+        ],
+    ),
+    (
+        "linux64",
+        &[&[Lit("linux64")], &[Lit("linux"), Digits(4), Lit("-64")]],
+    ),
+    (
+        "linux",
+        &[
+            &[Lit("linux")],
+            &[Lit("linux32")],
+            &[Lit("linux"), Digits(4), Lit("-32")],
+        ],
+    ),
+    (
+        "win64-aarch64",
+        &[
+            &[Lit("win64-aarch64")],
+            &[Lit("windows"), SomeDigits, MaybeLit("-64"), Lit("-aarch64")],
+        ],
+    ),
+    (
+        "win64",
+        &[&[Lit("win64")], &[Lit("windows"), SomeDigits, Lit("-64")]],
+    ),
+    (
+        "win32",
+        &[&[Lit("win32")], &[Lit("windows"), SomeDigits, Lit("-32")]],
+    ),
+    (
+        "macosx64-aarch64",
+        &[
+            &[Lit("macosx64-aarch64")],
+            &[Lit("macosx"), SomeDigits, MaybeLit("-64"), Lit("-aarch64")],
+        ],
+    ),
+    (
+        "macosx64",
+        &[
+            &[Lit("macosx64")],
+            &[Lit("macosx"), SomeDigits, MaybeLit("-64")],
+            &[Lit("osx-"), SomeDigits, Lit("-"), SomeDigits],
+        ],
+    ),
+];
+
+/// The family of an ASCII platform and what follows its head after a `-`,
+/// matched by hand: the regexes cost a tenth of a message's translation.
+fn ascii_platform_family(platform: &str) -> Option<(&'static str, Option<&str>)> {
+    for (family, heads) in FAMILY_HEADS {
+        for head in *heads {
+            let mut rest = None;
+            if match_pieces(platform, head, &mut |tail| {
+                // `(?:-(?P<rest>.*))?$`, and `.` stops at a line feed.
+                if tail.is_empty() {
+                    true
+                } else if let Some(after) = tail.strip_prefix('-') {
+                    let ok = !after.contains('\n');
+                    if ok {
+                        rest = Some(after);
+                    }
+                    ok
+                } else {
+                    false
+                }
+            }) {
+                return Some((family, rest));
+            }
+        }
+    }
+    None
+}
+
+/// Matches `pieces` at the start of `text`, then asks `accept` about the
+/// rest; backtracks over digit counts and optional literals as a regex
+/// would, greedy first.
+fn match_pieces<'t>(
+    text: &'t str,
+    pieces: &[Piece],
+    accept: &mut dyn FnMut(&'t str) -> bool,
+) -> bool {
+    let Some((piece, more)) = pieces.split_first() else {
+        return accept(text);
+    };
+    let digits = || text.bytes().take_while(u8::is_ascii_digit).count();
+    match *piece {
+        Lit(lit) => text
+            .strip_prefix(lit)
+            .is_some_and(|after| match_pieces(after, more, accept)),
+        Digits(n) => digits() >= n && match_pieces(&text[n..], more, accept),
+        SomeDigits => (1..=digits())
+            .rev()
+            .any(|n| match_pieces(&text[n..], more, accept)),
+        MaybeLit(lit) => {
+            text.strip_prefix(lit)
+                .is_some_and(|after| match_pieces(after, more, accept))
+                || match_pieces(text, more, accept)
+        }
+    }
+}
+
+/// The family by the regexes themselves, for platforms with non-ASCII
+/// characters, where `\d` is any Unicode decimal digit.
+fn regex_platform_family(platform: &str) -> Option<(&'static str, Option<&str>)> {
     static FAMILIES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let families = FAMILIES.get_or_init(|| {
         [
@@ -152,18 +342,10 @@ fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> 
         })
         .collect()
     });
-    for (regex, family) in families {
-        if let Some(caps) = regex.captures(platform) {
-            let variants = caps
-                .name("rest")
-                .map(|rest| split_variants(rest.as_str()))
-                .unwrap_or_default();
-            return Ok((family, variants));
-        }
-    }
-    Err(Error::new(ErrorKind::UnknownTaskPlatform {
-        platform: platform.to_string(),
-    }))
+    families.iter().find_map(|(regex, family)| {
+        let caps = regex.captures(platform)?;
+        Some((*family, caps.name("rest").map(|rest| rest.as_str())))
+    })
 }
 
 /// The suite a test name belongs to, for matching `--test` filters: the
@@ -225,6 +407,217 @@ mod tests {
     fn parsed(label: &str) -> (String, &'static str, BuildType, Option<String>, Vec<String>) {
         let l = parse_label(label).unwrap_or_else(|e| panic!("{label}: {e}"));
         (l.platform, l.family, l.buildtype, l.test, l.variants)
+    }
+
+    /// The rule `label_shape` replaced, kept to check it against.
+    fn regex_label_shape(label: &str) -> Option<LabelShape<'_>> {
+        static SHAPE: OnceLock<Regex> = OnceLock::new();
+        let shape = SHAPE.get_or_init(|| {
+            Regex::new(
+                r"^(?P<prefix>[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*?)-(?P<platform>(?:linux|windows|win|macosx|osx|android)[A-Za-z0-9_.-]*)/(?P<buildtype>[a-z]+)(?:-(?P<test>.+))?$",
+            )
+            .expect("label regex is valid")
+        });
+        let caps = shape.captures(label)?;
+        Some(LabelShape {
+            prefix: caps.name("prefix")?.as_str(),
+            platform: caps.name("platform")?.as_str(),
+            buildtype: caps.name("buildtype")?.as_str(),
+            test: caps.name("test").map(|t| t.as_str()),
+        })
+    }
+
+    /// True when `text` is a label, to count what the checks covered.
+    fn assert_agrees(text: &str) -> bool {
+        let shape = label_shape(text);
+        assert_eq!(shape, regex_label_shape(text), "{text:?}");
+        assert_eq!(
+            ascii_platform_family(text).is_some() || !text.is_ascii(),
+            regex_platform_family(text).is_some() || !text.is_ascii(),
+            "{text:?}"
+        );
+        if text.is_ascii() {
+            assert_eq!(
+                ascii_platform_family(text),
+                regex_platform_family(text),
+                "{text:?}"
+            );
+        }
+        shape.is_some()
+    }
+
+    /// Every string of the Taskcluster corpus (labels, platforms, names,
+    /// routes…), as label and as platform.
+    #[test]
+    fn hand_parsers_agree_with_the_regexes_on_the_corpus() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus/taskcluster"
+        );
+        let Ok(sets) = std::fs::read_dir(dir) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the shared corpus is missing at {dir}"
+            );
+            eprintln!("!!! SKIPPED: the shared corpus is missing at {dir} !!!");
+            return;
+        };
+        fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+                serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| {
+                    out.push(k.clone());
+                    strings(v, out);
+                }),
+                _ => {}
+            }
+        }
+        let mut texts = Vec::new();
+        for set in sets {
+            let set = set.unwrap().path();
+            for file in std::fs::read_dir(&set).into_iter().flatten() {
+                let file = file.unwrap().path();
+                if file.extension().is_some_and(|e| e == "json") {
+                    let value: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+                    strings(&value, &mut texts);
+                }
+            }
+        }
+        let labels = texts.iter().filter(|t| label_shape(t).is_some()).count();
+        assert!(labels >= 20, "only {labels} labels in the corpus");
+        for text in &texts {
+            assert_agrees(text);
+            if let Some(shape) = label_shape(text) {
+                assert_agrees(shape.platform);
+            }
+        }
+    }
+
+    /// Labels and platforms glued from the pieces the rules care about.
+    #[test]
+    fn hand_parsers_agree_with_the_regexes_on_generated_labels() {
+        const PIECES: &[&str] = &[
+            "test",
+            "build",
+            "-",
+            "-",
+            "-",
+            "/",
+            "/",
+            "linux",
+            "linux64",
+            "linux32",
+            "1804",
+            "2204",
+            "12345",
+            "win",
+            "win32",
+            "win64",
+            "windows",
+            "10",
+            "7",
+            "11",
+            "macosx",
+            "macosx64",
+            "1014",
+            "osx",
+            "android",
+            "-64",
+            "-32",
+            "-aarch64",
+            "aarch64",
+            "opt",
+            "debug",
+            "pgo",
+            "asan",
+            "shippable",
+            "qr",
+            "no-eme",
+            "0",
+            "x86_64",
+            "api-16",
+            "7.0",
+            "--",
+            "\n",
+            "é",
+            "\u{661}\u{662}",
+            "Opt",
+            "_",
+            ".",
+            "e10s",
+            "3",
+            "",
+        ];
+        // xorshift: the same labels every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut glue = |most: u64| -> String {
+            (0..next() % (most + 1))
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect()
+        };
+        let mut labels = 0;
+        for _ in 0..100_000 {
+            assert_agrees(&glue(9));
+            let label = format!("{}-{}/{}", glue(3), glue(4), glue(3));
+            labels += usize::from(assert_agrees(&label));
+        }
+        assert!(labels >= 1000, "only {labels} random labels");
+        let mut labels = 0;
+        for platform_head in [
+            "linux",
+            "linux32",
+            "linux64",
+            "linux1804-64",
+            "linux1804-32",
+            "linux64-aarch64",
+            "linux2204-64-aarch64",
+            "win32",
+            "win64",
+            "win64-aarch64",
+            "windows10-64",
+            "windows7-32",
+            "windows10-aarch64",
+            "windows11-64-aarch64",
+            "macosx64",
+            "macosx1014",
+            "macosx1014-64",
+            "macosx1100-aarch64",
+            "macosx64-aarch64",
+            "macosx1400-64-aarch64",
+            "osx-10-10",
+            "android",
+            "android-em-7.0-x86_64",
+        ] {
+            for tail in [
+                "",
+                "-",
+                "-shippable-qr",
+                "-64",
+                "-645",
+                "-asan-reporter",
+                "x",
+                "-\n",
+            ] {
+                for buildtype in ["opt", "debug", "", "Opt"] {
+                    for test in ["", "-", "-mochitest-3", "-a/b", "-\n", "-é"] {
+                        for prefix in ["test-", "partials-ach-", "test-linux-", "-", "a--"] {
+                            let label = format!("{prefix}{platform_head}{tail}/{buildtype}{test}");
+                            labels += usize::from(assert_agrees(&label));
+                        }
+                    }
+                }
+                assert_agrees(&format!("{platform_head}{tail}"));
+            }
+        }
+        assert!(labels >= 1000, "only {labels} built labels");
     }
 
     #[test]

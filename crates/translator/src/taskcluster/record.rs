@@ -5,7 +5,7 @@
 use super::definition::{collection_buildtype, label_from_treeherder, TaskDefinition};
 use super::kinds;
 use super::label::{is_performance_test, parse_label, TaskLabel};
-use super::message::RunFacts;
+use super::message::{RunFacts, Text};
 use super::route::find_treeherder_route;
 use super::TaskclusterOptions;
 use crate::{
@@ -18,7 +18,7 @@ pub(super) fn translate(
     definition: Option<&TaskDefinition>,
     options: &TaskclusterOptions,
 ) -> Result<Record, Error> {
-    let mut run = RunFacts::read(msg)?;
+    let run = RunFacts::read(msg)?;
 
     let definition_routes = definition.map(|d| d.routes.as_slice()).unwrap_or_default();
     let routes = std::iter::once(msg.routing_key.as_str())
@@ -26,20 +26,26 @@ pub(super) fn translate(
         .chain(definition_routes.iter().map(String::as_str));
     let route = find_treeherder_route(routes, &run.task_id)?;
 
-    let mut tags = std::mem::take(&mut run.tags);
-    if let Some(definition) = definition {
-        for (key, value) in &definition.tags {
-            tags.entry(key.clone()).or_insert_with(|| value.clone());
+    // The message's tags, completed by the definition's: only these three
+    // are read, so they are looked up rather than merged into a map.
+    let definition_tag = |name: &str| {
+        definition
+            .and_then(|d| d.tags.get(name))
+            .map(String::as_str)
+    };
+    let tag = |tag: &Option<Text<'_>>, name: &str| -> Option<String> {
+        match tag {
+            Some(value) => Some(value.as_str().to_string()),
+            None => definition_tag(name).map(str::to_string),
         }
-    }
+    };
     let treeherder = definition.and_then(|d| d.extra.treeherder.as_ref());
     // The decision task and actions carry a kind but no label; a task
     // with neither cannot be told apart from any other.
-    let label = tags
-        .get("label")
-        .cloned()
-        .or_else(|| definition.and_then(|d| d.metadata.name.clone()));
-    if label.is_none() && !tags.contains_key("kind") {
+    let label =
+        tag(&run.tags.label, "label").or_else(|| definition.and_then(|d| d.metadata.name.clone()));
+    let named_kind = tag(&run.tags.kind, "kind");
+    if label.is_none() && named_kind.is_none() {
         return Err(Error::new(ErrorKind::MissingTaskLabel {
             task_id: run.task_id.clone(),
         }));
@@ -48,7 +54,7 @@ pub(super) fn translate(
     // Tasks made before the `kind` tag (2018) have a label whose first
     // word is the kind, or only a name: then the definition's jobKind is
     // the best name there is.
-    let named_kind = tags.get("kind").cloned().or_else(|| {
+    let named_kind = named_kind.or_else(|| {
         let first = label_text.split('-').next().unwrap_or_default();
         let is_word = !first.is_empty()
             && first
@@ -84,12 +90,7 @@ pub(super) fn translate(
     let buildtype = treeherder
         .and_then(|th| collection_buildtype(&th.collection))
         .or(parsed.as_ref().map(|p| p.buildtype));
-    let logurl = format!(
-        "{}/api/queue/v1/task/{}/runs/{}/artifacts/public/logs/live_backing.log",
-        options.root_url.trim_end_matches('/'),
-        run.task_id,
-        run.run_id,
-    );
+    let logurl = log_url(&options.root_url, &run.task_id, run.run_id);
     let timestamp = options.clock.timestamp();
     // Treeherder shows a job whose definition names no tier as tier 1.
     let tier = treeherder.map(|th| th.tier.unwrap_or(1));
@@ -115,7 +116,11 @@ pub(super) fn translate(
         Ok((parsed, buildtype, label, test)) => {
             let performance = is_performance_test(&test)
                 || matches!(
-                    tags.get("test-type").map(String::as_str),
+                    run.tags
+                        .test_type
+                        .as_ref()
+                        .map(Text::as_str)
+                        .or_else(|| definition_tag("test-type")),
                     Some("talos" | "raptor" | "browsertime")
                 );
             let locale = parsed
@@ -185,6 +190,34 @@ pub(super) fn translate(
     }))
 }
 
+/// `<root>/api/queue/v1/task/<taskId>/runs/<runId>/artifacts/public/logs/live_backing.log`,
+/// built without the formatting machinery, in one allocation: it is made
+/// for every message.
+fn log_url(root_url: &str, task_id: &str, run_id: u32) -> String {
+    const TASK: &str = "/api/queue/v1/task/";
+    const RUNS: &str = "/runs/";
+    const LOG: &str = "/artifacts/public/logs/live_backing.log";
+    let root = root_url.trim_end_matches('/');
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut n = run_id;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let run = std::str::from_utf8(&digits[start..]).expect("digits are ASCII");
+    let parts = [root, TASK, task_id, RUNS, run, LOG];
+    let mut url = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        url.push_str(part);
+    }
+    url
+}
+
 fn product(parsed: &TaskLabel, test: &str, performance: bool, tree: &str) -> Option<String> {
     const APPS: [(&str, &str); 7] = [
         ("firefox", "firefox"),
@@ -228,6 +261,24 @@ fn looks_like_locale(qualifier: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_urls() {
+        for (root, run_id) in [
+            ("https://firefox-ci-tc.services.mozilla.com", 0),
+            ("https://tc.example.org//", 7),
+            ("", 10),
+            ("x", u32::MAX),
+        ] {
+            assert_eq!(
+                log_url(root, "fxnfF4hJRbq2uSO5DEAK1A", run_id),
+                format!(
+                    "{}/api/queue/v1/task/fxnfF4hJRbq2uSO5DEAK1A/runs/{run_id}/artifacts/public/logs/live_backing.log",
+                    root.trim_end_matches('/')
+                )
+            );
+        }
+    }
 
     #[test]
     fn locales() {

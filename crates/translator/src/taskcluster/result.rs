@@ -32,7 +32,7 @@ pub(super) fn run_status(
     })
 }
 
-impl RunFacts {
+impl RunFacts<'_> {
     /// The result in Treeherder's words, as its Taskcluster handler and job
     /// loader derive it.
     pub(super) fn result(&self, job_kind: JobKind) -> JobResult {
@@ -42,7 +42,7 @@ impl RunFacts {
             TaskState::Failed if job_kind == JobKind::Test => JobResult::Testfailed,
             TaskState::Failed => JobResult::Busted,
             TaskState::Exception if self.retried => JobResult::Retry,
-            TaskState::Exception => match self.reason_resolved.as_deref() {
+            TaskState::Exception => match self.reason_resolved.as_ref().map(|r| r.as_str()) {
                 Some("canceled") => JobResult::Usercancel,
                 Some("superseded") => JobResult::Superseded,
                 _ => JobResult::Exception,

@@ -27,12 +27,15 @@ pub(super) fn parse_treeherder_route(route: &str) -> Result<Option<TreeherderRou
             route: route.to_string(),
         })
     };
-    let parts: Vec<&str> = rest.split('.').collect();
-    let (project, revision, push_id) = match parts.as_slice() {
-        ["v2", project, revision] => (*project, *revision, None),
-        ["v2", project, revision, push_id] => (*project, *revision, Some(*push_id)),
-        _ => return Err(bad()),
+    let mut parts = rest.split('.');
+    let (Some("v2"), Some(project), Some(revision)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
     };
+    let push_id = parts.next();
+    if parts.next().is_some() {
+        return Err(bad());
+    }
     let project_ok = !project.is_empty()
         && project
             .bytes()

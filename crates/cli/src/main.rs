@@ -7,6 +7,11 @@
 //! `publish --synthetic-push`) generate a push with `pulse-synthetic`.
 //! Errors print as one `error:` line on stderr; exit codes are 0 (done), 1
 //! (failure) and 2 (usage: a bad flag, flag value or filter).
+//!
+//! Modules: `args` (the command line, clap's derive), `pipeline` (`watch`,
+//! `replay`, `record`), `output` (table rows, JSON lines, `--exec`),
+//! `broker` (finding the broker, `publish`), `synthetic`, `translate`
+//! (`translate`, `buildername`) and `error` (one-line errors, exit codes).
 
 #![deny(missing_docs)]
 

@@ -58,6 +58,10 @@
 //! assert!(pool.shutdown().is_complete());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Modules: `pool` (the [`Pool`], its [`Job`]s and their counters),
+//! `completion` (the [`Completion`] token that learns when every job of one
+//! message has ended) and `error`.
 #![deny(missing_docs)]
 
 mod completion;

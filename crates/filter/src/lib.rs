@@ -70,6 +70,11 @@
 //! assert!(filter.matches(&record));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Modules: `spec` holds the rules as plain data ([`FilterSpec`], for config
+//! files and command lines), `filter` compiles them into the [`Filter`] that
+//! matches records and explains a rejection ([`Rejection`]), `error` says
+//! what is wrong with a rule.
 #![deny(missing_docs)]
 
 mod error;

@@ -244,7 +244,7 @@ pub(crate) fn translate_with_fetched(
     struct Status {
         task_id: String,
     }
-    let Ok(body) = serde_json::from_slice::<Body>(task.body) else {
+    let Ok(body) = serde_json::from_slice::<Body>(&task.body) else {
         return Err(error);
     };
     match fetcher.definition(&body.status.task_id) {

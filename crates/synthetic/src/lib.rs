@@ -179,6 +179,11 @@
 //! are made up in plausible ranges, as are worker groups and ids (GCP
 //! zones and instance ids, Azure `vm-…`, `macmini-…`) and the pushers'
 //! addresses (`@example.com`).
+//!
+//! Modules: `catalog` (the tasks of one full push, as Firefox's taskgraph
+//! defines them), `push` (choosing a push's tasks and running them through
+//! the queue's states on a simulated clock), `message` (the queue's messages
+//! about them) and `rng` (a small seeded generator).
 
 #![deny(missing_docs)]
 

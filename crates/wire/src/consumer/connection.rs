@@ -74,14 +74,9 @@ impl Worker {
             let (mut connection, socket, channel) = match attempt {
                 Ok(opened) => opened,
                 Err(e) => {
-                    self.stats.update(|s| s.connect_failures += 1);
-                    if let Some(ready) = ready.take() {
-                        if !e.is_recoverable() {
-                            let _ = ready.send(Err(e));
-                            return;
-                        }
-                        let _ = ready.send(Ok(()));
-                    }
+                    let Some(e) = self.attempt_failed(&mut ready, e) else {
+                        return;
+                    };
                     if e.is_recoverable() {
                         warn!("{e}; retrying in {delay:?}");
                     } else {
@@ -131,14 +126,9 @@ impl Worker {
                         format_args!("consuming from `{}`", self.topology.queue.name),
                         e,
                     );
-                    self.stats.update(|s| s.connect_failures += 1);
-                    if let Some(ready) = ready.take() {
-                        if !e.is_recoverable() {
-                            let _ = ready.send(Err(e));
-                            return;
-                        }
-                        let _ = ready.send(Ok(()));
-                    }
+                    let Some(e) = self.attempt_failed(&mut ready, e) else {
+                        return;
+                    };
                     SessionEnd::Lost(e.to_string())
                 }
             };
@@ -193,6 +183,22 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Counts a failed attempt. The first one decides what
+    /// [`Consumer::start`](super::Consumer::start) returns: an error that
+    /// retrying cannot mend is handed to it and ends the thread (`None`);
+    /// anything else is returned to retry.
+    fn attempt_failed(&self, ready: &mut Option<Sender<Result<()>>>, e: Error) -> Option<Error> {
+        self.stats.update(|s| s.connect_failures += 1);
+        if let Some(ready) = ready.take() {
+            if !e.is_recoverable() {
+                let _ = ready.send(Err(e));
+                return None;
+            }
+            let _ = ready.send(Ok(()));
+        }
+        Some(e)
     }
 
     fn setup_channel(&self, connection: &mut Connection) -> Result<Channel> {

@@ -26,6 +26,10 @@ pub enum Work {
     Taskcluster,
     /// The same Taskcluster bodies parsed into `IgnoredAny`.
     TaskclusterIgnored,
+    /// The Taskcluster messages through an in-process monitor whose filter
+    /// keeps every record and whose callbacks do nothing: the monitor's
+    /// own cost per message, without the broker.
+    TaskclusterMonitor,
 }
 
 /// How long one pass runs, and how many passes each side gets.
@@ -158,13 +162,15 @@ pub fn run(corpus: &Corpus, settings: &Settings) -> Vec<Row> {
     rows
 }
 
-/// `bench profile translate|normalized|ignored|taskcluster|taskcluster-ignored
+/// `bench profile translate|normalized|ignored|taskcluster|taskcluster-ignored|taskcluster-monitor
 /// ROUNDS`: one kind of work in a loop and nothing else, for `perf record`
 /// or callgrind.
 pub fn profile(work: Work, rounds: usize) -> Result<(), crate::broker::BoxError> {
     let corpus = Corpus::load(&crate::endtoend::keep_everything())?;
     let taskcluster = match work {
-        Work::Taskcluster | Work::TaskclusterIgnored => crate::taskcluster::translation_inputs()?,
+        Work::Taskcluster | Work::TaskclusterIgnored | Work::TaskclusterMonitor => {
+            crate::taskcluster::translation_inputs()?
+        }
         _ => Vec::new(),
     };
     let options = Options::default();
@@ -184,6 +190,17 @@ pub fn profile(work: Work, rounds: usize) -> Result<(), crate::broker::BoxError>
             Work::Taskcluster => taskcluster
                 .iter()
                 .for_each(|message| crate::taskcluster::translate_one(message, &tc_options)),
+            Work::TaskclusterMonitor => {
+                let monitor = pulse_build_monitor::Monitor::builder()
+                    .source(crate::taskcluster::SOURCE)
+                    .filter(crate::endtoend::keep_every_kind())
+                    .on_build(|build| drop(black_box(build)))
+                    .on_test(|test| drop(black_box(test)))
+                    .on_task(|task| drop(black_box(task)))
+                    .messages(taskcluster.clone())
+                    .start()?;
+                monitor.join();
+            }
             Work::TaskclusterIgnored => taskcluster.iter().for_each(|message| {
                 let _ = black_box(serde_json::from_slice::<IgnoredAny>(black_box(
                     &message.body,

@@ -74,6 +74,13 @@ fn stop_app_and_start_app_during_a_stream() {
     let resumed = wait_for(Duration::from_secs(30), || {
         snapshot(&tally).unique() > during
     });
+    // What the monitor and the publisher had done by then, for a failure.
+    let at_resume = format!(
+        "{:?}; publisher confirmed {} ids, retried {} batches",
+        monitor.stats(),
+        stream.confirmed(),
+        stream.retries()
+    );
     let published = stream.join();
     let all = wait_for(Duration::from_secs(60), || {
         tally.lock().unwrap().unique() == SENT
@@ -98,7 +105,7 @@ fn stop_app_and_start_app_during_a_stream() {
         reconnect_after <= CAP + Duration::from_secs(3),
         "reconnected {reconnect_after:?} after start_app (cap {CAP:?})"
     );
-    assert!(resumed, "no message handled after the restart");
+    assert!(resumed, "no message handled after the restart: {at_resume}");
     assert_eq!(published, SENT);
     assert!(all, "lost: {}", some(&tally.lost()));
     assert_eq!(tally.strangers(), 0);

@@ -79,6 +79,17 @@ fn every_response_is_json() {
     assert!(wait_for(Duration::from_secs(10), || {
         pulse_test_support::port_open(port)
     }));
+    // The server answers while the replay still runs: a tree is known once
+    // its first build has been handled, not when "serving" is printed.
+    let tree =
+        "GET /builds/mozilla-central HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    assert!(
+        wait_for(Duration::from_secs(30), || get(port, tree)
+            .0
+            .starts_with("HTTP/1.1 200")),
+        "mozilla-central never appeared: {:?}",
+        get(port, tree)
+    );
     // HTTP/1.1 requests: the server (tiny_http) answers in the request's
     // version, and `Connection: close` ends each exchange at the response.
     for (request, status) in [

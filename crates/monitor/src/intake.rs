@@ -85,9 +85,12 @@ impl Intake {
                 redelivered: delivery.redelivered,
             };
             self.jobs_for(message, Some(delivery.acker), &mut jobs);
+            // Each message's calls go at once: the pool starts on them
+            // (and their acknowledgements come back) while the rest of
+            // the batch is translated.
+            self.hand_over(std::mem::take(&mut jobs));
         }
         deliveries.for_each(|delivery| delivery.acker.release());
-        self.hand_over(jobs);
     }
 
     /// One message of the in-process source.

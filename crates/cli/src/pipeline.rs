@@ -385,7 +385,7 @@ fn warn_if_incomplete(report: &StopReport) {
     }
 }
 
-/// The `record` file: JSON lines of recorded [`Message`]s, rotated to
+/// The `record` file: JSON lines of recorded [`Message`](pulse_build_monitor::Message)s, rotated to
 /// `FILE.1` at `--max-bytes`.
 struct Recorder {
     path: PathBuf,

@@ -229,7 +229,7 @@ impl MonitorBuilder {
     }
 
     /// Serves Prometheus metrics at `http://ADDRESS/metrics` (text format
-    /// 0.0.4) while the monitor runs: the counters of [`Stats`], the queue
+    /// 0.0.4) while the monitor runs: the counters of [`Stats`](crate::Stats), the queue
     /// depth, the seconds since the last delivery, a callback-duration
     /// histogram and records by kind. Port 0 picks a free port
     /// ([`Monitor::metrics_address`] says which). Nothing is served unless

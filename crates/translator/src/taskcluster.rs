@@ -4,7 +4,7 @@
 //! mochitest-browser-chrome` means the same thing in both eras.
 //!
 //! A message is its exchange, routing key, `CC` routes and JSON body
-//! (a [`Message`](crate::Message)). [`translate`] reads what the message itself says: the
+//! (a [`Message`]). [`translate`] reads what the message itself says: the
 //! tree and revision from the `tc-treeherder.v2.<project>.<revision>` route
 //! (routing key or `CC`), and platform, build type, kind and test from the
 //! task's `label` tag. The task's kind (`tags.kind`)

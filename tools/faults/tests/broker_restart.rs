@@ -52,16 +52,24 @@ fn stop_app_and_start_app_during_a_stream() {
         "{before:?}"
     );
 
+    // 50 every 100 ms: the stream lasts ~10 s, and the broker goes down
+    // once the publisher (not the monitor, which a loaded machine may slow
+    // down) is a tenth of the way through, so most of the stream is still
+    // to come when it does. A restart after the stream ended would test
+    // nothing: that is checked below.
     let stream = Stream::start(
         node.settings("restart-publisher"),
         0..SENT,
         50,
-        Duration::from_millis(50),
+        Duration::from_millis(100),
     );
-    assert!(wait_for(Duration::from_secs(30), || {
-        tally.lock().unwrap().unique() >= 500
-    }));
+    assert!(wait_for(Duration::from_secs(30), || stream.confirmed() >= 500));
     node.stop_app();
+    let confirmed_at_stop = stream.confirmed();
+    assert!(
+        confirmed_at_stop < SENT,
+        "the stream ended before the broker stopped: nothing to test"
+    );
     // Down long enough for the backoff to reach its cap.
     std::thread::sleep(Duration::from_secs(4));
     let during = snapshot(&tally).unique();

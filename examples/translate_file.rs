@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo run -p pulse-build-monitor --example translate_file -- fixtures/replay/04-mozilla-central-linux64-debug-mochitest.json`
 
-use pulse_translator::buildbot::{translate, Options};
+use pulse_translator::buildbot::translate;
+use pulse_translator::Options;
 
 fn main() {
     env_logger::init();

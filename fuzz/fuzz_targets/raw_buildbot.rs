@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pulse_translator::buildbot::{translate, translate_with_key, Options};
+use pulse_translator::buildbot::{translate, translate_with_key};
+use pulse_translator::Options;
 
 fuzz_target!(|body: &[u8]| {
     let options = Options::default();

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pulse_translator::taskcluster::{translate, TaskclusterOptions};
+use pulse_translator::taskcluster::{translate};
+use pulse_translator::Options;
 use pulse_translator::Message;
 
 fuzz_target!(|input: &[u8]| {
@@ -16,5 +17,5 @@ fuzz_target!(|input: &[u8]| {
     let body = lines.next().unwrap_or_default();
     let cc: Vec<String> = cc.split_whitespace().map(str::to_owned).collect();
     let message = Message::new(exchange, routing_key, body).with_cc(cc);
-    let _ = translate(&message, &TaskclusterOptions::default());
+    let _ = translate(&message, &Options::default());
 });

@@ -159,6 +159,9 @@ fn detail(record: &Record) -> String {
         }
         Record::Test(test) => test.test.clone(),
         Record::Task(task) => task.label.clone().unwrap_or_else(|| task.kind.clone()),
+        Record::Push(push) => format!("push {} by {}", push.push_id, push.author),
+        Record::TaskGroup(group) => group.task_group_id.clone(),
+        _ => "-".to_string(),
     }
 }
 

@@ -4,8 +4,9 @@ use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pulse_translator::buildbot::{self, Options};
+use pulse_translator::buildbot;
 use pulse_translator::buildername;
+use pulse_translator::Options;
 use serde_json::Value;
 
 use crate::args::TranslateArgs;

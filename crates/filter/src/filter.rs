@@ -388,7 +388,7 @@ impl Filter {
     /// cannot disagree.
     fn failed_rule(&self, record: &Record) -> Option<Rule> {
         let kept_kind = match &self.kinds {
-            KindRule::BuildsAndTests => !matches!(record, Record::Task(_)),
+            KindRule::BuildsAndTests => matches!(record, Record::Build(_) | Record::Test(_)),
             KindRule::Named(kinds) => kinds.contains(record.kind()),
             KindRule::Any => true,
         };
@@ -441,7 +441,7 @@ impl Filter {
                     }
                 }
             }
-            Record::Task(_) => {}
+            _ => {}
         }
         None
     }

@@ -146,7 +146,7 @@ impl MonitorBuilder {
     /// may mix kinds.
     pub fn source(mut self, source: Source) -> Self {
         self.source = source;
-        self.translators.default_source = source;
+        self.translators.progress = matches!(source, Source::Taskcluster { progress: true });
         self
     }
 
@@ -299,7 +299,7 @@ impl MonitorBuilder {
     /// The Taskcluster root URL log URLs start with (default
     /// `https://firefox-ci-tc.services.mozilla.com`).
     pub fn taskcluster_root_url(mut self, root_url: impl Into<String>) -> Self {
-        self.translators.taskcluster.root_url = root_url.into();
+        self.translators.options.root_url = root_url.into();
         self
     }
 

@@ -84,6 +84,9 @@ impl MessageJobs<'_> {
                     self.push("task", Box::new(move || on_task(task)));
                 }
             }
+            // Pushes and task groups reach the push tracker, not a
+            // record callback.
+            _ => {}
         }
     }
 

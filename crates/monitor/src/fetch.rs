@@ -20,8 +20,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use pulse_translator::taskcluster::{self, TaskDefinition, TaskclusterOptions};
+use pulse_translator::taskcluster::{self, TaskDefinition};
 use pulse_translator::Message;
+use pulse_translator::Options;
 use pulse_translator::{ErrorKind as TranslateErrorKind, Record};
 use serde::Deserialize;
 
@@ -233,7 +234,7 @@ pub(crate) fn translate_with_fetched(
     fetcher: &TaskDefinitionFetcher,
     task: &Message,
     error: pulse_translator::Error,
-    options: &TaskclusterOptions,
+    options: &Options,
 ) -> Result<Record, pulse_translator::Error> {
     #[derive(Deserialize)]
     struct Body {

@@ -1,7 +1,7 @@
 //! Which Pulse messages a monitor reads, and how each kind is translated.
 
 use pulse_filter::Filter;
-use pulse_translator::{buildbot, exchanges, normalized, taskcluster, JobResult, Message, Record};
+use pulse_translator::{exchanges, JobResult, Message, Record};
 
 /// Which exchanges a monitor reads on the broker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -109,21 +109,6 @@ impl Source {
             }
         }
     }
-
-    /// The kind of a message, from the exchange it came from; messages from
-    /// exchanges we do not know are read as `self`.
-    fn for_exchange(self, exchange: &str) -> Source {
-        match exchange {
-            exchanges::BUILD | "org.mozilla.exchange.build" => Source::Buildbot,
-            exchanges::BUILD_NORMALIZED | "org.mozilla.exchange.build.normalized" => {
-                Source::Normalized
-            }
-            e if e.starts_with("exchange/taskcluster-queue/") => Source::Taskcluster {
-                progress: matches!(self, Source::Taskcluster { progress: true }),
-            },
-            _ => self,
-        }
-    }
 }
 
 /// The results a Taskcluster exchange can announce, in Treeherder's words.
@@ -141,12 +126,13 @@ fn results_announced_on(exchange: &str) -> &'static [JobResult] {
     }
 }
 
-/// Translation settings shared by the monitor's pump thread.
+/// Translation settings of the intake.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Translators {
-    pub(crate) default_source: Source,
-    pub(crate) buildbot: buildbot::Options,
-    pub(crate) taskcluster: taskcluster::TaskclusterOptions,
+    /// Whether unfinished Taskcluster runs are read (a replay reads what
+    /// `watch` would have bound, no more).
+    pub(crate) progress: bool,
+    pub(crate) options: pulse_translator::Options,
     /// Completes Taskcluster messages that do not say enough on their own.
     #[cfg(feature = "fetch")]
     pub(crate) task_definitions: Option<std::sync::Arc<crate::fetch::TaskDefinitionFetcher>>,
@@ -159,42 +145,18 @@ impl Translators {
         &self,
         message: &Message,
     ) -> Result<Vec<Record>, pulse_translator::Error> {
-        match self.default_source.for_exchange(&message.exchange) {
-            Source::Buildbot => {
-                let normalized = buildbot::translate_with_key(
-                    &message.routing_key,
-                    &message.body,
-                    &self.buildbot,
-                )?;
-                Ok(normalized.into_iter().map(|m| m.payload).collect())
-            }
-            Source::Normalized => Ok(vec![normalized::parse(
-                &message.routing_key,
-                &message.body,
-            )?]),
-            // Unfinished tasks only when progress was asked for: a replay
-            // reads what `watch` would have bound, no more.
-            Source::Taskcluster { progress: false }
-                if exchanges::TASK_PROGRESS.contains(&message.exchange.as_str()) =>
-            {
-                Ok(Vec::new())
-            }
-            Source::Taskcluster { .. } => {
-                let translated = taskcluster::translate(message, &self.taskcluster);
-                #[cfg(feature = "fetch")]
-                let translated = match (translated, &self.task_definitions) {
-                    (Err(error), Some(fetcher)) if crate::fetch::needs_definition(&error) => {
-                        crate::fetch::translate_with_fetched(
-                            fetcher,
-                            message,
-                            error,
-                            &self.taskcluster,
-                        )
-                    }
-                    (translated, _) => translated,
-                };
-                Ok(vec![translated?])
-            }
+        if !self.progress && exchanges::TASK_PROGRESS.contains(&message.exchange.as_str()) {
+            return Ok(Vec::new());
         }
+        let translated = pulse_translator::translate(message, &self.options);
+        #[cfg(feature = "fetch")]
+        let translated = match (translated, &self.task_definitions) {
+            (Err(error), Some(fetcher)) if crate::fetch::needs_definition(&error) => {
+                crate::fetch::translate_with_fetched(fetcher, message, error, &self.options)
+                    .map(|record| vec![record])
+            }
+            (translated, _) => translated,
+        };
+        translated
     }
 }

@@ -50,8 +50,8 @@ impl Case {
             && listed(self.buildtypes, job.buildtype.as_str())
             && match record {
                 Record::Build(_) => true,
-                Record::Task(_) => false,
                 Record::Test(test) => (self.talos || !test.talos) && listed(self.tests, &test.test),
+                _ => false,
             }
     }
 }

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use pulse_synthetic::{JobKind, Outcome, Push, SyntheticTask};
 use pulse_translator::exchanges;
-use pulse_translator::taskcluster::{platform_family, translate, TaskclusterOptions};
+use pulse_translator::taskcluster::{platform_family, translate};
+use pulse_translator::Options;
 use pulse_translator::{JobResult, Record, TaskState};
 
 /// Treeherder's result for a run, written out from its handler and job
@@ -31,7 +32,7 @@ fn treeherder_result(task: &SyntheticTask, run_id: u32) -> JobResult {
 
 #[test]
 fn every_message_of_every_kind_translates_into_its_tasks_record() {
-    let options = TaskclusterOptions::default();
+    let options = Options::default();
     for (tree, seed, tasks) in [
         ("autoland", 1, 3000),
         ("mozilla-central", 2, 1500),
@@ -105,6 +106,7 @@ fn every_message_of_every_kind_translates_into_its_tasks_record() {
                     let name = if finished { "task" } else { "unfinished" };
                     *types.entry(name).or_default() += 1;
                 }
+                other => panic!("{what}: a task message made {other:?}"),
             }
             if let Record::Build(_) | Record::Test(_) = &record {
                 let platform = task.platform.as_deref().expect("builds and tests have one");

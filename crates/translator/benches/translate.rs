@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pulse_translator::buildbot::{translate, Options};
+use pulse_translator::buildbot::translate;
+use pulse_translator::Options;
 use serde::de::IgnoredAny;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");

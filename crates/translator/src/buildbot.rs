@@ -41,26 +41,10 @@ mod unittest;
 use std::borrow::Cow;
 
 use crate::record::NormalizedMessage;
-use crate::{Clock, Error, ErrorKind};
+use crate::{Error, ErrorKind, Options};
 use job::Translation;
 use raw::Slot;
 use scalar::Scalar;
-
-/// Settings for [`translate`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Options {
-    /// The clock for the `timestamp` field.
-    pub clock: Clock,
-}
-
-impl Options {
-    /// The same options with another clock.
-    pub fn with_clock(mut self, clock: Clock) -> Options {
-        self.clock = clock;
-        self
-    }
-}
 
 /// Translates a raw buildbot message, reading its routing key from
 /// `_meta.routing_key` as the reference did.

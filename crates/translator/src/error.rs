@@ -107,6 +107,17 @@ pub enum ErrorKind {
         /// What the parser said.
         reason: String,
     },
+    /// An exchange no translator here reads (see `exchanges::EXCHANGES`).
+    UnknownExchange {
+        /// The exchange the message came from.
+        exchange: String,
+    },
+    /// An hg push message (`exchange/hgpushes/v2`) that does not read as
+    /// version-control-tools documents it.
+    MalformedPushMessage {
+        /// What was wrong, quoting the bad part.
+        reason: String,
+    },
     // Taskcluster
     /// An exchange other than `exchange/taskcluster-queue/v1/task-*`.
     UnknownTaskExchange {
@@ -236,6 +247,12 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::BadPayload { reason } => write!(f, "bad normalized payload: {reason}"),
             // Taskcluster
+            ErrorKind::UnknownExchange { exchange } => {
+                write!(f, "unknown exchange {exchange:?}: no translator reads it")
+            }
+            ErrorKind::MalformedPushMessage { reason } => {
+                write!(f, "malformed hg push message: {reason}")
+            }
             ErrorKind::UnknownTaskExchange { exchange } => write!(
                 f,
                 "unknown exchange {exchange:?}: expected exchange/taskcluster-queue/v1/task-*"

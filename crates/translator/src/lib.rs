@@ -7,6 +7,10 @@
 //! `exchange/build/normalized`, under the same routing key
 //! ([`NormalizedMessage`]).
 //!
+//! - [`translate`] is the one entry point: a [`Message`] in, its records
+//!   out, read by the translator its exchange's [`Family`] names (one table,
+//!   `pulse_message::exchanges::EXCHANGES`), with one set of [`Options`].
+//!   The modules below are what it calls.
 //! - [`buildbot::translate`] reads a raw buildbot message from
 //!   `exchange/build/` and returns its normalized messages (none for the
 //!   messages the reference ignored, several for l10n repacks), or an
@@ -22,33 +26,41 @@
 //!   the decision task…, and unfinished tasks) into a [`TaskRecord`]; each
 //!   record has a kind ([`Record::kind`]) and a result in Treeherder's
 //!   words ([`Record::result`], [`JobResult`]).
+//!   `task-defined` makes a [`TaskRecord`] in [`TaskState::Defined`];
+//!   `task-group-resolved` a [`TaskGroupRecord`].
+//! - hg.mozilla.org's push messages (`exchange/hgpushes/v2`) become
+//!   [`PushRecord`]s: where a push starts, and who pushed it.
 //! - [`Message`] is one Pulse message (exchange, routing key, `CC`
 //!   routes, body), as every crate above this one passes it around;
-//!   [`exchanges`] names Pulse's exchanges, once.
+//!   [`exchanges`] names Pulse's exchanges, once. Both live in the
+//!   pulse-message crate and are re-exported here.
 //!
 //! Records and their parts: [`Record`] is a [`BuildRecord`], a
-//! [`TestRecord`] or a [`TaskRecord`]; builds and tests share a [`JobInfo`],
+//! [`TestRecord`], a [`TaskRecord`], a [`PushRecord`] or a
+//! [`TaskGroupRecord`]; builds and tests share a [`JobInfo`],
 //! whose closed sets are types: [`BuildType`], [`Status`] (buildbot's result
 //! code), [`Locales`]; [`JobResult`], [`JobKind`] and [`TaskState`] say how
 //! Treeherder and the queue see a job. Translation fails with an [`Error`]
 //! whose [`ErrorKind`] says what was wrong. [`Clock`] stamps the records.
 //!
-//! Inside, one concern a module: `record` and `status` define the records;
-//! `buildbot`, `taskcluster`, `normalized` and `buildername` read each kind
+//! Inside, one concern a module: `translate` is the entry point; `record`
+//! and `status` define the records; `options` the [`Options`];
+//! `buildbot`, `taskcluster`, `normalized`, `hgpush` and `buildername` read each kind
 //! of input, with a module root that holds the entry points and files
 //! under it for the parts (see each module's overview); `tables` holds the
 //! platform, OS, build tag and buildername vocabulary, as data; `clock`
 //! and `error` are what their names say.
 //!
 //! Neighbours: the monitor crate (pulse-build-monitor) receives messages
-//! through the wire crate and calls [`buildbot::translate`]; the filter
+//! through the wire crate and calls [`translate`]; the push crate
+//! (pulse-push) groups the records by push; the filter
 //! crate (pulse-filter) matches the resulting records against a user's
 //! trees, platforms, tests and tags before the dispatcher runs callbacks.
 //! This crate does no I/O and starts no threads.
 //!
 //! ```
-//! use pulse_translator::buildbot::{translate, Options};
-//! use pulse_translator::Record;
+//! use pulse_translator::buildbot::translate;
+//! use pulse_translator::{Options, Record};
 //!
 //! let body = br#"{
 //!   "_meta": {"routing_key": "build.mozilla-central_win7-debug_test-mochitest-3.0.log_uploaded"},
@@ -76,19 +88,22 @@ pub mod buildbot;
 pub mod buildername;
 mod clock;
 mod error;
-pub mod exchanges;
-mod message;
+mod hgpush;
 pub mod normalized;
+mod options;
 mod record;
 mod status;
 mod tables;
 pub mod taskcluster;
+mod translate;
 
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
-pub use message::Message;
+pub use options::{Options, DEFAULT_ROOT_URL};
+pub use pulse_message::{exchanges, Family, Message};
 pub use record::{
-    BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, Record, TaskRecord,
-    TestRecord,
+    BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, PushRecord, Record,
+    TaskGroupRecord, TaskRecord, TestRecord,
 };
 pub use status::{JobResult, Status, TaskState};
+pub use translate::translate;

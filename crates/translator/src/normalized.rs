@@ -65,7 +65,7 @@ pub fn routing_key(record: &Record) -> Option<String> {
     match record {
         Record::Build(build) => Some(build_routing_key(build, short_key(&build.job.key))),
         Record::Test(test) => Some(test_routing_key(test, short_key(&test.job.key))),
-        Record::Task(_) => None,
+        _ => None,
     }
 }
 

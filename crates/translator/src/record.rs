@@ -147,6 +147,14 @@ pub struct JobInfo {
     /// The Taskcluster worker type (Taskcluster messages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_type: Option<String>,
+    /// The Taskcluster task group: the decision task's id for the tasks
+    /// of a push (Taskcluster messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_group_id: Option<String>,
+    /// The push's id in the repository's pushlog, from the
+    /// `tc-treeherder` route (Taskcluster messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_id: Option<u64>,
     /// The Treeherder tier, 1 (sheriffed) to 3, when the task definition
     /// says (Taskcluster messages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,6 +206,8 @@ impl JobInfo {
             task_id: None,
             run_id: None,
             worker_type: None,
+            task_group_id: None,
+            push_id: None,
             tier: None,
             kind: None,
             result: None,
@@ -339,8 +349,14 @@ pub struct TaskRecord {
     pub status: Option<Status>,
     /// The task id.
     pub task_id: String,
-    /// The run id.
+    /// The run id; 0 for a task only defined so far.
     pub run_id: u32,
+    /// The task group: the decision task's id for the tasks of a push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_group_id: Option<String>,
+    /// The push's id in the repository's pushlog, when the route says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_id: Option<u64>,
     /// The worker type, e.g. `t-linux-xlarge-source`.
     pub worker_type: Option<String>,
     /// The worker that ran it.
@@ -361,9 +377,53 @@ pub struct TaskRecord {
     pub timestamp: Option<DateTime<Utc>>,
 }
 
-/// A translated message: a build, a test, or another Taskcluster task.
+/// A push to a repository, as hg.mozilla.org announced it
+/// (`exchange/hgpushes/v2`): where a push starts, with who pushed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRecord {
+    /// The repository name, e.g. `autoland`.
+    pub tree: String,
+    /// The repository, e.g. `https://hg.mozilla.org/integration/autoland`.
+    pub repo_url: String,
+    /// The push's id in the repository's pushlog.
+    pub push_id: u64,
+    /// Who pushed, as the pushlog names them (an e-mail address).
+    pub author: String,
+    /// When the push landed, to the second; serialized as RFC 3339.
+    pub pushed_at: DateTime<Utc>,
+    /// The push's tip, the revision its tasks name; `None` for all but
+    /// the last push of a message that carried several.
+    pub revision: Option<String>,
+    /// The repository's heads after the push.
+    pub heads: Vec<String>,
+    /// The routing key of the original message (the repository's path).
+    pub key: String,
+}
+
+/// A Taskcluster task group whose tasks have all resolved, for now
+/// (`task-group-resolved`): a hint that a push may be done, never proof
+/// (a group resolves again when tasks are added, and the message may not
+/// come at all).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskGroupRecord {
+    /// The task group id: the decision task's id for a push's graph.
+    pub task_group_id: String,
+    /// The scheduler, e.g. `gecko-level-3`.
+    pub scheduler_id: Option<String>,
+    /// The repository name, when the message's routes name the push;
+    /// empty otherwise.
+    pub tree: String,
+    /// The push's revision, when the routes name it.
+    pub revision: Option<String>,
+    /// The routing key of the original message.
+    pub key: String,
+}
+
+/// A translated message: a build, a test, another Taskcluster task, a push
+/// or a resolved task group.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Record {
     /// A finished build.
     Build(BuildRecord),
@@ -371,6 +431,10 @@ pub enum Record {
     Test(TestRecord),
     /// Any other Taskcluster task, or one not finished yet.
     Task(TaskRecord),
+    /// A push to a repository.
+    Push(PushRecord),
+    /// A Taskcluster task group that resolved.
+    TaskGroup(TaskGroupRecord),
 }
 
 impl Record {
@@ -379,7 +443,7 @@ impl Record {
         match self {
             Record::Build(b) => Some(&b.job),
             Record::Test(t) => Some(&t.job),
-            Record::Task(_) => None,
+            _ => None,
         }
     }
 
@@ -388,18 +452,20 @@ impl Record {
         match self {
             Record::Build(b) => Some(&mut b.job),
             Record::Test(t) => Some(&mut t.job),
-            Record::Task(_) => None,
+            _ => None,
         }
     }
 
     /// The task kind: for Taskcluster records `tags.kind` exactly
     /// (`build`, `test`, `source-test`, `spidermonkey`…), for buildbot
-    /// records `build` or `test`.
+    /// records `build` or `test`; `push` and `task-group` for the others.
     pub fn kind(&self) -> &str {
         match self {
             Record::Build(b) => b.job.kind.as_deref().unwrap_or("build"),
             Record::Test(t) => t.job.kind.as_deref().unwrap_or("test"),
             Record::Task(t) => &t.kind,
+            Record::Push(_) => "push",
+            Record::TaskGroup(_) => "task-group",
         }
     }
 
@@ -408,6 +474,7 @@ impl Record {
     pub fn result(&self) -> Option<JobResult> {
         match self {
             Record::Task(t) => Some(t.result),
+            Record::Push(_) | Record::TaskGroup(_) => None,
             _ => {
                 let job = self.job()?;
                 job.result
@@ -422,6 +489,8 @@ impl Record {
             Record::Build(b) => &b.job.tree,
             Record::Test(t) => &t.job.tree,
             Record::Task(t) => &t.tree,
+            Record::Push(p) => &p.tree,
+            Record::TaskGroup(g) => &g.tree,
         }
     }
 
@@ -431,6 +500,7 @@ impl Record {
             Record::Build(b) => Some(&b.job.platform),
             Record::Test(t) => Some(&t.job.platform),
             Record::Task(t) => t.platform.as_deref(),
+            Record::Push(_) | Record::TaskGroup(_) => None,
         }
     }
 
@@ -440,6 +510,7 @@ impl Record {
             Record::Build(b) => Some(b.job.buildtype),
             Record::Test(t) => Some(t.job.buildtype),
             Record::Task(t) => t.buildtype,
+            Record::Push(_) | Record::TaskGroup(_) => None,
         }
     }
 
@@ -454,6 +525,8 @@ impl Record {
             Record::Build(b) => &b.job.key,
             Record::Test(t) => &t.job.key,
             Record::Task(t) => &t.key,
+            Record::Push(p) => &p.key,
+            Record::TaskGroup(g) => &g.key,
         }
     }
 
@@ -463,6 +536,8 @@ impl Record {
             Record::Build(b) => b.job.revision.as_deref(),
             Record::Test(t) => t.job.revision.as_deref(),
             Record::Task(t) => t.revision.as_deref(),
+            Record::Push(p) => p.revision.as_deref(),
+            Record::TaskGroup(g) => g.revision.as_deref(),
         }
     }
 }

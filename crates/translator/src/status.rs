@@ -195,6 +195,9 @@ impl std::str::FromStr for JobResult {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskState {
+    /// Created, not yet run: waiting for its dependencies or its first run
+    /// (`task-defined`).
+    Defined,
     /// Waiting for a worker (`task-pending`).
     Pending,
     /// A worker runs it (`task-running`).
@@ -212,6 +215,7 @@ impl TaskState {
     /// The lowercase name, as in the run's `state`.
     pub fn as_str(self) -> &'static str {
         match self {
+            TaskState::Defined => "defined",
             TaskState::Pending => "pending",
             TaskState::Running => "running",
             TaskState::Completed => "completed",
@@ -222,7 +226,10 @@ impl TaskState {
 
     /// True once the run has ended: completed, failed or exception.
     pub fn is_finished(self) -> bool {
-        !matches!(self, TaskState::Pending | TaskState::Running)
+        !matches!(
+            self,
+            TaskState::Defined | TaskState::Pending | TaskState::Running
+        )
     }
 }
 

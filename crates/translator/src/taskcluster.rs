@@ -37,7 +37,7 @@
 //! | `tier` | `extra.treeherder.tier`, 1 when the definition names none (definition only) |
 //! | `kind` | `tags.kind`, else the label's first word, else the definition's jobKind |
 //! | `result` | the run's state, `reasonResolved` and a retry run, as Treeherder reads them |
-//! | `timestamp` | [`TaskclusterOptions::clock`] |
+//! | `timestamp` | [`Options::clock`](crate::Options::clock) |
 //!
 //! A run's [`Status`](crate::Status), the buildbot code it stands for
 //! (none while pending or running):
@@ -58,6 +58,7 @@
 //! puts these together into a record.
 
 mod definition;
+mod group;
 mod kinds;
 mod label;
 mod message;
@@ -65,52 +66,11 @@ mod record;
 mod result;
 mod route;
 
-use crate::{Clock, Error, Message, Record};
+use crate::{Error, Message, Options, Record};
 
 pub use definition::TaskDefinition;
 pub use kinds::job_kind;
 pub use label::{platform_family, test_suite, test_suite_tokens};
-
-/// The Firefox CI deployment's root URL, the default for log URLs.
-const DEFAULT_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
-
-/// How messages are translated: [`TaskclusterOptions::default`], changed
-/// with the `with_` methods.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct TaskclusterOptions {
-    /// The deployment's root URL, without a trailing slash; log URLs start
-    /// with it. By default Firefox CI's,
-    /// `https://firefox-ci-tc.services.mozilla.com`.
-    pub root_url: String,
-    /// Now, for the records' `timestamp`; injectable so tests are repeatable.
-    pub clock: Clock,
-}
-
-impl TaskclusterOptions {
-    /// With log URLs under `root_url` (no trailing slash).
-    #[must_use]
-    pub fn with_root_url(mut self, root_url: impl Into<String>) -> TaskclusterOptions {
-        self.root_url = root_url.into();
-        self
-    }
-
-    /// With records stamped by `clock`.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Clock) -> TaskclusterOptions {
-        self.clock = clock;
-        self
-    }
-}
-
-impl Default for TaskclusterOptions {
-    fn default() -> Self {
-        TaskclusterOptions {
-            root_url: DEFAULT_ROOT_URL.to_string(),
-            clock: Clock::System,
-        }
-    }
-}
 
 /// Translates a message from what it carries: its routes and `task.tags`.
 ///
@@ -122,7 +82,8 @@ impl Default for TaskclusterOptions {
 /// outside the vocabulary ([`crate::ErrorKind::UnknownTaskPlatform`]).
 ///
 /// ```
-/// use pulse_translator::taskcluster::{translate, TaskclusterOptions};
+/// use pulse_translator::taskcluster::translate;
+/// use pulse_translator::Options;
 /// use pulse_translator::{Message, Record, Status};
 ///
 /// let body = br#"{"runId": 0, "status": {"taskId": "fxnfF4hJRbq2uSO5DEAK1A",
@@ -137,7 +98,7 @@ impl Default for TaskclusterOptions {
 ///     body.to_vec(),
 /// )
 /// .with_cc(cc);
-/// let Record::Test(test) = translate(&message, &TaskclusterOptions::default())? else {
+/// let Record::Test(test) = translate(&message, &Options::default())? else {
 ///     panic!("a test task makes a test record");
 /// };
 /// assert_eq!(test.job.tree, "autoland");
@@ -147,7 +108,10 @@ impl Default for TaskclusterOptions {
 /// assert_eq!(test.job.status, Some(Status::Failure));
 /// # Ok::<(), pulse_translator::Error>(())
 /// ```
-pub fn translate(msg: &Message, options: &TaskclusterOptions) -> Result<Record, Error> {
+pub fn translate(msg: &Message, options: &Options) -> Result<Record, Error> {
+    if msg.exchange == crate::exchanges::TASK_GROUP_RESOLVED {
+        return group::translate(msg);
+    }
     record::translate(msg, None, options)
 }
 
@@ -161,7 +125,7 @@ pub fn translate(msg: &Message, options: &TaskclusterOptions) -> Result<Record, 
 pub fn translate_with_definition(
     msg: &Message,
     definition: &TaskDefinition,
-    options: &TaskclusterOptions,
+    options: &Options,
 ) -> Result<Record, Error> {
     record::translate(msg, Some(definition), options)
 }

@@ -2,8 +2,9 @@
 //! `fixtures/buildbot/`, each changed just enough to exercise the rule.
 
 use chrono::{TimeZone, Utc};
-use pulse_translator::buildbot::{self, Options};
+use pulse_translator::buildbot;
 use pulse_translator::Clock;
+use pulse_translator::Options;
 use pulse_translator::{BuildType, Error, ErrorKind, NormalizedMessage, Record, Status};
 use serde_json::{json, Value};
 

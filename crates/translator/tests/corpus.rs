@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use pulse_translator::buildbot::{self, Options};
+use pulse_translator::buildbot;
+use pulse_translator::Options;
 use pulse_translator::{normalized, Error, NormalizedMessage};
 use serde_json::Value;
 

@@ -55,8 +55,8 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 }
 
 fn exercise(bytes: &[u8], key: &str) {
-    let _ = buildbot::translate(bytes, &buildbot::Options::default());
-    let _ = buildbot::translate_with_key(key, bytes, &buildbot::Options::default());
+    let _ = buildbot::translate(bytes, &pulse_translator::Options::default());
+    let _ = buildbot::translate_with_key(key, bytes, &pulse_translator::Options::default());
     let _ = normalized::parse(key, bytes);
     let text = String::from_utf8_lossy(bytes);
     let _ = buildername::parse(&text);

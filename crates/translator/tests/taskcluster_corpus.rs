@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
-use pulse_translator::taskcluster::{
-    translate, translate_with_definition, TaskDefinition, TaskclusterOptions,
-};
+use pulse_translator::taskcluster::{translate, translate_with_definition, TaskDefinition};
+use pulse_translator::Options;
 use pulse_translator::{BuildType, Clock, ErrorKind, JobKind, JobResult, Message, Record, Status};
 use serde_json::Value;
 
@@ -106,6 +105,7 @@ fn kind_of(record: &Record) -> &'static str {
         Record::Build(_) => "build",
         Record::Test(_) => "test",
         Record::Task(task) => task.job_kind.as_str(),
+        other => panic!("not a task's record: {other:?}"),
     }
 }
 
@@ -169,7 +169,7 @@ fn tagged_2020_messages_agree_with_their_task_definitions() {
         return;
     };
     assert_eq!(corpus.len(), 15, "tagged-2020 holds 15 pulse messages");
-    let options = TaskclusterOptions::default().with_clock(Clock::Fixed(fixed_clock()));
+    let options = Options::default().with_clock(Clock::Fixed(fixed_clock()));
     let (mut builds, mut tests, mut no_route, mut other_kind) = (0, 0, 0, 0);
     let mut tags_agree = 0;
     for tagged in &corpus {
@@ -312,7 +312,7 @@ fn treeherder_2019_messages_agree_with_treeherders_jobs() {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (task_id, entry) in messages {
         let body = serde_json::to_vec(&entry["payload"]).unwrap();
-        let options = TaskclusterOptions::default()
+        let options = Options::default()
             .with_root_url(entry["root_url"].as_str().unwrap())
             .with_clock(Clock::Fixed(fixed_clock()));
         let message = Message::new(
@@ -502,7 +502,7 @@ fn all_messages() -> Vec<(String, String, Vec<String>, Value, Value)> {
 }
 
 fn exercise(exchange: &str, key: &str, cc: &[String], body: &[u8], definition: &TaskDefinition) {
-    let options = TaskclusterOptions::default().with_clock(Clock::Fixed(fixed_clock()));
+    let options = Options::default().with_clock(Clock::Fixed(fixed_clock()));
     let message = Message::new(exchange, key, body).with_cc(cc.to_vec());
     // Results do not matter here, only that every input comes back.
     let _ = translate(&message, &options);

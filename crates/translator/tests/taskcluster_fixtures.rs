@@ -2,9 +2,8 @@
 //! (`fixtures/taskcluster/`), field by field, and its typed errors.
 
 use chrono::{DateTime, TimeZone, Utc};
-use pulse_translator::taskcluster::{
-    translate, translate_with_definition, TaskDefinition, TaskclusterOptions,
-};
+use pulse_translator::taskcluster::{translate, translate_with_definition, TaskDefinition};
+use pulse_translator::Options;
 use pulse_translator::{
     BuildRecord, BuildType, Clock, Error, ErrorKind, JobKind, JobResult, Message, Record, Status,
     TaskRecord, TaskState, TestRecord,
@@ -17,8 +16,8 @@ fn fixed_clock() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2021, 3, 1, 11, 0, 0).unwrap()
 }
 
-fn options() -> TaskclusterOptions {
-    TaskclusterOptions::default().with_clock(Clock::Fixed(fixed_clock()))
+fn options() -> Options {
+    Options::default().with_clock(Clock::Fixed(fixed_clock()))
 }
 
 /// A fixture message: a file in the recording format ([`Message`]'s).
@@ -128,7 +127,7 @@ fn build_from_routing_key_route_with_variant_tags() {
 #[test]
 fn cancelled_talos_on_comm_central() {
     let owned = fixture("talos-canceled");
-    let options = TaskclusterOptions::default()
+    let options = Options::default()
         .with_root_url("https://tc.example.com/")
         .with_clock(Clock::Fixed(fixed_clock()));
     let test = test_record(translate(&owned, &options).unwrap());

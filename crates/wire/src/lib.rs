@@ -1,7 +1,7 @@
 //! AMQP wire client for Pulse, Mozilla's RabbitMQ broker, built on the
 //! blocking [`amiquip`] client. This crate owns everything AMQP; the rest of
 //! the workspace only sees owned [`Delivery`] values, each carrying a
-//! [`Message`] (the translator crate's, re-exported here).
+//! [`Message`] (pulse-message's, re-exported here).
 //!
 //! - [`ConnectionSettings`] says where to connect (`from_url`, `from_env`,
 //!   `from_config_file`, Pulse defaults); its [`Password`] never prints.
@@ -65,6 +65,6 @@ pub use consumer::{Acker, Backoff, ConsumeOptions, Consumer, ConsumerStats, Deli
 pub use error::{Error, ErrorKind, Result};
 pub use publisher::Publisher;
 pub use pulse::{queue_name, random_label};
-pub use pulse_translator::Message;
+pub use pulse_message::Message;
 pub use settings::{ConnectionSettings, Password, AMQPS_PORT, AMQP_PORT, PULSE_HOST};
 pub use topology::{Binding, ExchangeDeclaration, QueueSpec, QueueType, Topology};

@@ -10,7 +10,7 @@ use amiquip::{
     QueueDeleteOptions,
 };
 use crossbeam_channel::Receiver;
-use pulse_translator::Message;
+use pulse_message::Message;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use pulse_filter::Filter;
-use pulse_translator::buildbot::{translate, Options};
+use pulse_translator::buildbot::translate;
+use pulse_translator::Options;
 use pulse_translator::{normalized, Record};
 use serde_json::Value;
 

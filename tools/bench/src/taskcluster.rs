@@ -6,8 +6,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use pulse_build_monitor::Source;
-use pulse_translator::taskcluster::{translate, TaskclusterOptions};
+use pulse_translator::taskcluster::translate;
 use pulse_translator::Message;
+use pulse_translator::Options;
 use serde::de::IgnoredAny;
 
 use crate::broker::BoxError;
@@ -38,7 +39,7 @@ pub fn translation_inputs() -> Result<Vec<Message>, String> {
 }
 
 /// Translates one message as the monitor does.
-pub fn translate_one(message: &Message, options: &TaskclusterOptions) {
+pub fn translate_one(message: &Message, options: &Options) {
     let _ = black_box(translate(black_box(message), options));
 }
 
@@ -46,7 +47,7 @@ pub fn translate_one(message: &Message, options: &TaskclusterOptions) {
 /// same bodies.
 pub fn translation(quick: bool) -> Result<Vec<Row>, BoxError> {
     let messages = translation_inputs()?;
-    let options = TaskclusterOptions::default();
+    let options = Options::default();
     let tagged = tc_messages::tagged_corpus()?.len();
     let errors = messages
         .iter()

@@ -4,7 +4,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use pulse_translator::buildbot::{translate, Options};
+use pulse_translator::buildbot::translate;
+use pulse_translator::Options;
 use pulse_translator::{buildername, normalized};
 use serde::de::IgnoredAny;
 
@@ -174,7 +175,7 @@ pub fn profile(work: Work, rounds: usize) -> Result<(), crate::broker::BoxError>
         _ => Vec::new(),
     };
     let options = Options::default();
-    let tc_options = pulse_translator::taskcluster::TaskclusterOptions::default();
+    let tc_options = pulse_translator::Options::default();
     let started = Instant::now();
     for _ in 0..rounds {
         match work {

@@ -174,7 +174,7 @@ pub fn translate_raw(message: &Message) -> Result<Vec<Record>, pulse_translator:
     pulse_translator::buildbot::translate_with_key(
         &message.routing_key,
         &message.body,
-        &pulse_translator::buildbot::Options::default(),
+        &pulse_translator::Options::default(),
     )
     .map(|normalized| normalized.into_iter().map(|m| m.payload).collect())
 }

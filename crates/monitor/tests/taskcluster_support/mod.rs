@@ -64,6 +64,7 @@ pub fn kind_of(record: &Record) -> &'static str {
         Record::Build(_) => "build",
         Record::Test(_) => "test",
         Record::Task(task) => task.job_kind.as_str(),
+        other => panic!("not a task's record: {other:?}"),
     }
 }
 

@@ -6,7 +6,7 @@ use super::key::match_unittest;
 use super::properties::{owned, Properties};
 use super::raw::{self, Slot};
 use super::scalar::Scalar;
-use super::Options;
+use crate::Options;
 use crate::{BuildType, ErrorKind, JobInfo, Locales, NormalizedMessage, Status};
 
 /// The message being translated: its routing key and the options.

@@ -29,6 +29,8 @@ struct StatusSection<'a> {
     #[serde(borrow)]
     task_id: Option<Text<'a>>,
     #[serde(borrow)]
+    task_group_id: Option<Text<'a>>,
+    #[serde(borrow)]
     worker_type: Option<Text<'a>>,
     #[serde(default, borrow)]
     runs: Vec<Run<'a>>,
@@ -150,12 +152,14 @@ pub(super) struct RunFacts<'a> {
     pub(super) builddate: Option<i64>,
     pub(super) worker_id: Option<String>,
     pub(super) worker_type: Option<String>,
+    pub(super) task_group_id: Option<String>,
     pub(super) tags: MessageTags<'a>,
 }
 
 impl<'a> RunFacts<'a> {
     pub(super) fn read(msg: &'a Message) -> Result<RunFacts<'a>, Error> {
-        if !crate::exchanges::TASK_ALL.contains(&msg.exchange.as_str()) {
+        let defined = msg.exchange == crate::exchanges::TASK_DEFINED;
+        if !defined && !crate::exchanges::TASK_ALL.contains(&msg.exchange.as_str()) {
             return Err(Error::new(ErrorKind::UnknownTaskExchange {
                 exchange: msg.exchange.clone(),
             }));
@@ -169,6 +173,24 @@ impl<'a> RunFacts<'a> {
         .map_err(|e| malformed(e.to_string()))?;
         let status = body.status.ok_or_else(|| missing("status"))?;
         let task_id = status.task_id.ok_or_else(|| missing("status.taskId"))?;
+        let task_group_id = status.task_group_id.map(Text::into_string);
+        if defined {
+            // A task as it is created: no run yet, or only its first,
+            // which `task-pending` announces on its own.
+            return Ok(RunFacts {
+                task_id: task_id.into_string(),
+                run_id: 0,
+                state: TaskState::Defined,
+                status: None,
+                reason_resolved: None,
+                retried: false,
+                builddate: None,
+                worker_id: None,
+                worker_type: status.worker_type.map(Text::into_string),
+                task_group_id,
+                tags: body.task.tags,
+            });
+        }
         let run_id = body.run_id.ok_or_else(|| missing("runId"))?;
         let mut runs = status.runs;
         let position = runs
@@ -217,6 +239,7 @@ impl<'a> RunFacts<'a> {
             builddate,
             worker_id: run.worker_id.or(body.worker_id).map(Text::into_string),
             worker_type: status.worker_type.map(Text::into_string),
+            task_group_id,
             tags: body.task.tags,
         })
     }

@@ -7,7 +7,6 @@ use super::kinds;
 use super::label::{is_performance_test, parse_label, TaskLabel};
 use super::message::{RunFacts, Text};
 use super::route::find_treeherder_route;
-use super::TaskclusterOptions;
 use crate::{
     BuildRecord, Error, ErrorKind, JobInfo, JobKind, Message, Record, TaskRecord, TestRecord,
 };
@@ -16,7 +15,7 @@ use crate::{
 pub(super) fn translate(
     msg: &Message,
     definition: Option<&TaskDefinition>,
-    options: &TaskclusterOptions,
+    options: &crate::Options,
 ) -> Result<Record, Error> {
     let run = RunFacts::read(msg)?;
 
@@ -146,6 +145,8 @@ pub(super) fn translate(
             job.task_id = Some(run.task_id);
             job.run_id = Some(run.run_id);
             job.worker_type = run.worker_type;
+            job.task_group_id = run.task_group_id;
+            job.push_id = route.push_id;
             job.tier = tier;
             job.result = Some(result);
             return Ok(if job_kind == JobKind::Build {
@@ -180,6 +181,8 @@ pub(super) fn translate(
         status: run.status,
         task_id: run.task_id,
         run_id: run.run_id,
+        task_group_id: run.task_group_id,
+        push_id: route.push_id,
         worker_type: run.worker_type,
         worker_id: run.worker_id,
         logurl: Some(logurl),

@@ -37,7 +37,7 @@ impl RunFacts<'_> {
     /// loader derive it.
     pub(super) fn result(&self, job_kind: JobKind) -> JobResult {
         match self.state {
-            TaskState::Pending | TaskState::Running => JobResult::Unknown,
+            TaskState::Defined | TaskState::Pending | TaskState::Running => JobResult::Unknown,
             TaskState::Completed => JobResult::Success,
             TaskState::Failed if job_kind == JobKind::Test => JobResult::Testfailed,
             TaskState::Failed => JobResult::Busted,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_channel::Sender;
-use pulse_translator::Message;
+use pulse_message::Message;
 
 /// A message taken off the queue. Owned and `Send`: it can travel to any
 /// thread, and its [`Acker`] sends the decision back to the connection

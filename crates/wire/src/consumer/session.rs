@@ -18,7 +18,7 @@ use super::headers::{cc_routes, describe};
 use super::Sink;
 use crate::error::ErrorKind;
 use crate::watchdog::{Probe, Verdict, Watchdog};
-use pulse_translator::Message;
+use pulse_message::Message;
 
 /// The longest a decision waits before it is applied, unless the prefetch
 /// window is half used: 5 ms keeps a message unacknowledged for at most

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 /// there are no routes.
 ///
 /// ```
-/// use pulse_translator::Message;
+/// use pulse_message::Message;
 ///
 /// let message = Message::new("exchange/build/", "build.x.1.log_uploaded", br#"{"a":1}"#.to_vec());
 /// let line = serde_json::to_string(&message)?;

@@ -23,18 +23,22 @@
 //!
 //! let push = Push::builder().tree("autoland").tasks(300).seed(7).build();
 //! let messages = push.messages();
-//! // The decision task comes first, and its group is the push's.
-//! assert_eq!(messages[0].exchange, exchanges::TASK_PENDING);
-//! assert!(messages[0].routing_key.starts_with(&format!("primary.{}.0.", push.decision_task_id)));
-//! // Each run: pending, running, then completed, failed or exception.
+//! // The push message comes first, then the decision task, whose group
+//! // is the push's.
+//! assert_eq!(messages[0].exchange, exchanges::HG_PUSHES);
+//! assert_eq!(messages[1].exchange, exchanges::TASK_DEFINED);
+//! assert!(messages[1].routing_key.starts_with(&format!("primary.{}._.", push.decision_task_id)));
+//! // Each task is defined, then each run: pending, running, then
+//! // completed, failed or exception; the group resolves at most twice.
 //! let runs: usize = push.tasks.iter().map(|t| t.runs.len()).sum();
-//! assert!(messages.len() <= 3 * runs);
+//! assert!(messages.len() <= 1 + push.tasks.len() + 3 * runs + 2);
 //! let failed = push.tasks.iter().filter(|t| t.outcome() == Outcome::Failed).count();
 //! let lints = push.tasks.iter().filter(|t| t.kind == "source-test").count();
 //! assert!(failed < push.tasks.len() / 10 && lints > 0);
-//! // Every message carries the push's Treeherder route in CC.
+//! // Every message about a task carries the push's Treeherder route in CC.
 //! let route = format!("route.{}", push.treeherder_route());
-//! assert!(messages.iter().all(|m| m.cc.contains(&route)));
+//! let about_tasks = messages.iter().filter(|m| m.routing_key.starts_with("primary.") && m.exchange != exchanges::TASK_GROUP_RESOLVED);
+//! assert!(about_tasks.clone().count() > 300 && about_tasks.into_iter().all(|m| m.cc.contains(&route)));
 //! ```
 //!
 //! # What the queue publishes
@@ -68,8 +72,17 @@
 //!   `exception`); it publishes `task-exception` naming no worker, a minute
 //!   after the deadline (`deadlineDelay`). `canceled` can likewise end a
 //!   pending run. A claim lasts 20 minutes (`claimTimeout`) unless reclaimed.
-//! - Not generated: `task-defined` (published when each task is created,
-//!   which this project's monitor never reads) and the task-group exchanges.
+//! - `task-defined` when each task is created (no run yet: `runId` left out
+//!   and `_` in its place in the routing key, status `unscheduled`), and
+//!   `task-group-resolved` (`taskGroupId`, `schedulerId`, `expires`;
+//!   routing key `primary.<taskGroupId>.<schedulerId>._`) a few seconds
+//!   after the group's last task resolved: once for most pushes, twice for
+//!   some, never for others ([`Push::group_resolved_at`]).
+//! - Before them all, hg.mozilla.org's push message (`exchange/hgpushes/v2`,
+//!   `changegroup.1`, routing key the repository's path; format from
+//!   mozilla/version-control-tools `docs/hgmo/notifications.rst`).
+//! - [`Push::truth`] counts the push's tasks by final result, as tests'
+//!   independent truth ([`PushTruth`]).
 //!
 //! # The tasks of a push
 //!
@@ -191,6 +204,7 @@ mod catalog;
 mod message;
 mod push;
 mod rng;
+mod truth;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -200,6 +214,7 @@ use chrono::{DateTime, Utc};
 pub use message::SyntheticMessage;
 pub use pulse_translator::JobKind;
 pub use push::{InvalidPush, PushBuilder};
+pub use truth::PushTruth;
 
 /// One push: its decision task and the task group it created, every task
 /// run to its end. Built by [`Push::builder`]; [`Push::messages`] is what
@@ -222,6 +237,10 @@ pub struct Push {
     /// Every task, the decision task first, then in the order the taskgraph
     /// lists them; retriggers and the actions that made them last.
     pub tasks: Vec<SyntheticTask>,
+    /// When the queue announced `task-group-resolved` for the push's group:
+    /// once for most pushes, twice for some (a group resolves again after
+    /// tasks are added), never for others.
+    pub group_resolved_at: Vec<DateTime<Utc>>,
 }
 
 impl Push {

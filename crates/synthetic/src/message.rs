@@ -37,6 +37,7 @@ impl Deref for SyntheticMessage {
 /// What happened to a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    Defined,
     Pending,
     Running,
     Resolved,
@@ -48,6 +49,9 @@ enum Phase {
 pub(crate) fn messages(push: &Push) -> Vec<SyntheticMessage> {
     let mut events = Vec::new();
     for task in &push.tasks {
+        // Created before anything else happens to it: a stable sort keeps
+        // it ahead of a first run pending at the same instant.
+        events.push((task.created, task, 0, Phase::Defined));
         for (index, run) in task.runs.iter().enumerate() {
             if run.reason_created != "exception" {
                 events.push((run.scheduled, task, index, Phase::Pending));
@@ -60,10 +64,83 @@ pub(crate) fn messages(push: &Push) -> Vec<SyntheticMessage> {
     }
     // A stable sort keeps each task's own order where times are equal.
     events.sort_by_key(|(time, ..)| *time);
-    events
+    let tasks = events
         .into_iter()
-        .map(|(time, task, index, phase)| message(push, task, index, phase, time))
-        .collect()
+        .map(|(time, task, index, phase)| message(push, task, index, phase, time));
+    let mut all: Vec<SyntheticMessage> = std::iter::once(hg_push(push))
+        .chain(tasks)
+        .chain(
+            push.group_resolved_at
+                .iter()
+                .map(|at| group_resolved(push, *at)),
+        )
+        .collect();
+    all.sort_by_key(|message| message.time);
+    all
+}
+
+/// hg.mozilla.org's `changegroup.1` for the push, as version-control-tools
+/// documents it (`docs/hgmo/notifications.rst`), in mozillapulse's
+/// envelope.
+fn hg_push(push: &Push) -> SyntheticMessage {
+    let path = push.repo_path();
+    let repo_url = format!("https://hg.mozilla.org/{path}");
+    let json_url = |full: &str| {
+        format!(
+            "{repo_url}/json-pushes?version=2{full}&startID={}&endID={}",
+            push.push_id - 1,
+            push.push_id
+        )
+    };
+    let body = json!({
+        "payload": {
+            "type": "changegroup.1",
+            "data": {
+                "repo_url": repo_url,
+                "heads": [push.revision],
+                "source": "serve",
+                "pushlog_pushes": [{
+                    "pushid": push.push_id,
+                    "user": push.owner,
+                    "time": push.pushed_at.timestamp(),
+                    "push_json_url": json_url(""),
+                    "push_full_json_url": json_url("&full=1"),
+                }],
+            },
+        },
+        "_meta": {
+            "exchange": exchanges::HG_PUSHES,
+            "routing_key": path,
+            "serializer": "json",
+            "sent": timestamp(push.pushed_at),
+        },
+    });
+    let body = serde_json::to_vec(&body).expect("JSON always serializes");
+    SyntheticMessage {
+        message: Message::new(exchanges::HG_PUSHES, path, body),
+        time: push.pushed_at,
+    }
+}
+
+/// `task-group-resolved` for the push's group: `taskGroupId`,
+/// `schedulerId` and `expires`, routed by `primary.<group>.<scheduler>._`.
+fn group_resolved(push: &Push, at: DateTime<Utc>) -> SyntheticMessage {
+    let decision = &push.tasks[0];
+    let body = json!({
+        "taskGroupId": push.task_group_id(),
+        "schedulerId": decision.scheduler_id,
+        "expires": timestamp(decision.expires),
+    });
+    let routing_key = format!(
+        "primary.{}.{}._",
+        push.task_group_id(),
+        decision.scheduler_id
+    );
+    let body = serde_json::to_vec(&body).expect("JSON always serializes");
+    SyntheticMessage {
+        message: Message::new(exchanges::TASK_GROUP_RESOLVED, routing_key, body),
+        time: at,
+    }
 }
 
 fn message(
@@ -75,6 +152,7 @@ fn message(
 ) -> SyntheticMessage {
     let run = &task.runs[index];
     let exchange = match phase {
+        Phase::Defined => exchanges::TASK_DEFINED,
         Phase::Pending => exchanges::TASK_PENDING,
         Phase::Running => exchanges::TASK_RUNNING,
         Phase::Resolved => match run.outcome {
@@ -86,7 +164,7 @@ fn message(
     // The deadline resolver publishes no worker, even for a run that had
     // one; every other message of a claimed run names it.
     let names_worker = match (phase, run.outcome) {
-        (Phase::Pending, _) => false,
+        (Phase::Defined | Phase::Pending, _) => false,
         (
             Phase::Resolved,
             Outcome::Exception {
@@ -98,7 +176,9 @@ fn message(
     let mut body = Map::new();
     body.insert("version".into(), json!(1));
     body.insert("status".into(), status(push, task, index, phase));
-    body.insert("runId".into(), json!(run.run_id));
+    if phase != Phase::Defined {
+        body.insert("runId".into(), json!(run.run_id));
+    }
     body.insert("task".into(), json!({ "tags": task.tags }));
     if names_worker {
         body.insert("workerGroup".into(), json!(run.worker_group));
@@ -116,10 +196,14 @@ fn message(
     } else {
         ("_", "_")
     };
+    // A defined task has no run: `_` where the run id goes.
+    let run_id = match phase {
+        Phase::Defined => "_".to_string(),
+        _ => run.run_id.to_string(),
+    };
     let routing_key = format!(
-        "primary.{}.{}.{group}.{id}.{}.{}.{}.{}._",
+        "primary.{}.{run_id}.{group}.{id}.{}.{}.{}.{}._",
         task.task_id,
-        run.run_id,
         task.provisioner_id,
         task.worker_type,
         task.scheduler_id,
@@ -137,6 +221,9 @@ fn message(
 /// the runs so far, this one as of `phase`, and, once an exception is
 /// resolved with a rerun, the rerun's pending run.
 fn status(push: &Push, task: &SyntheticTask, index: usize, phase: Phase) -> Value {
+    if phase == Phase::Defined {
+        return status_json(push, task, 0, json!("unscheduled"), Vec::new());
+    }
     let mut runs: Vec<Value> = task.runs[..index]
         .iter()
         .map(|run| run_json(run, Phase::Resolved))
@@ -158,6 +245,16 @@ fn status(push: &Push, task: &SyntheticTask, index: usize, phase: Phase) -> Valu
         .and_then(|run| run.get("state"))
         .cloned()
         .unwrap_or_else(|| json!("unscheduled"));
+    status_json(push, task, reruns, state, runs)
+}
+
+fn status_json(
+    push: &Push,
+    task: &SyntheticTask,
+    reruns: u32,
+    state: Value,
+    runs: Vec<Value>,
+) -> Value {
     json!({
         "taskId": task.task_id,
         "provisionerId": task.provisioner_id,
@@ -181,7 +278,7 @@ fn run_json(run: &SyntheticRun, phase: Phase) -> Value {
     let mut out = Map::new();
     out.insert("runId".into(), json!(run.run_id));
     let state = match phase {
-        Phase::Pending => "pending",
+        Phase::Defined | Phase::Pending => "pending",
         Phase::Running => "running",
         Phase::Resolved => run.outcome.state(),
     };

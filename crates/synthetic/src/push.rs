@@ -528,7 +528,9 @@ impl Simulation {
     }
 
     fn push(self, decision_task_id: String, tasks: Vec<SyntheticTask>) -> Push {
+        let group_resolved_at = self.group_resolutions(&tasks);
         Push {
+            group_resolved_at,
             tree: self.tree.project,
             revision: self.revision,
             push_id: self.push_id,
@@ -536,6 +538,33 @@ impl Simulation {
             pushed_at: self.pushed_at,
             decision_task_id,
             tasks,
+        }
+    }
+
+    /// When the queue announces `task-group-resolved`: a few seconds after
+    /// the last task of the graph resolved, again after the retriggers for
+    /// some pushes, and for some never (consumers report it missing,
+    /// taskcluster/taskcluster#3926).
+    fn group_resolutions(&self, tasks: &[SyntheticTask]) -> Vec<DateTime<Utc>> {
+        let mut rng = self.seed_rng.fork(6);
+        let resolved = |task: &SyntheticTask| task.runs.last().expect("one run").resolved;
+        let graph_end = tasks
+            .iter()
+            .filter(|task| {
+                task.kind != "action-callback" && task.created <= tasks[0].runs[0].resolved
+            })
+            .map(resolved)
+            .max()
+            .expect("the decision task");
+        let all_end = tasks.iter().map(resolved).max().expect("the decision task");
+        let after = |end: DateTime<Utc>, rng: &mut Rng| end + Duration::seconds(rng.between(1, 5));
+        match rng.between(0, 9) {
+            0 => Vec::new(),
+            1 | 2 => vec![
+                after(graph_end, &mut rng),
+                after(all_end.max(graph_end), &mut rng) + Duration::seconds(6),
+            ],
+            _ => vec![after(all_end, &mut rng)],
         }
     }
 

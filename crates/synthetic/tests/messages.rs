@@ -10,9 +10,19 @@ use pulse_synthetic::{ExceptionReason, JobKind, Outcome, Push, SyntheticMessage,
 use pulse_translator::exchanges::{
     TASK_COMPLETED as EXCHANGE_TASK_COMPLETED, TASK_EXCEPTION as EXCHANGE_TASK_EXCEPTION,
     TASK_FAILED as EXCHANGE_TASK_FAILED, TASK_PENDING as EXCHANGE_TASK_PENDING,
-    TASK_RUNNING as EXCHANGE_TASK_RUNNING,
+    TASK_RUNNING as EXCHANGE_TASK_RUNNING, TASK_ALL,
 };
 use serde_json::Value;
+
+/// The messages about tasks' runs: what the queue publishes on the five
+/// run exchanges (the push, task-defined and group messages have tests of
+/// their own below).
+fn run_messages(push: &Push) -> Vec<SyntheticMessage> {
+    push.messages()
+        .into_iter()
+        .filter(|m| TASK_ALL.contains(&m.exchange.as_str()))
+        .collect()
+}
 
 fn body(message: &SyntheticMessage) -> Value {
     serde_json::from_slice(&message.body).expect("the body is JSON")
@@ -79,7 +89,7 @@ fn bodies_follow_the_exchange_schemas() {
         "started",
         "resolved",
     ]);
-    for message in push.messages() {
+    for message in run_messages(&push) {
         let body = body(&message);
         let exchange = message.exchange.as_str();
         let top = keys(&body);
@@ -201,7 +211,7 @@ fn bodies_follow_the_exchange_schemas() {
 #[test]
 fn each_task_goes_pending_running_resolved_and_reruns_after_its_exceptions() {
     let push = default_push();
-    let messages = push.messages();
+    let messages = run_messages(&push);
     assert_eq!(messages[0].exchange, EXCHANGE_TASK_PENDING);
     assert!(messages[0]
         .routing_key
@@ -477,5 +487,56 @@ fn completed_messages_have_the_fields_of_real_ones() {
     assert!(
         real_tags.is_subset(&our_tags),
         "{real_tags:?} ⊄ {our_tags:?}"
+    );
+}
+
+#[test]
+fn a_push_begins_with_its_push_message_defines_every_task_and_resolves_its_group() {
+    use pulse_translator::exchanges::{HG_PUSHES, TASK_DEFINED, TASK_GROUP_RESOLVED};
+    let mut resolutions = BTreeSet::new();
+    for seed in 1..=12 {
+        let push = Push::builder().tasks(300).seed(seed).build();
+        let messages = push.messages();
+        assert_eq!(messages[0].exchange, HG_PUSHES, "the push comes first");
+        assert_eq!(messages[0].routing_key, "integration/autoland");
+        let hg = body(&messages[0]);
+        let data = &hg["payload"]["data"];
+        assert_eq!(hg["payload"]["type"], "changegroup.1");
+        assert_eq!(data["heads"][0], push.revision.as_str());
+        assert_eq!(data["pushlog_pushes"][0]["pushid"], push.push_id);
+        assert_eq!(data["pushlog_pushes"][0]["user"], push.owner.as_str());
+
+        // Each task is defined once, before any other message about it.
+        let mut defined = BTreeSet::new();
+        for message in &messages[1..] {
+            if message.exchange == TASK_GROUP_RESOLVED || message.exchange == HG_PUSHES {
+                continue;
+            }
+            let b = body(message);
+            let task_id = b["status"]["taskId"].as_str().unwrap().to_string();
+            if message.exchange == TASK_DEFINED {
+                assert!(b.get("runId").is_none(), "a defined task has no run");
+                assert_eq!(b["status"]["runs"], Value::Array(Vec::new()));
+                assert!(defined.insert(task_id), "defined once");
+            } else {
+                assert!(defined.contains(&task_id), "{task_id} defined before its runs");
+            }
+        }
+        assert_eq!(defined.len(), push.tasks.len());
+
+        let groups: Vec<&SyntheticMessage> = messages
+            .iter()
+            .filter(|m| m.exchange == TASK_GROUP_RESOLVED)
+            .collect();
+        assert_eq!(groups.len(), push.group_resolved_at.len());
+        for group in &groups {
+            assert_eq!(body(group)["taskGroupId"], push.decision_task_id.as_str());
+        }
+        resolutions.insert(groups.len());
+    }
+    assert_eq!(
+        resolutions,
+        BTreeSet::from([0, 1, 2]),
+        "some groups resolve never, some once, some twice"
     );
 }

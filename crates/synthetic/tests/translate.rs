@@ -9,7 +9,7 @@ use pulse_synthetic::{JobKind, Outcome, Push, SyntheticTask};
 use pulse_translator::exchanges;
 use pulse_translator::taskcluster::{platform_family, translate};
 use pulse_translator::Options;
-use pulse_translator::{JobResult, Record, TaskState};
+use pulse_translator::{JobResult, Message, Record, TaskState};
 
 /// Treeherder's result for a run, written out from its handler and job
 /// loader: failed is testfailed for tests and busted otherwise; a canceled
@@ -30,6 +30,30 @@ fn treeherder_result(task: &SyntheticTask, run_id: u32) -> JobResult {
     }
 }
 
+/// The push message, a task's definition and the group's resolution
+/// translate into the records a push tracker reads.
+fn push_lifecycle_record(push: &Push, message: &Message, options: &Options) {
+    let records = pulse_translator::translate(message, options)
+        .unwrap_or_else(|e| panic!("{} on {}: {e}", message.routing_key, message.exchange));
+    match (message.exchange.as_str(), records.as_slice()) {
+        (exchanges::HG_PUSHES, [Record::Push(hg)]) => {
+            assert_eq!((hg.tree.as_str(), hg.push_id), (push.tree.as_str(), push.push_id));
+            assert_eq!(hg.revision.as_deref(), Some(push.revision.as_str()));
+            assert_eq!(hg.author, push.owner);
+            assert_eq!(hg.pushed_at.timestamp(), push.pushed_at.timestamp());
+        }
+        (exchanges::TASK_DEFINED, [Record::Task(task)]) => {
+            assert_eq!(task.state, TaskState::Defined);
+            assert_eq!(task.task_group_id.as_deref(), Some(push.task_group_id()));
+            assert_eq!(task.revision.as_deref(), Some(push.revision.as_str()));
+        }
+        (exchanges::TASK_GROUP_RESOLVED, [Record::TaskGroup(group)]) => {
+            assert_eq!(group.task_group_id, push.task_group_id());
+        }
+        (exchange, records) => panic!("{exchange}: {records:?}"),
+    }
+}
+
 #[test]
 fn every_message_of_every_kind_translates_into_its_tasks_record() {
     let options = Options::default();
@@ -46,6 +70,10 @@ fn every_message_of_every_kind_translates_into_its_tasks_record() {
         let mut types: BTreeMap<&str, usize> = BTreeMap::new();
         let mut results: BTreeMap<JobResult, usize> = BTreeMap::new();
         for message in push.messages() {
+            if !exchanges::TASK_ALL.contains(&message.exchange.as_str()) {
+                push_lifecycle_record(&push, &message, &options);
+                continue;
+            }
             let mut key = message.routing_key.split('.');
             let task_id = key.nth(1).expect("a task id in the key");
             let run_id: u32 = key.next().expect("a run id").parse().expect("a number");

@@ -1,0 +1,304 @@
+//! The state file: pushes and their tasks in SQLite, written a batch at a
+//! time in one transaction, read back whole when a tracker opens it.
+//!
+//! WAL journal with `synchronous = NORMAL`: a committed batch survives the
+//! process being killed at any point, which is what the monitor must
+//! survive. A power loss or operating-system crash may lose the last
+//! committed batches: the one case where acknowledged messages can be lost.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use pulse_translator::{JobResult, TaskState};
+use rusqlite::{params, Connection};
+
+use crate::summary::Counts;
+use crate::task::TaskEntry;
+use crate::{Error, ErrorKind};
+
+/// The schema's version, in `PRAGMA user_version`: a file of another
+/// version is refused rather than misread.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS pushes (
+    tree TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    push_id INTEGER,
+    author TEXT,
+    pushed_at TEXT,
+    task_groups TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_activity TEXT NOT NULL,
+    first_failure_at TEXT,
+    groups_resolved INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    announced TEXT,
+    PRIMARY KEY (tree, revision)
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    tree TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    label TEXT,
+    kind TEXT NOT NULL,
+    task_group_id TEXT,
+    defined INTEGER NOT NULL,
+    run_id INTEGER,
+    state TEXT NOT NULL,
+    result TEXT NOT NULL,
+    logurl TEXT,
+    at TEXT,
+    PRIMARY KEY (tree, revision, task_id)
+);
+";
+
+/// What the tracker keeps of a push besides its tasks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PushRow {
+    pub(crate) tree: String,
+    pub(crate) revision: String,
+    pub(crate) push_id: Option<u64>,
+    pub(crate) author: Option<String>,
+    pub(crate) pushed_at: Option<DateTime<Utc>>,
+    pub(crate) task_groups: Vec<String>,
+    pub(crate) first_seen: DateTime<Utc>,
+    pub(crate) last_activity: DateTime<Utc>,
+    pub(crate) first_failure_at: Option<DateTime<Utc>>,
+    pub(crate) groups_resolved: u32,
+    /// Finished and announced (or silently finished, unchanged).
+    pub(crate) finished: bool,
+    /// The counts last announced as finished.
+    pub(crate) announced: Option<Counts>,
+}
+
+impl PushRow {
+    pub(crate) fn new(tree: String, revision: String, now: DateTime<Utc>) -> PushRow {
+        PushRow {
+            tree,
+            revision,
+            push_id: None,
+            author: None,
+            pushed_at: None,
+            task_groups: Vec::new(),
+            first_seen: now,
+            last_activity: now,
+            first_failure_at: None,
+            groups_resolved: 0,
+            finished: false,
+            announced: None,
+        }
+    }
+}
+
+/// An open state file.
+#[derive(Debug)]
+pub(crate) struct Store {
+    path: PathBuf,
+    connection: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the state file at `path`.
+    pub(crate) fn open(path: &Path) -> Result<Store, Error> {
+        let fail = |e: rusqlite::Error| store_error(path, "cannot open", e);
+        let connection = Connection::open(path).map_err(fail)?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(fail)?;
+        let tables: i64 = connection
+            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+            .map_err(fail)?;
+        if tables > 0 && version != SCHEMA_VERSION {
+            return Err(Error::new(ErrorKind::State {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "schema version {version}, expected {SCHEMA_VERSION}: not a state file of this version"
+                ),
+            }));
+        }
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
+            ))
+            .map_err(fail)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    /// Every push and every task, with the push each task belongs to.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn load(&self) -> Result<(Vec<PushRow>, Vec<((String, String), TaskEntry)>), Error> {
+        let fail = |e: rusqlite::Error| store_error(&self.path, "cannot read", e);
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT tree, revision, push_id, author, pushed_at, task_groups, first_seen,
+                        last_activity, first_failure_at, groups_resolved, finished, announced
+                 FROM pushes",
+            )
+            .map_err(fail)?;
+        let pushes = statement
+            .query_map([], |row| {
+                Ok(PushRow {
+                    tree: row.get(0)?,
+                    revision: row.get(1)?,
+                    push_id: row.get::<_, Option<i64>>(2)?.map(|id| id as u64),
+                    author: row.get(3)?,
+                    pushed_at: row.get(4)?,
+                    task_groups: json_column(row, 5)?,
+                    first_seen: row.get(6)?,
+                    last_activity: row.get(7)?,
+                    first_failure_at: row.get(8)?,
+                    groups_resolved: row.get(9)?,
+                    finished: row.get(10)?,
+                    announced: row
+                        .get::<_, Option<String>>(11)?
+                        .map(|text| parse_json(11, &text))
+                        .transpose()?,
+                })
+            })
+            .map_err(fail)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT tree, revision, task_id, label, kind, task_group_id, defined, run_id,
+                        state, result, logurl, at
+                 FROM tasks",
+            )
+            .map_err(fail)?;
+        let tasks = statement
+            .query_map([], |row| {
+                Ok((
+                    (row.get(0)?, row.get(1)?),
+                    TaskEntry {
+                        task_id: row.get(2)?,
+                        label: row.get(3)?,
+                        kind: row.get(4)?,
+                        task_group_id: row.get(5)?,
+                        defined: row.get(6)?,
+                        run_id: row.get(7)?,
+                        state: parse_json::<TaskState>(
+                            8,
+                            &format!("\"{}\"", row.get::<_, String>(8)?),
+                        )?,
+                        result: parse_json::<JobResult>(
+                            9,
+                            &format!("\"{}\"", row.get::<_, String>(9)?),
+                        )?,
+                        logurl: row.get(10)?,
+                        at: row.get(11)?,
+                    },
+                ))
+            })
+            .map_err(fail)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+        Ok((pushes, tasks))
+    }
+
+    /// Writes these pushes and tasks and removes these pushes, all or
+    /// nothing.
+    pub(crate) fn save(
+        &mut self,
+        pushes: &[&PushRow],
+        tasks: &[(&(String, String), &TaskEntry)],
+        removed: &[(String, String)],
+    ) -> Result<(), Error> {
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| store_error(&path, "cannot write", e);
+        let transaction = self.connection.transaction().map_err(fail)?;
+        {
+            let mut upsert_push = transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO pushes (tree, revision, push_id, author, pushed_at,
+                        task_groups, first_seen, last_activity, first_failure_at,
+                        groups_resolved, finished, announced)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(fail)?;
+            for push in pushes {
+                let announced = push
+                    .announced
+                    .map(|counts| serde_json::to_string(&counts).expect("counts serialize"));
+                upsert_push
+                    .execute(params![
+                        push.tree,
+                        push.revision,
+                        push.push_id.map(|id| id as i64),
+                        push.author,
+                        push.pushed_at,
+                        serde_json::to_string(&push.task_groups).expect("strings serialize"),
+                        push.first_seen,
+                        push.last_activity,
+                        push.first_failure_at,
+                        push.groups_resolved,
+                        push.finished,
+                        announced,
+                    ])
+                    .map_err(fail)?;
+            }
+            let mut upsert_task = transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO tasks (tree, revision, task_id, label, kind,
+                        task_group_id, defined, run_id, state, result, logurl, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(fail)?;
+            for ((tree, revision), task) in tasks {
+                upsert_task
+                    .execute(params![
+                        tree,
+                        revision,
+                        task.task_id,
+                        task.label,
+                        task.kind,
+                        task.task_group_id,
+                        task.defined,
+                        task.run_id,
+                        task.state.as_str(),
+                        task.result.as_str(),
+                        task.logurl,
+                        task.at,
+                    ])
+                    .map_err(fail)?;
+            }
+            for (tree, revision) in removed {
+                for table in ["pushes", "tasks"] {
+                    transaction
+                        .execute(
+                            &format!("DELETE FROM {table} WHERE tree = ?1 AND revision = ?2"),
+                            params![tree, revision],
+                        )
+                        .map_err(fail)?;
+                }
+            }
+        }
+        transaction.commit().map_err(fail)
+    }
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    parse_json(index, &text)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(index: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn store_error(path: &Path, doing: &str, error: rusqlite::Error) -> Error {
+    Error::new(ErrorKind::State {
+        path: path.to_path_buf(),
+        reason: format!("{doing} it: {error}"),
+    })
+}

@@ -197,6 +197,25 @@ pub struct OutputArgs {
     pub task_definitions: Option<String>,
 }
 
+/// Pushes instead of records.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Print pushes instead of records: with `watch`, a line per push event (started,
+    /// first-failure, finished, reopened: tree, revision, author, state, counts by
+    /// result, first failure); with `replay`, each push's summary at the end. Tree and
+    /// result rules apply; --exec gets each event (or summary) as JSON.
+    #[arg(long)]
+    pub pushes: bool,
+    /// Keep the push state in this SQLite file (created when missing), so a monitor
+    /// restarted with the same --label --durable goes on where it stopped.
+    #[arg(long, value_name = "FILE", requires = "pushes")]
+    pub state: Option<PathBuf>,
+    /// Seconds a push whose tasks all finished must stay unchanged before it counts as
+    /// finished.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "pushes")]
+    pub quiet_period: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1) or HOST:PORT.
@@ -210,6 +229,8 @@ pub struct WatchArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub pushes: PushArgs,
 }
 
 /// `PORT` (127.0.0.1, only this machine) or `HOST:PORT`.
@@ -241,6 +262,8 @@ pub struct ReplayArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub pushes: PushArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 
 use pulse_build_monitor::{JobResult, Record, Rejection};
+use pulse_build_monitor::{PushEvent, PushSummary};
 
 /// Set by Ctrl-C, SIGTERM or a closed stdout; the main thread polls it and
 /// stops the monitor gracefully.
@@ -72,6 +73,38 @@ impl Printer {
         }
     }
 
+    /// Prints one push event (`--pushes`) and runs `--exec` for it, with
+    /// the event as JSON on stdin.
+    pub fn print_push(&self, event: &PushEvent) {
+        let json = serde_json::to_string(event).expect("a push event always serializes");
+        let line = if self.json {
+            json.clone()
+        } else {
+            push_line(event.event.as_str(), &event.push)
+        };
+        self.write_line(&line);
+        if let Some(command) = &self.exec {
+            let key = format!("push {} {}", event.push.tree, event.push.revision);
+            run_command(command, &json, &key);
+        }
+    }
+
+    /// Prints one push's summary (`replay --pushes`) and runs `--exec` for
+    /// it, with the summary as JSON on stdin.
+    pub fn print_summary(&self, push: &PushSummary) {
+        let json = serde_json::to_string(push).expect("a push always serializes");
+        let line = if self.json {
+            json.clone()
+        } else {
+            push_line("summary", push)
+        };
+        self.write_line(&line);
+        if let Some(command) = &self.exec {
+            let key = format!("push {} {}", push.tree, push.revision);
+            run_command(command, &json, &key);
+        }
+    }
+
     /// Writes one whole line under the stdout lock, so lines from several
     /// callback threads never interleave. A closed stdout (`| head`) stops
     /// the monitor instead of failing every later callback.
@@ -85,6 +118,48 @@ impl Printer {
             }
         }
     }
+}
+
+/// One push as a line: what happened, which push, who pushed, where it
+/// stands, its counts, and what broke first.
+///
+/// `finished  autoland  fb6b61e49217  alice@example.org  finished  312 tasks: 300 success, 5 testfailed; first failure test-linux1804-64-qr/debug-mochitest-5`
+pub fn push_line(what: &str, push: &PushSummary) -> String {
+    let counts = &push.counts;
+    let by_result: Vec<String> = [
+        ("success", counts.success),
+        ("testfailed", counts.testfailed),
+        ("busted", counts.busted),
+        ("exception", counts.exception),
+        ("retry", counts.retry),
+        ("usercancel", counts.usercancel),
+        ("superseded", counts.superseded),
+        ("unscheduled", counts.unscheduled),
+        ("pending", counts.pending),
+        ("running", counts.running),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| format!("{n} {name}"))
+    .collect();
+    let mut line = format!(
+        "{what:<13} {:<16} {:<12}  {:<24} {:<8}  {} tasks: {}",
+        push.tree,
+        push.revision.chars().take(12).collect::<String>(),
+        push.author.as_deref().unwrap_or("-"),
+        push.state.as_str(),
+        counts.tasks,
+        if by_result.is_empty() {
+            "none finished".to_string()
+        } else {
+            by_result.join(", ")
+        },
+    );
+    if let Some(first) = push.failed.first() {
+        let name = first.label.as_deref().unwrap_or(&first.task_id);
+        line.push_str(&format!("; first failure {name} ({})", first.result));
+    }
+    line
 }
 
 fn row(cells: [String; 8]) -> String {

@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pulse_build_monitor::{
-    replay, Filter, FilterSpec, Monitor, MonitorBuilder, QueueType, RawMessage, Record, Source,
-    Stats, StopReport,
+    replay, Filter, FilterSpec, Monitor, MonitorBuilder, PushSettings, QueueType, RawMessage,
+    Record, Source, Stats, StopReport,
 };
 
 use crate::args::{
-    FilterArgs, OutputArgs, QueueArgs, QueueTypeArg, RecordArgs, ReplayArgs, SourceArg, WatchArgs,
+    FilterArgs, OutputArgs, PushArgs, QueueArgs, QueueTypeArg, RecordArgs, ReplayArgs, SourceArg,
+    WatchArgs,
 };
 use crate::broker;
 use crate::error::CliError;
@@ -39,7 +40,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         args.output.exec.clone(),
         Arc::clone(&stop),
     ));
-    let builder = printing_monitor(filter, &args.output, &printer)?
+    let builder = printing_monitor(filter, &args.output, &printer, &args.pushes, true)?
         .source(source(args.queue.source, args.queue.progress)?)
         .broker(settings.clone());
     let mut builder = queue_options(builder, &args.queue)?;
@@ -76,7 +77,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         Arc::clone(&stop),
     ));
     // One callback thread by default, so rows come out in the files' order.
-    let builder = printing_monitor(filter, &args.output, &printer)?
+    let builder = printing_monitor(filter, &args.output, &printer, &args.pushes, false)?
         .source(source(args.source, args.progress)?)
         .workers(args.output.workers.unwrap_or(1))
         .messages(messages);
@@ -84,6 +85,13 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     let progress = (std::io::stderr().is_terminal() && total_bytes > PROGRESS_THRESHOLD_BYTES)
         .then(|| Progress::new(total_bytes, bytes_read));
     let (report, interrupted) = run_until_done(&monitor, &stop, progress);
+    if args.pushes.pushes {
+        let mut pushes = monitor.pushes();
+        pushes.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.tree.cmp(&b.tree)));
+        for push in &pushes {
+            printer.print_summary(push);
+        }
+    }
     let stats = &report.stats;
     eprintln!(
         "{}: received {}, translated {}, matched {}, errors {}{}",
@@ -246,21 +254,40 @@ fn source(source: SourceArg, progress: bool) -> Result<Source, CliError> {
 
 /// A monitor whose build and test callbacks print, with the output flags
 /// that do not depend on where messages come from.
+///
+/// With `--pushes`, pushes are printed instead of records: each event as
+/// it happens (`live`, for `watch`), or each summary once the input ends
+/// (replays, printed by the caller).
 fn printing_monitor(
     filter: Filter,
     output: &OutputArgs,
     printer: &Arc<Printer>,
+    pushes: &PushArgs,
+    live: bool,
 ) -> Result<MonitorBuilder, CliError> {
-    let (builds, tests, tasks) = (
-        Arc::clone(printer),
-        Arc::clone(printer),
-        Arc::clone(printer),
-    );
-    let mut builder = Monitor::builder()
-        .filter(filter)
-        .on_build(move |build| builds.print(&Record::Build(build)))
-        .on_test(move |test| tests.print(&Record::Test(test)))
-        .on_task(move |task| tasks.print(&Record::Task(task)));
+    let mut builder = Monitor::builder().filter(filter);
+    if pushes.pushes {
+        let mut settings =
+            PushSettings::default().with_quiet_period(Duration::from_secs(pushes.quiet_period));
+        if let Some(path) = &pushes.state {
+            settings = settings.with_state_file(path.clone());
+        }
+        builder = builder.push_tracking(settings);
+        if live {
+            let events = Arc::clone(printer);
+            builder = builder.on_push(move |event| events.print_push(&event));
+        }
+    } else {
+        let (builds, tests, tasks) = (
+            Arc::clone(printer),
+            Arc::clone(printer),
+            Arc::clone(printer),
+        );
+        builder = builder
+            .on_build(move |build| builds.print(&Record::Build(build)))
+            .on_test(move |test| tests.print(&Record::Test(test)))
+            .on_task(move |task| tasks.print(&Record::Task(task)));
+    }
     if output.explain {
         builder = builder.on_filtered_out(|record, rejection| output::explain(&record, &rejection));
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use pulse_dispatch::Pool;
 use pulse_filter::{Filter, Rejection};
+use pulse_push::PushEvent;
 use pulse_translator::{BuildRecord, Message, Record, TaskRecord, TestRecord};
 use pulse_wire::{
     ConnectionSettings, ConsumeOptions, Consumer, ExchangeDeclaration, QueueSpec, QueueType,
@@ -22,6 +23,7 @@ use crate::handle::{Monitor, Shared};
 use crate::intake::{Intake, PoolSlot};
 use crate::message::RawMessage;
 use crate::metrics::{Metrics, MetricsServer};
+use crate::pushes::{start_ticker, PushDesk, PushSettings};
 use crate::run::{Input, Run};
 use crate::source::{Source, Translators};
 use crate::{Error, ErrorKind};
@@ -63,6 +65,7 @@ pub struct MonitorBuilder {
     /// Set by [`MonitorBuilder::prefetch`]; wins over `consume`'s.
     prefetch: Option<u16>,
     translators: Translators,
+    pushes: Option<PushSettings>,
 }
 
 impl Default for MonitorBuilder {
@@ -89,6 +92,7 @@ impl Default for MonitorBuilder {
             consume: ConsumeOptions::default().with_stop_timeout(Duration::from_secs(2)),
             prefetch: None,
             translators: Translators::default(),
+            pushes: None,
         }
     }
 }
@@ -115,6 +119,31 @@ impl MonitorBuilder {
     /// add [`Filter`] kinds (or any kind) for these to arrive.
     pub fn on_task(mut self, callback: impl Fn(TaskRecord) + Send + Sync + 'static) -> Self {
         self.callbacks.on_task = Some(Arc::new(callback));
+        self
+    }
+
+    /// Calls `callback` with every push event: a push
+    /// [started](crate::PushEventKind::Started), [first
+    /// failed](crate::PushEventKind::FirstFailure),
+    /// [finished](crate::PushEventKind::Finished) or
+    /// [reopened](crate::PushEventKind::Reopened), with its summary. Turns push
+    /// tracking on ([`push_tracking`](Self::push_tracking) says how; in
+    /// memory by default). Only the filter's tree and result rules apply:
+    /// pushes of other trees are not tracked, and an event is announced
+    /// when the push's worst result so far is one the rule names.
+    pub fn on_push(mut self, callback: impl Fn(PushEvent) + Send + Sync + 'static) -> Self {
+        self.callbacks.on_push = Some(Arc::new(callback));
+        self.pushes.get_or_insert_with(PushSettings::default);
+        self
+    }
+
+    /// Tracks pushes as `settings` say: the state file, the quiet period
+    /// and the retention. With a [`Source::Taskcluster`], the queue is also
+    /// bound to `task-defined`, every run exchange, `task-group-resolved`
+    /// and hg.mozilla.org's pushes ([`Source::push_bindings`]).
+    /// [`Monitor::pushes`] then answers at any time.
+    pub fn push_tracking(mut self, settings: PushSettings) -> Self {
+        self.pushes = Some(settings);
         self
     }
 
@@ -146,7 +175,7 @@ impl MonitorBuilder {
     /// may mix kinds.
     pub fn source(mut self, source: Source) -> Self {
         self.source = source;
-        self.translators.progress = matches!(source, Source::Taskcluster { progress: true });
+        self.translators.unfinished = matches!(source, Source::Taskcluster { progress: true });
         self
     }
 
@@ -325,9 +354,17 @@ impl MonitorBuilder {
     /// credentials, unknown vhost, certificate). A broker that is down is
     /// not an error: the monitor keeps trying to connect.
     pub fn start(mut self) -> Result<Monitor, Error> {
-        if self.callbacks.is_empty() {
+        if self.callbacks.is_empty() && self.pushes.is_none() {
             return Err(Error::new(ErrorKind::NoCallback));
         }
+        let pushes = self
+            .pushes
+            .as_ref()
+            .map(|settings| {
+                PushDesk::open(settings, &self.filter, self.callbacks.on_push.clone()).map(Arc::new)
+            })
+            .transpose()?;
+        self.translators.unfinished |= pushes.is_some();
         self.consume = self.consume_options_in_effect();
         let log_file = self.log_file.as_deref().map(LineFile::open).transpose()?;
         let dead_letters = self
@@ -366,7 +403,13 @@ impl MonitorBuilder {
         self.callbacks.log_file = log_file.map(Arc::new);
         self.callbacks.metrics = metrics.clone();
         let pool = Arc::new(PoolSlot::new(pool));
+        let ticker = pushes
+            .as_ref()
+            .map(|desk| start_ticker(Arc::clone(desk), Arc::clone(&pool), Arc::clone(&shared)))
+            .transpose()?;
         let mut intake = Intake {
+            pushes: pushes.clone(),
+            progress: matches!(self.source, Source::Taskcluster { progress: true }),
             shared: Arc::clone(&shared),
             callbacks: self.callbacks,
             filter: self.filter,
@@ -401,7 +444,11 @@ impl MonitorBuilder {
             }
             Input::Messages(messages) => Run::messages(Arc::clone(&shared), pool, intake, messages),
         };
-        Monitor::start(shared, run, metrics_server)
+        let run = match (&pushes, ticker) {
+            (Some(desk), Some(ticker)) => run.with_pushes(Arc::clone(desk), ticker),
+            _ => run,
+        };
+        Monitor::start(shared, run, metrics_server, pushes)
     }
 
     /// [`consume_options`](Self::consume_options) with
@@ -434,8 +481,15 @@ impl MonitorBuilder {
         } else {
             ExchangeDeclaration::Passive
         };
-        self.source
-            .bindings(&self.filter)
+        let mut bindings = self.source.bindings(&self.filter);
+        if self.pushes.is_some() {
+            for binding in self.source.push_bindings(&self.filter) {
+                if !bindings.contains(&binding) {
+                    bindings.push(binding);
+                }
+            }
+        }
+        bindings
             .into_iter()
             .fold(Topology::new(queue), |topology, (exchange, pattern)| {
                 topology.bind(exchange, pattern)

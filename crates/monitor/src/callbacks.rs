@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use pulse_dispatch::{Completion, Job};
 use pulse_filter::Rejection;
+use pulse_push::PushEvent;
 use pulse_translator::{BuildRecord, Record, TaskRecord, TestRecord};
 
 use crate::completion::MessageRun;
 use crate::eventlog::LineFile;
 use crate::message::RawMessage;
 use crate::metrics::Metrics;
+use crate::pushes::{PushCallback, PushDesk};
 
 pub(crate) type BuildCallback = Arc<dyn Fn(BuildRecord) + Send + Sync>;
 pub(crate) type TestCallback = Arc<dyn Fn(TestRecord) + Send + Sync>;
@@ -28,6 +30,7 @@ pub(crate) struct Callbacks {
     pub(crate) on_task: Option<TaskCallback>,
     pub(crate) on_message: Option<RawCallback>,
     pub(crate) on_filtered_out: Option<FilteredOutCallback>,
+    pub(crate) on_push: Option<PushCallback>,
     /// Where panics are written, besides `log`.
     pub(crate) log_file: Option<Arc<LineFile>>,
     /// Callback durations, when metrics are served.
@@ -50,6 +53,7 @@ impl Callbacks {
             && self.on_task.is_none()
             && self.on_message.is_none()
             && self.on_filtered_out.is_none()
+            && self.on_push.is_none()
     }
 }
 
@@ -87,6 +91,13 @@ impl MessageJobs<'_> {
             // Pushes and task groups reach the push tracker, not a
             // record callback.
             _ => {}
+        }
+    }
+
+    /// The `on_push` call for a push event the message made, if set.
+    pub(crate) fn push_event(&mut self, pushes: &PushDesk, event: PushEvent) {
+        if let Some((_, call)) = pushes.call(event) {
+            self.push("push", call);
         }
     }
 

@@ -2,6 +2,7 @@
 //! its callbacks run, and its completion token acknowledges it when the
 //! last of them has ended.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use pulse_dispatch::{Completion, Outcome};
@@ -18,6 +19,9 @@ use crate::stats::Counters;
 pub(crate) struct MessageRun {
     acker: Mutex<Option<Acker>>,
     run: OnceLock<bool>,
+    /// Its effect on the push state could not be written: it is not
+    /// handled, whatever its callbacks did.
+    unwritten: AtomicBool,
 }
 
 impl MessageRun {
@@ -25,7 +29,21 @@ impl MessageRun {
         MessageRun {
             acker: Mutex::new(acker),
             run: OnceLock::new(),
+            unwritten: AtomicBool::new(false),
         }
+    }
+
+    /// Lets go of the acker unused, so the broker delivers the message
+    /// again, and keeps the dedupe window from taking that redelivery for
+    /// a duplicate.
+    pub(crate) fn forget_acker(&self) {
+        self.unwritten.store(true, Ordering::Release);
+        drop(
+            self.acker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
     }
 
     pub(crate) fn should_run(&self) -> bool {
@@ -62,7 +80,9 @@ pub(crate) fn completion(
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let started = run.run.get().copied();
-        let handled = started == Some(true) && outcome.abandoned == 0;
+        let handled = started == Some(true)
+            && outcome.abandoned == 0
+            && !run.unwritten.load(Ordering::Acquire);
         let waiting = match (&dedupe, identity) {
             (Some(dedupe), Some(identity)) => dedupe.finish(identity, handled),
             _ => Vec::new(),

@@ -38,6 +38,8 @@ pub enum ErrorKind {
     Spawn(std::io::Error),
     /// The monitor was configured with nothing to call.
     NoCallback,
+    /// The push state file could not be opened or read.
+    PushState(pulse_push::Error),
     /// The metrics endpoint could not listen on its address.
     Metrics {
         /// The address asked for.
@@ -86,9 +88,10 @@ impl fmt::Display for Error {
             }
             ErrorKind::Dispatch(e) => write!(f, "cannot start the callback threads: {e}"),
             ErrorKind::Spawn(e) => write!(f, "cannot start the monitor thread: {e}"),
-            ErrorKind::NoCallback => {
-                f.write_str("no callback given: set a build, test or raw-message callback")
-            }
+            ErrorKind::NoCallback => f.write_str(
+                "no callback given: set a build, test, task, push or raw-message callback",
+            ),
+            ErrorKind::PushState(e) => write!(f, "{e}"),
             ErrorKind::Metrics { address, reason } => {
                 write!(f, "cannot serve metrics on {address:?}: {reason}")
             }
@@ -107,6 +110,7 @@ impl std::error::Error for Error {
             ErrorKind::Io { source, .. } => Some(source),
             ErrorKind::Dispatch(e) => Some(e),
             ErrorKind::Spawn(e) => Some(e),
+            ErrorKind::PushState(e) => Some(e),
             _ => None,
         }
     }

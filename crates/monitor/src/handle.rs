@@ -13,6 +13,7 @@ use pulse_wire::Consumer;
 
 use crate::builder::MonitorBuilder;
 use crate::metrics::MetricsServer;
+use crate::pushes::PushDesk;
 use crate::run::Run;
 use crate::stats::{Counters, Stats};
 use crate::{Error, ErrorKind};
@@ -135,6 +136,8 @@ pub struct Monitor {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Answers scrapes until the monitor is dropped.
     metrics: Option<MetricsServer>,
+    /// The push tracker, when pushes are tracked.
+    pushes: Option<Arc<PushDesk>>,
 }
 
 /// How long [`Monitor::stop`] waits for callbacks in flight.
@@ -192,6 +195,16 @@ impl Monitor {
         self.shared.stats()
     }
 
+    /// Every push tracked, most recently active first, as it stands now;
+    /// empty unless pushes are tracked ([`MonitorBuilder::on_push`],
+    /// [`MonitorBuilder::push_tracking`]). Still answers after a stop.
+    pub fn pushes(&self) -> Vec<pulse_push::PushSummary> {
+        self.pushes
+            .as_ref()
+            .map(|desk| desk.pushes())
+            .unwrap_or_default()
+    }
+
     /// Where [`MonitorBuilder::metrics`] serves `/metrics` (`None` when not
     /// asked); the port actually bound when port 0 was asked for. It
     /// answers until the monitor is dropped, so a final scrape after
@@ -247,6 +260,7 @@ impl Monitor {
         shared: Arc<Shared>,
         run: Run,
         metrics: Option<MetricsServer>,
+        pushes: Option<Arc<PushDesk>>,
     ) -> Result<Monitor, Error> {
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Duration>(1);
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
@@ -263,6 +277,7 @@ impl Monitor {
             done: done_rx,
             thread: Mutex::new(Some(thread)),
             metrics,
+            pushes,
         })
     }
 }

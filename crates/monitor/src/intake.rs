@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use pulse_dispatch::{Job, Pool};
 use pulse_filter::Filter;
+use pulse_translator::Record;
 use pulse_wire::{Acker, Delivery};
 
 use crate::callbacks::{Callbacks, MessageJobs};
@@ -19,8 +20,14 @@ use crate::eventlog::{dead_letter_line, LineFile};
 use crate::handle::Shared;
 use crate::message::RawMessage;
 use crate::metrics::Metrics;
+use crate::pushes::PushDesk;
 use crate::source::Translators;
 use crate::stats::Counters;
+
+/// A message whose acknowledgement waits for the push state to be
+/// written: its run (to let go of the acker if the write fails) and a
+/// clone of its completion token (which holds the acknowledgement back).
+type Unwritten = (Arc<MessageRun>, pulse_dispatch::Completion);
 
 /// How long the intake waits for room in a full pool before it looks
 /// whether the monitor is stopping.
@@ -38,6 +45,30 @@ impl PoolSlot {
     /// The pool, for its shutdown: nothing is submitted afterwards.
     pub(crate) fn take(&self) -> Option<Pool> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Hands `job` to the pool, waiting while it is full; dropped unrun
+    /// once the monitor stops (its key goes to the stop report).
+    pub(crate) fn submit_waiting(&self, mut job: Job, shared: &Shared) {
+        loop {
+            let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(pool) = slot.as_ref() else {
+                shared.abandon(std::iter::once(job.key().to_string()));
+                return;
+            };
+            match pool.submit_timeout(job, FULL_POOL_RETRY) {
+                Ok(()) => {
+                    Counters::add(&shared.counters.dispatched, 1);
+                    return;
+                }
+                Err(full) => job = full.into_job(),
+            }
+            drop(slot);
+            if shared.is_stopping() {
+                shared.abandon(std::iter::once(job.key().to_string()));
+                return;
+            }
+        }
     }
 
     /// Whether every job submitted so far has ended.
@@ -65,6 +96,10 @@ pub(crate) struct Intake {
     /// Records by kind, when metrics are served.
     pub(crate) metrics: Option<Arc<Metrics>>,
     pub(crate) pool: Arc<PoolSlot>,
+    /// Push tracking, when asked for.
+    pub(crate) pushes: Option<Arc<PushDesk>>,
+    /// Unfinished tasks' records reach the record callbacks (progress).
+    pub(crate) progress: bool,
 }
 
 impl Intake {
@@ -74,6 +109,9 @@ impl Intake {
     pub(crate) fn take_deliveries(&mut self, deliveries: Vec<Delivery>) {
         self.arrived(deliveries.len());
         let mut jobs = Vec::new();
+        // With push tracking, each message's acknowledgement waits here
+        // until the batch's effect on the push state is written.
+        let mut unwritten = Vec::new();
         let mut deliveries = deliveries.into_iter();
         for delivery in deliveries.by_ref() {
             if self.shared.is_stopping() {
@@ -84,13 +122,34 @@ impl Intake {
                 message: delivery.message,
                 redelivered: delivery.redelivered,
             };
-            self.jobs_for(message, Some(delivery.acker), &mut jobs);
+            unwritten.extend(self.jobs_for(message, Some(delivery.acker), &mut jobs));
             // Each message's calls go at once: the pool starts on them
-            // (and their acknowledgements come back) while the rest of
-            // the batch is translated.
+            // while the rest of the batch is translated.
             self.hand_over(std::mem::take(&mut jobs));
         }
         deliveries.for_each(|delivery| delivery.acker.release());
+        self.written(unwritten);
+    }
+
+    /// Writes the batch's push state, then lets its messages be
+    /// acknowledged; if it cannot be written, they are left to the broker
+    /// to deliver again, and applying them again changes nothing.
+    fn written(&self, unwritten: Vec<Unwritten>) {
+        let Some(pushes) = &self.pushes else { return };
+        if unwritten.is_empty() {
+            return;
+        }
+        if let Err(error) = pushes.flush() {
+            log::error!(
+                "{error}; {} message(s) left unacknowledged for redelivery",
+                unwritten.len()
+            );
+            Counters::add(&self.shared.counters.state_write_errors, 1);
+            for (run, _completion) in &unwritten {
+                run.forget_acker();
+            }
+        }
+        drop(unwritten);
     }
 
     /// One message of the in-process source.
@@ -99,6 +158,9 @@ impl Intake {
         let mut jobs = Vec::new();
         self.jobs_for(message, None, &mut jobs);
         self.hand_over(jobs);
+        if let Some(pushes) = &self.pushes {
+            pushes.flush_now_and_then();
+        }
     }
 
     fn arrived(&self, count: usize) {
@@ -110,8 +172,14 @@ impl Intake {
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     }
 
-    /// The callback calls `message` makes, added to `jobs`.
-    fn jobs_for(&self, message: RawMessage, acker: Option<Acker>, jobs: &mut Vec<Job>) {
+    /// The callback calls `message` makes, added to `jobs`; with push
+    /// tracking, what holds its acknowledgement until the state is written.
+    fn jobs_for(
+        &self,
+        message: RawMessage,
+        acker: Option<Acker>,
+        jobs: &mut Vec<Job>,
+    ) -> Option<Unwritten> {
         let counters = &self.shared.counters;
         let (identity, acker) = match &self.dedupe {
             None => (None, acker),
@@ -129,10 +197,10 @@ impl Intake {
                             acker.ack();
                             Counters::add(&counters.acknowledged, 1);
                         }
-                        return;
+                        return None;
                     }
                     // Acknowledged (or requeued) when its first delivery ends.
-                    Admission::Parked => return,
+                    Admission::Parked => return None,
                 }
             }
         };
@@ -161,7 +229,16 @@ impl Intake {
             }
         };
         Counters::add(&counters.translated, records.len() as u64);
+        let unwritten = self.pushes.as_ref().map(|pushes| {
+            for event in pushes.apply(&records) {
+                calls.push_event(pushes, event);
+            }
+            (Arc::clone(&run), completion.clone())
+        });
         for record in records {
+            if !self.reaches_record_callbacks(&record) {
+                continue;
+            }
             let verdict = self.filter.explain(&record);
             if let Some(metrics) = &self.metrics {
                 metrics.record(record.kind(), verdict.is_ok());
@@ -174,7 +251,20 @@ impl Intake {
                 Err(rejection) => calls.filtered_out(record, rejection),
             }
         }
-        // With no call made, dropping the last clone acknowledges at once.
+        // With no call made (and nothing unwritten), dropping the last
+        // clone acknowledges at once.
+        unwritten
+    }
+
+    /// Builds, tests and finished tasks reach the record callbacks and the
+    /// filter; unfinished tasks only with progress; pushes and groups
+    /// only the push tracker.
+    fn reaches_record_callbacks(&self, record: &Record) -> bool {
+        match record {
+            Record::Build(_) | Record::Test(_) => true,
+            Record::Task(task) => self.progress || task.state.is_finished(),
+            _ => false,
+        }
     }
 
     /// Hands the jobs to the pool, waiting while it is full. A stop ends

@@ -28,7 +28,9 @@
 //! acknowledges each message once its calls ended. `builder` wires it
 //! all, `handle` is the [`Monitor`] a user holds, and `run` is the
 //! monitor's own thread: it feeds the in-process source ([`replay`]) and
-//! shuts everything down in order. `eventlog` writes the log and
+//! shuts everything down in order. `pushes` tracks pushes (pulse-push)
+//! for `on_push`, writing their state before the batch's messages are
+//! acknowledged. `eventlog` writes the log and
 //! dead-letter files, `metrics` serves Prometheus text, `stats` counts.
 //!
 //! With the cargo feature `fetch` (off by default, so the default build
@@ -84,6 +86,7 @@ mod handle;
 mod intake;
 mod message;
 mod metrics;
+mod pushes;
 pub mod replay;
 mod run;
 mod source;
@@ -95,12 +98,16 @@ pub use error::{Error, ErrorKind};
 pub use fetch::{TaskDefinitionFetcher, DEFAULT_CACHE_CAPACITY, DEFAULT_TIMEOUT};
 pub use handle::{Monitor, StopReport};
 pub use message::RawMessage;
+pub use pulse_push::{
+    Counts, FailedTask, PushEvent, PushEventKind, PushState, PushSummary, TrackerConfig,
+};
+pub use pushes::PushSettings;
 pub use source::Source;
 pub use stats::Stats;
 
 pub use pulse_filter::{Filter, FilterSpec, Rejection};
 pub use pulse_translator::{
-    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Message, Record,
-    Status, TaskRecord, TaskState, TestRecord,
+    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Message, PushRecord,
+    Record, Status, TaskGroupRecord, TaskRecord, TaskState, TestRecord,
 };
 pub use pulse_wire::{Backoff, ConnectionSettings, ConsumeOptions, Password, QueueType};

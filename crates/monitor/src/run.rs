@@ -7,6 +7,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, RecvTimeoutError};
@@ -15,6 +16,7 @@ use pulse_wire::ConnectionSettings;
 use crate::handle::{Shared, StopReport, DEFAULT_STOP_DEADLINE};
 use crate::intake::{Intake, PoolSlot};
 use crate::message::RawMessage;
+use crate::pushes::PushDesk;
 use crate::stats::Stats;
 
 /// How often the monitor's thread, waiting for the last callbacks of an
@@ -32,6 +34,8 @@ pub(crate) struct Run {
     shared: Arc<Shared>,
     pool: Arc<PoolSlot>,
     work: Work,
+    /// Push tracking: the tracker and the thread that finishes quiet pushes.
+    pushes: Option<(Arc<PushDesk>, JoinHandle<()>)>,
 }
 
 enum Work {
@@ -56,7 +60,15 @@ impl Run {
             shared,
             pool,
             work: Work::Broker { queue_to_delete },
+            pushes: None,
         }
+    }
+
+    /// With push tracking: the ticker is stopped, and the state written,
+    /// in the shutdown's order.
+    pub(crate) fn with_pushes(mut self, desk: Arc<PushDesk>, ticker: JoinHandle<()>) -> Run {
+        self.pushes = Some((desk, ticker));
+        self
     }
 
     /// An in-process monitor, ending when `messages` run out.
@@ -73,6 +85,7 @@ impl Run {
                 intake: Box::new(intake),
                 messages,
             },
+            pushes: None,
         }
     }
 
@@ -93,6 +106,10 @@ impl Run {
                     }
                     intake.take_message(message);
                 }
+                if let (Some((desk, _)), false) = (&self.pushes, self.shared.is_stopping()) {
+                    // Nothing more will come: complete pushes finish now.
+                    desk.end_of_input(&self.pool, &self.shared);
+                }
                 let stopped = if self.shared.is_stopping() {
                     Some(stop_deadline(stop.recv().ok()))
                 } else {
@@ -103,6 +120,11 @@ impl Run {
         };
         // From here on the intake takes nothing more.
         self.shared.stopping.store(true, Ordering::Release);
+        let desk = self.pushes.map(|(desk, ticker)| {
+            ticker.thread().unpark();
+            let _ = ticker.join();
+            desk
+        });
         let pool = self.pool.take().expect("only this thread takes the pool");
         let mut pool_report = match stopped {
             Some(deadline) => {
@@ -111,6 +133,11 @@ impl Run {
             None => pool.shutdown(),
         };
         pool_report.abandoned.extend(self.shared.take_abandoned());
+        if let Some(desk) = desk {
+            if let Err(error) = desk.flush() {
+                log::error!("{error}");
+            }
+        }
         // Every decision is in (or abandoned): closing now returns only
         // what no callback finished with to the queue.
         if let Some(consumer) = self.shared.consumer.get() {

@@ -111,6 +111,37 @@ impl Source {
     }
 }
 
+impl Source {
+    /// What push tracking needs bound besides [`bindings`](Self::bindings):
+    /// every run of every task of the filter's trees whatever the results
+    /// rule (a push is counted whole), `task-defined` (the expected set),
+    /// and every `task-group-resolved` and hg push (neither routes by
+    /// tree; the tracker keeps the trees it follows). Nothing for the
+    /// buildbot sources, which have no pushes to track.
+    pub fn push_bindings(&self, filter: &Filter) -> Vec<(&'static str, String)> {
+        let Source::Taskcluster { .. } = self else {
+            return Vec::new();
+        };
+        let spec = filter.to_spec();
+        let patterns: Vec<String> = if spec.any_tree {
+            vec!["route.tc-treeherder.#".to_string()]
+        } else {
+            spec.trees
+                .unwrap_or_else(|| vec![pulse_filter::DEFAULT_TREE.to_string()])
+                .iter()
+                .map(|t| format!("route.tc-treeherder.v2.{t}.#"))
+                .collect()
+        };
+        let mut bindings: Vec<(&'static str, String)> = std::iter::once(exchanges::TASK_DEFINED)
+            .chain(exchanges::TASK_ALL)
+            .flat_map(|exchange| patterns.iter().map(move |p| (exchange, p.clone())))
+            .collect();
+        bindings.push((exchanges::TASK_GROUP_RESOLVED, "#".to_string()));
+        bindings.push((exchanges::HG_PUSHES, "#".to_string()));
+        bindings
+    }
+}
+
 /// The results a Taskcluster exchange can announce, in Treeherder's words.
 fn results_announced_on(exchange: &str) -> &'static [JobResult] {
     match exchange {
@@ -130,8 +161,8 @@ fn results_announced_on(exchange: &str) -> &'static [JobResult] {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Translators {
     /// Whether unfinished Taskcluster runs are read (a replay reads what
-    /// `watch` would have bound, no more).
-    pub(crate) progress: bool,
+    /// `watch` would have bound, no more): for progress, or for pushes.
+    pub(crate) unfinished: bool,
     pub(crate) options: pulse_translator::Options,
     /// Completes Taskcluster messages that do not say enough on their own.
     #[cfg(feature = "fetch")]
@@ -145,7 +176,7 @@ impl Translators {
         &self,
         message: &Message,
     ) -> Result<Vec<Record>, pulse_translator::Error> {
-        if !self.progress && exchanges::TASK_PROGRESS.contains(&message.exchange.as_str()) {
+        if !self.unfinished && exchanges::TASK_PROGRESS.contains(&message.exchange.as_str()) {
             return Ok(Vec::new());
         }
         let translated = pulse_translator::translate(message, &self.options);

@@ -31,6 +31,10 @@ pub struct Stats {
     /// lost first: the broker had already put them back in the queue, and
     /// they run when it delivers them again.
     pub dropped_requeued: u64,
+    /// Batches whose push state could not be written (a full disk, a
+    /// read-only state file): their messages were left unacknowledged, for
+    /// the broker to deliver again.
+    pub state_write_errors: u64,
     /// Times the broker cancelled the consumer because the queue had been
     /// deleted (PulseGuardian deletes queues that grow too long); the
     /// monitor declared it again, and what was routed meanwhile is lost.
@@ -64,6 +68,7 @@ pub(crate) struct Counters {
     pub(crate) acknowledged: AtomicU64,
     pub(crate) duplicates: AtomicU64,
     pub(crate) dropped_requeued: AtomicU64,
+    pub(crate) state_write_errors: AtomicU64,
 }
 
 impl Counters {
@@ -83,6 +88,7 @@ impl Counters {
             acknowledged: get(&self.acknowledged),
             duplicates: get(&self.duplicates),
             dropped_requeued: get(&self.dropped_requeued),
+            state_write_errors: get(&self.state_write_errors),
             queue_deleted: 0,
             stalls: 0,
             reconnects,

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use pulse_synthetic::{ExceptionReason, JobKind, Outcome, Push, SyntheticMessage, SyntheticTask};
 use pulse_translator::exchanges::{
-    TASK_COMPLETED as EXCHANGE_TASK_COMPLETED, TASK_EXCEPTION as EXCHANGE_TASK_EXCEPTION,
+    TASK_ALL, TASK_COMPLETED as EXCHANGE_TASK_COMPLETED, TASK_EXCEPTION as EXCHANGE_TASK_EXCEPTION,
     TASK_FAILED as EXCHANGE_TASK_FAILED, TASK_PENDING as EXCHANGE_TASK_PENDING,
-    TASK_RUNNING as EXCHANGE_TASK_RUNNING, TASK_ALL,
+    TASK_RUNNING as EXCHANGE_TASK_RUNNING,
 };
 use serde_json::Value;
 
@@ -519,7 +519,10 @@ fn a_push_begins_with_its_push_message_defines_every_task_and_resolves_its_group
                 assert_eq!(b["status"]["runs"], Value::Array(Vec::new()));
                 assert!(defined.insert(task_id), "defined once");
             } else {
-                assert!(defined.contains(&task_id), "{task_id} defined before its runs");
+                assert!(
+                    defined.contains(&task_id),
+                    "{task_id} defined before its runs"
+                );
             }
         }
         assert_eq!(defined.len(), push.tasks.len());

@@ -37,7 +37,10 @@ fn push_lifecycle_record(push: &Push, message: &Message, options: &Options) {
         .unwrap_or_else(|e| panic!("{} on {}: {e}", message.routing_key, message.exchange));
     match (message.exchange.as_str(), records.as_slice()) {
         (exchanges::HG_PUSHES, [Record::Push(hg)]) => {
-            assert_eq!((hg.tree.as_str(), hg.push_id), (push.tree.as_str(), push.push_id));
+            assert_eq!(
+                (hg.tree.as_str(), hg.push_id),
+                (push.tree.as_str(), push.push_id)
+            );
             assert_eq!(hg.revision.as_deref(), Some(push.revision.as_str()));
             assert_eq!(hg.author, push.owner);
             assert_eq!(hg.pushed_at.timestamp(), push.pushed_at.timestamp());

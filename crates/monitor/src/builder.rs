@@ -365,6 +365,7 @@ impl MonitorBuilder {
             })
             .transpose()?;
         self.translators.unfinished |= pushes.is_some();
+        self.translators.pushes = pushes.is_some();
         self.consume = self.consume_options_in_effect();
         let log_file = self.log_file.as_deref().map(LineFile::open).transpose()?;
         let dead_letters = self

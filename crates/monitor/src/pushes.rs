@@ -151,7 +151,7 @@ impl PushDesk {
     /// For in-process sources: writes now and then, not per message.
     pub(crate) fn flush_now_and_then(&self) {
         let applied = self.applied.load(std::sync::atomic::Ordering::Relaxed);
-        if applied % REPLAY_FLUSH_EVERY == 0 {
+        if applied.is_multiple_of(REPLAY_FLUSH_EVERY) {
             self.flush_logging();
         }
     }

@@ -160,9 +160,13 @@ fn results_announced_on(exchange: &str) -> &'static [JobResult] {
 /// Translation settings of the intake.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Translators {
-    /// Whether unfinished Taskcluster runs are read (a replay reads what
-    /// `watch` would have bound, no more): for progress, or for pushes.
+    /// Whether unfinished Taskcluster tasks (defined, pending, running)
+    /// are read: for progress, or for pushes. A replay reads what `watch`
+    /// would have bound, no more.
     pub(crate) unfinished: bool,
+    /// Whether what only push tracking reads (hg pushes, resolved groups)
+    /// is translated.
+    pub(crate) pushes: bool,
     pub(crate) options: pulse_translator::Options,
     /// Completes Taskcluster messages that do not say enough on their own.
     #[cfg(feature = "fetch")]
@@ -176,7 +180,12 @@ impl Translators {
         &self,
         message: &Message,
     ) -> Result<Vec<Record>, pulse_translator::Error> {
-        if !self.unfinished && exchanges::TASK_PROGRESS.contains(&message.exchange.as_str()) {
+        let exchange = message.exchange.as_str();
+        let unfinished =
+            exchange == exchanges::TASK_DEFINED || exchanges::TASK_PROGRESS.contains(&exchange);
+        let push_only =
+            exchange == exchanges::TASK_GROUP_RESOLVED || exchange == exchanges::HG_PUSHES;
+        if (unfinished && !self.unfinished) || (push_only && !self.pushes) {
             return Ok(Vec::new());
         }
         let translated = pulse_translator::translate(message, &self.options);

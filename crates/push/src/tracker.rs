@@ -290,8 +290,11 @@ impl PushTracker {
             return;
         };
         let key = (record.tree.clone(), revision.clone());
-        self.entry(&key, now, events);
+        let new = self.entry(&key, now);
         self.describe(&key, record);
+        if new {
+            events.push(event(PushEventKind::Started, &self.pushes[&key]));
+        }
     }
 
     fn apply_group(&mut self, group: &TaskGroupRecord) {
@@ -321,7 +324,7 @@ impl PushTracker {
         now: DateTime<Utc>,
         events: &mut Vec<PushEvent>,
     ) {
-        self.entry(&key, now, events);
+        let new = self.entry(&key, now);
         if let Some(group) = &observation.task_group_id {
             if !self.groups.contains_key(group) {
                 self.groups.insert(group.clone(), key.clone());
@@ -365,6 +368,10 @@ impl PushTracker {
                 true
             }
         };
+        if new {
+            // Announced with what made it known: its first task.
+            events.push(event(PushEventKind::Started, push));
+        }
         if !changed {
             return;
         }
@@ -387,10 +394,10 @@ impl PushTracker {
         }
     }
 
-    /// The push under `key`, made (and announced) when new.
-    fn entry(&mut self, key: &PushKey, now: DateTime<Utc>, events: &mut Vec<PushEvent>) {
+    /// Makes the push under `key` when it is new; true when it was.
+    fn entry(&mut self, key: &PushKey, now: DateTime<Utc>) -> bool {
         if self.pushes.contains_key(key) {
-            return;
+            return false;
         }
         let push = Push {
             row: PushRow::new(key.0.clone(), key.1.clone(), now),
@@ -398,9 +405,9 @@ impl PushTracker {
             counts: Counts::default(),
             failed: Vec::new(),
         };
-        events.push(event(PushEventKind::Started, &push));
         self.pushes.insert(key.clone(), push);
         self.dirty_pushes.insert(key.clone());
+        true
     }
 
     /// Fills in who pushed, and when, from the push message.

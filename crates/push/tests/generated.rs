@@ -89,6 +89,8 @@ fn interleaved_pushes_on_two_trees_finish_once_with_their_truth() {
         }
         expected.push(PushEventKind::Finished);
         assert_eq!(kinds, expected, "{} {}", push.tree, push.revision);
+        // The push message came first: its start says who pushed.
+        assert_eq!(of_push[0].push.author.as_deref(), Some(push.owner.as_str()));
         let finished = &of_push.last().unwrap().push;
         assert_eq!(finished.state, PushState::Finished);
         assert_eq!(finished.tree, push.tree);

@@ -1,0 +1,268 @@
+//! `watch --pushes` end to end: generated pushes published to the local
+//! RabbitMQ, out of order and interleaved, read by the real binary; each
+//! push's finished event compared with the generator's own truth; and a
+//! monitor killed with SIGKILL mid-push, restarted on the same durable
+//! queue and state file.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{broker_available, unique, Running, BROKER_URL};
+use pulse_synthetic::{Push, PushTruth};
+use pulse_translator::{exchanges, Message};
+use pulse_wire::{ConnectionSettings, Publisher};
+use serde_json::Value;
+
+fn publish(messages: &[Message]) {
+    let settings = ConnectionSettings::from_url(BROKER_URL).unwrap();
+    let mut publisher = Publisher::connect(&settings).unwrap();
+    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
+        publisher.declare_exchange(exchange).unwrap();
+    }
+    publisher.publish_batch(messages).unwrap();
+    publisher.close().unwrap();
+}
+
+/// A push's messages, made awkward the way real traffic is: some tasks'
+/// runs before their `task-defined`, and (`push_message_last`) the hg
+/// push message after every task.
+fn awkward_messages(push: &Push, push_message_last: bool) -> Vec<Message> {
+    let mut messages: Vec<Message> = push.messages().into_iter().map(|m| m.message).collect();
+    // Every fifth task's definition moves behind its next message.
+    let mut index = 0;
+    let mut moved = 0;
+    while index + 1 < messages.len() {
+        if messages[index].exchange == exchanges::TASK_DEFINED && moved % 5 == 0 {
+            messages.swap(index, index + 1);
+            index += 1;
+        }
+        if messages[index].exchange == exchanges::TASK_DEFINED {
+            moved += 1;
+        }
+        index += 1;
+    }
+    if push_message_last {
+        let hg = messages.remove(0);
+        assert_eq!(hg.exchange, exchanges::HG_PUSHES);
+        messages.push(hg);
+    }
+    messages
+}
+
+fn watch_pushes(tree_list: &str, label: &str, state: Option<&str>) -> Running {
+    let mut args = vec![
+        "watch",
+        "--url",
+        BROKER_URL,
+        "--declare-exchanges",
+        "--source",
+        "taskcluster",
+        "--tree",
+        tree_list,
+        "--pushes",
+        "--json",
+        // Long enough that a loaded machine pausing between two messages
+        // of one push does not finish it early.
+        "--quiet-period",
+        "3",
+        "--label",
+        label,
+    ];
+    if let Some(state) = state {
+        args.extend(["--durable", "--state", state]);
+    }
+    let mut watch = Running::start(&args);
+    watch.wait_for_stderr(
+        "pulse-monitor: consuming queue/guest/",
+        Duration::from_secs(60),
+    );
+    watch
+}
+
+/// Reads push events until `done` says so, or fails after `timeout`.
+fn events_until(
+    watch: &mut Running,
+    timeout: Duration,
+    mut done: impl FnMut(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    let mut events = Vec::new();
+    while !done(&events) {
+        let Ok(line) = watch
+            .stdout
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        else {
+            let _ = watch.child.kill();
+            panic!("no end within {timeout:?}; events so far: {events:#?}");
+        };
+        events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}")));
+    }
+    events
+}
+
+fn finished<'a>(events: &'a [Value], push: &Push) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "finished" && e["push"]["revision"] == push.revision.as_str())
+        .collect()
+}
+
+fn assert_equals_truth(summary: &Value, truth: &PushTruth, push: &Push) {
+    let counts = &summary["counts"];
+    let count = |name: &str| {
+        counts[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {summary}")) as u32
+    };
+    let what = format!("{} {}", push.tree, push.revision);
+    assert_eq!(count("tasks"), truth.tasks, "{what}: tasks");
+    assert_eq!(count("defined"), truth.tasks, "{what}: defined");
+    assert_eq!(count("success"), truth.success, "{what}: success");
+    assert_eq!(count("testfailed"), truth.testfailed, "{what}: testfailed");
+    assert_eq!(count("busted"), truth.busted, "{what}: busted");
+    assert_eq!(count("exception"), truth.exception, "{what}: exception");
+    assert_eq!(count("usercancel"), truth.usercancel, "{what}: usercancel");
+    assert_eq!(count("reruns"), truth.reruns, "{what}: reruns");
+    for unfinished in ["unscheduled", "pending", "running", "retry"] {
+        assert_eq!(count(unfinished), 0, "{what}: {unfinished}");
+    }
+    assert_eq!(summary["author"], push.owner.as_str(), "{what}");
+    assert_eq!(summary["push_id"], push.push_id, "{what}");
+    assert_eq!(
+        summary["failed"].as_array().unwrap().len() as u32,
+        truth.failed(),
+        "{what}"
+    );
+}
+
+#[test]
+fn interleaved_pushes_on_two_trees_finish_once_with_their_truth() {
+    if !broker_available() {
+        return;
+    }
+    let (tree_a, tree_b) = (unique("pushes-a"), unique("pushes-b"));
+    let pushes = [
+        Push::builder()
+            .tree(tree_a.as_str())
+            .tasks(250)
+            .seed(61)
+            .build(),
+        Push::builder()
+            .tree(tree_b.as_str())
+            .tasks(200)
+            .seed(62)
+            .build(),
+        Push::builder()
+            .tree(tree_a.as_str())
+            .tasks(150)
+            .seed(63)
+            .build(),
+    ];
+    let label = unique("cli-pushes");
+    let mut watch = watch_pushes(&format!("{tree_a},{tree_b}"), &label, None);
+
+    let mut streams: Vec<std::vec::IntoIter<Message>> = pushes
+        .iter()
+        .enumerate()
+        .map(|(i, push)| awkward_messages(push, i == 1).into_iter())
+        .collect();
+    let mut interleaved = Vec::new();
+    while streams.iter().any(|s| s.len() > 0) {
+        for stream in &mut streams {
+            interleaved.extend(stream.next());
+        }
+    }
+    publish(&interleaved);
+
+    let events = events_until(&mut watch, Duration::from_secs(120), |events| {
+        pushes.iter().all(|push| !finished(events, push).is_empty())
+    });
+    let (rest, stopped) = watch.interrupt_with_output();
+    let rest: Vec<Value> = rest
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let all: Vec<Value> = events.into_iter().chain(rest).collect();
+
+    for push in &pushes {
+        let truth = push.truth();
+        let done = finished(&all, push);
+        assert_eq!(
+            done.len(),
+            1,
+            "one finished event for {}: {done:#?}",
+            push.revision
+        );
+        assert_equals_truth(&done[0]["push"], &truth, push);
+        let kinds: Vec<&str> = all
+            .iter()
+            .filter(|e| e["push"]["revision"] == push.revision.as_str())
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds.first(), Some(&"started"), "{kinds:?}");
+        let first_failures = kinds.iter().filter(|k| **k == "first-failure").count();
+        assert_eq!(first_failures, usize::from(truth.failed() > 0), "{kinds:?}");
+        // Published at once, nothing finishes before its last message.
+        assert!(kinds.iter().all(|k| *k != "reopened"), "{kinds:?}");
+    }
+    let summary = stopped
+        .iter()
+        .find(|l| l.starts_with("pulse-monitor: stopped: "))
+        .unwrap_or_else(|| panic!("{stopped:#?}"));
+    assert!(summary.contains("translation errors 0"), "{summary}");
+}
+
+#[test]
+fn a_monitor_killed_mid_push_resumes_from_its_state_and_durable_queue() {
+    if !broker_available() {
+        return;
+    }
+    let tree = unique("pushes-kill");
+    let push = Push::builder()
+        .tree(tree.as_str())
+        .tasks(300)
+        .seed(71)
+        .build();
+    let messages = awkward_messages(&push, false);
+    let (first, rest) = messages.split_at(messages.len() / 2);
+    let label = unique("cli-pushes-kill");
+    let dir = pulse_test_support::TempDir::new("cli-pushes-state");
+    let state = dir.join("pushes.sqlite");
+    let state = state.to_str().unwrap();
+
+    let mut watch = watch_pushes(&tree, &label, Some(state));
+    publish(first);
+    // Mid-push: the push has started, and the first half is still being
+    // worked through when the process dies.
+    events_until(&mut watch, Duration::from_secs(60), |events| {
+        events.iter().any(|e| e["event"] == "started")
+    });
+    watch.child.kill().unwrap();
+    watch.child.wait().unwrap();
+
+    publish(rest);
+    let mut restarted = watch_pushes(&tree, &label, Some(state));
+    let events = events_until(&mut restarted, Duration::from_secs(120), |events| {
+        !finished(events, &push).is_empty()
+    });
+    let (later, _) = restarted.interrupt_with_output();
+    let later: Vec<Value> = later
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let all: Vec<Value> = events.into_iter().chain(later).collect();
+    let done = finished(&all, &push);
+    assert_eq!(done.len(), 1, "{all:#?}");
+    assert_equals_truth(&done[0]["push"], &push.truth(), &push);
+    // The restarted monitor knew the push from its state file; only a
+    // kill between the first batch's callbacks and its write could make
+    // it announce the start again.
+    let started = all.iter().filter(|e| e["event"] == "started").count();
+    assert!(started <= 1, "{all:#?}");
+
+    // The queue was durable: delete it, as a test should.
+    let settings = ConnectionSettings::from_url(BROKER_URL).unwrap();
+    let mut publisher = Publisher::connect(&settings).unwrap();
+    let _ = publisher.delete_queue(&format!("queue/guest/{label}"));
+}

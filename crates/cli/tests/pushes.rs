@@ -266,3 +266,110 @@ fn a_monitor_killed_mid_push_resumes_from_its_state_and_durable_queue() {
     let mut publisher = Publisher::connect(&settings).unwrap();
     let _ = publisher.delete_queue(&format!("queue/guest/{label}"));
 }
+
+/// A generated push written as `synthetic-push` writes it, in a directory
+/// removed when dropped.
+fn recorded_push(tasks: &str, seed: &str) -> (pulse_test_support::TempDir, String, Push) {
+    let out = common::run(&["synthetic-push", tasks, "--seed", seed]);
+    assert!(out.status.success(), "{out:?}");
+    let dir = pulse_test_support::TempDir::new("cli-pushes-replay");
+    let path = dir.join("push.jsonl");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let push = Push::builder()
+        .tasks(tasks.parse().unwrap())
+        .seed(seed.parse().unwrap())
+        .build();
+    (dir, path.to_str().unwrap().to_string(), push)
+}
+
+#[test]
+fn replay_pushes_prints_each_push_summary_and_exec_gets_it_as_json() {
+    let (_dir, file, push) = recorded_push("300", "81");
+    let dir = pulse_test_support::TempDir::new("cli-pushes-exec");
+    let exec_out = dir.join("exec.jsonl");
+    let exec = format!("cat >> {}", exec_out.display());
+    let out = common::run(&[
+        "replay",
+        file.as_str(),
+        "--pushes",
+        "--any-tree",
+        "--json",
+        "--exec",
+        &exec,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let printed = common::lines(&out.stdout);
+    assert_eq!(printed.len(), 1, "one push, one summary: {printed:#?}");
+    let summary: Value = serde_json::from_str(&printed[0]).unwrap();
+    assert_eq!(summary["state"], "finished");
+    assert_equals_truth(&summary, &push.truth(), &push);
+    let executed = std::fs::read_to_string(&exec_out).unwrap();
+    let executed: Vec<Value> = executed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        executed,
+        vec![summary],
+        "--exec got the summary as JSON on stdin"
+    );
+
+    // The table: one line naming the push, its author and the first failure.
+    let out = common::run(&["replay", file.as_str(), "--pushes", "--tree", "autoland"]);
+    let printed = common::lines(&out.stdout);
+    assert_eq!(printed.len(), 1, "{printed:#?}");
+    let line = &printed[0];
+    assert!(line.starts_with("summary       autoland "), "{line}");
+    assert!(
+        line.contains(&push.revision[..12]) && line.contains(&push.owner),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("{} tasks: ", push.truth().tasks)),
+        "{line}"
+    );
+}
+
+#[test]
+fn replay_pushes_applies_the_tree_and_result_rules() {
+    let (_dir, file, push) = recorded_push("300", "82");
+    let truth = push.truth();
+    let worst = if truth.busted > 0 {
+        "busted"
+    } else if truth.testfailed > 0 {
+        "testfailed"
+    } else {
+        "exception"
+    };
+    let summaries = |args: &[&str]| {
+        let mut all = vec!["replay", file.as_str(), "--pushes", "--json"];
+        all.extend_from_slice(args);
+        let out = common::run(&all);
+        assert!(out.status.success(), "{out:?}");
+        common::lines(&out.stdout).len()
+    };
+    assert_eq!(summaries(&["--tree", "autoland"]), 1);
+    assert_eq!(
+        summaries(&["--tree", "mozilla-central"]),
+        0,
+        "another tree's pushes are not tracked"
+    );
+    assert_eq!(
+        summaries(&["--any-tree", "--result", worst]),
+        1,
+        "its worst result is {worst}"
+    );
+    assert_eq!(
+        summaries(&["--any-tree", "--result", "success"]),
+        0,
+        "not a green push"
+    );
+}
+
+#[test]
+fn pushes_flags_need_pushes() {
+    let out = common::run(&["replay", "x.jsonl", "--state", "s.sqlite"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--pushes"), "{stderr}");
+}

@@ -195,7 +195,8 @@ impl Monitor {
         self.shared.stats()
     }
 
-    /// Every push tracked, most recently active first, as it stands now;
+    /// Every push tracked (its tree kept by the filter's tree rule, its
+    /// worst result so far by the result rule), most recently active first, as it stands now;
     /// empty unless pushes are tracked ([`MonitorBuilder::on_push`],
     /// [`MonitorBuilder::push_tracking`]). Still answers after a stop.
     pub fn pushes(&self) -> Vec<pulse_push::PushSummary> {

@@ -180,18 +180,23 @@ impl PushDesk {
         events
     }
 
-    /// Every push tracked, most recently active first.
+    /// Every push tracked whose worst result so far the result rule
+    /// keeps, most recently active first.
     pub(crate) fn pushes(&self) -> Vec<PushSummary> {
-        self.lock().pushes()
+        let mut pushes = self.lock().pushes();
+        pushes.retain(|push| self.keeps(push));
+        pushes
     }
 
     fn announces(&self, event: &PushEvent) -> bool {
-        self.results.as_ref().is_none_or(|results| {
-            event
-                .push
-                .result
-                .is_some_and(|result| results.contains(&result))
-        })
+        self.keeps(&event.push)
+    }
+
+    /// The result rule, read for a push: its worst result so far.
+    fn keeps(&self, push: &PushSummary) -> bool {
+        self.results
+            .as_ref()
+            .is_none_or(|results| push.result.is_some_and(|result| results.contains(&result)))
     }
 
     /// The `on_push` call for `event`, if there is a callback.

@@ -8,14 +8,23 @@
 
 use std::time::Duration;
 
+use clap::Parser;
 use pulse_build_monitor::{Filter, Monitor};
+
+/// Prints mozilla-central builds and tests as they finish.
+#[derive(Parser)]
+struct Args {
+    /// Replay this recording (file or directory) instead of connecting to Pulse.
+    #[arg(long, value_name = "PATH")]
+    replay: Option<String>,
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // amiquip logs the AMQP handshake, password included, under this target.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .filter_module(pulse_wire::HANDSHAKE_LOG_TARGET, log::LevelFilter::Info)
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Args { replay } = Args::parse();
 
     let builder = Monitor::builder()
         // trees=['mozilla-central'] is the default; said here to show where it goes.
@@ -45,10 +54,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Without a broker, the in-process source reads recorded messages;
     // with none given, the monitor connects with PULSE_URL or
     // PULSE_USER/PULSE_PASSWORD.
-    let monitor = match args.as_slice() {
-        [flag, path] if flag == "--replay" => builder.replay(&[path])?.start()?,
-        [] => builder.start()?,
-        _ => return Err("usage: print_builds [--replay PATH]".into()),
+    let monitor = match replay {
+        Some(path) => builder.replay(&[path])?.start()?,
+        None => builder.start()?,
     };
 
     // The seed's `while monitor.is_alive(): monitor.join(1.0)`; a replay

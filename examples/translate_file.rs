@@ -4,15 +4,21 @@
 //!
 //! Run: `cargo run -p pulse-build-monitor --example translate_file -- fixtures/replay/04-mozilla-central-linux64-debug-mochitest.json`
 
+use clap::Parser;
 use pulse_translator::buildbot::translate;
 use pulse_translator::Options;
 
+/// Prints the normalized messages of one raw buildbot message.
+#[derive(Parser)]
+struct Args {
+    /// The file holding the raw buildbot message (JSON).
+    #[arg(value_name = "FILE")]
+    path: String,
+}
+
 fn main() {
     env_logger::init();
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: translate_file FILE");
-        std::process::exit(2);
-    };
+    let Args { path } = Args::parse();
     let body = match std::fs::read(&path) {
         Ok(body) => body,
         Err(e) => {

@@ -128,20 +128,26 @@ fn label_shape(label: &str) -> Option<LabelShape<'_>> {
 /// The generic platform of a Taskcluster or Treeherder platform, e.g.
 /// `linux64` for `linux1804-64-qr`; `None` outside the vocabulary.
 ///
-/// | Taskcluster platform | generic |
-/// |---|---|
-/// | `linux`, `linux32` | `linux` |
-/// | `linux64*`, `linux1804-64*`, `linux2204-64*` … | `linux64` |
-/// | `linux64-aarch64*` | `linux64-aarch64` |
-/// | `win32*`, `windows7-32*`, `windows10-32*` … | `win32` |
-/// | `win64*`, `windows10-64*`, `windows11-64*` … | `win64` |
-/// | `win64-aarch64*`, `windows10-aarch64*` | `win64-aarch64` |
-/// | `macosx64*`, `macosx1014-64*`, `osx-10-10*` … | `macosx64` |
-/// | `macosx64-aarch64*`, `macosx1100-aarch64*` … | `macosx64-aarch64` |
-/// | `android*` (emulators, hardware, any API level) | `android` |
+/// The families are tried in order, their heads in order; a platform is the
+/// first head matched, then nothing or `-` and its variants. `N` is a digit,
+/// `N+` one or more, `[…]` optional:
+///
+/// | Taskcluster platform starts with | generic | e.g. |
+/// |---|---|---|
+/// | `android` | `android` | `android-em-7.0-x86_64`, `android-hw-p2-8-0-android-aarch64`, `android-api-16` |
+/// | `linux64-aarch64`, `linuxNNNN-64-aarch64` | `linux64-aarch64` | `linux64-aarch64`, `linux2204-64-aarch64` |
+/// | `linux64`, `linuxNNNN-64` | `linux64` | `linux64-shippable-qr`, `linux1804-64-qr`, `linux2204-64-wayland` |
+/// | `linux`, `linux32`, `linuxNNNN-32` | `linux` | `linux`, `linux32`, `linux1804-32` |
+/// | `win64-aarch64`, `windowsN+[-64]-aarch64` | `win64-aarch64` | `win64-aarch64-shippable`, `windows10-aarch64`, `windows11-64-aarch64` |
+/// | `win64`, `windowsN+-64` | `win64` | `win64`, `windows10-64-qr`, `windows11-64-2009-shippable-qr` |
+/// | `win32`, `windowsN+-32` | `win32` | `win32-pgo`, `windows7-32-shippable` |
+/// | `macosx64-aarch64`, `macosxN+[-64]-aarch64` | `macosx64-aarch64` | `macosx64-aarch64`, `macosx1100-aarch64`, `macosx1400-64-aarch64` |
+/// | `macosx64`, `macosxN+[-64]`, `osx-N+-N+` | `macosx64` | `macosx64-shippable`, `macosx1014-64-shippable`, `osx-10-10` |
 ///
 /// Build variants (`-asan`, `-shippable`, `-qr`, `-ccov`…) do not change the
 /// generic platform, unlike buildbot's `linux64-asan`: they are build tags.
+/// The table is the grammar's (`PLATFORMS` in this file), written out: a
+/// test checks this one and README's against it.
 pub fn platform_family(platform: &str) -> Option<&'static str> {
     split_platform(platform).ok().map(|(family, _)| family)
 }
@@ -193,9 +199,9 @@ fn split_platform(platform: &str) -> Result<(&'static str, Vec<String>), Error> 
     Ok((family, rest.map(split_variants).unwrap_or_default()))
 }
 
-/// A piece of a platform head: the regexes' literals, `\d{n}`, `\d+` and
-/// `(?:-64)?`.
-#[derive(Clone, Copy)]
+/// A piece of a platform head: a literal, `\d{n}`, `\d+` or an optional
+/// literal.
+#[derive(Clone, Copy, Debug)]
 enum Piece {
     Lit(&'static str),
     Digits(usize),
@@ -205,66 +211,110 @@ enum Piece {
 
 use Piece::{Digits, Lit, MaybeLit, SomeDigits};
 
-/// The platform heads of each family, tried in order, alternatives in
-/// order, as the regexes in [`regex_platform_family`] say them.
-const FAMILY_HEADS: &[(&str, &[&[Piece]])] = &[
-    ("android", &[&[Lit("android")]]),
-    (
-        "linux64-aarch64",
-        &[
+/// A generic platform and the Taskcluster platform heads that read as it.
+#[derive(Debug)]
+struct Family {
+    /// The generic platform, as buildbot named it.
+    generic: &'static str,
+    /// The heads, tried in order.
+    heads: &'static [&'static [Piece]],
+    /// Real platforms of the family, for the docs; a test reads each as
+    /// this family. Only the tests read it: the docs are checked copies.
+    #[cfg_attr(not(test), allow(dead_code))]
+    examples: &'static [&'static str],
+}
+
+/// The one Taskcluster platform grammar: families tried in order (a more
+/// specific family, `linux64-aarch64`, before the one whose head is its
+/// prefix, `linux64`). The hand matcher, the regexes for non-ASCII text
+/// and the doc tables (of [`platform_family`] and README's "Taskcluster
+/// platforms") all come from it.
+const PLATFORMS: &[Family] = &[
+    Family {
+        generic: "android",
+        heads: &[&[Lit("android")]],
+        examples: &[
+            "android-em-7.0-x86_64",
+            "android-hw-p2-8-0-android-aarch64",
+            "android-api-16",
+        ],
+    },
+    Family {
+        generic: "linux64-aarch64",
+        heads: &[
             &[Lit("linux64-aarch64")],
             &[Lit("linux"), Digits(4), Lit("-64-aarch64")],
         ],
-    ),
-    (
-        "linux64",
-        &[&[Lit("linux64")], &[Lit("linux"), Digits(4), Lit("-64")]],
-    ),
-    (
-        "linux",
-        &[
+        examples: &["linux64-aarch64", "linux2204-64-aarch64"],
+    },
+    Family {
+        generic: "linux64",
+        heads: &[&[Lit("linux64")], &[Lit("linux"), Digits(4), Lit("-64")]],
+        examples: &[
+            "linux64-shippable-qr",
+            "linux1804-64-qr",
+            "linux2204-64-wayland",
+        ],
+    },
+    Family {
+        generic: "linux",
+        heads: &[
             &[Lit("linux")],
             &[Lit("linux32")],
             &[Lit("linux"), Digits(4), Lit("-32")],
         ],
-    ),
-    (
-        "win64-aarch64",
-        &[
+        examples: &["linux", "linux32", "linux1804-32"],
+    },
+    Family {
+        generic: "win64-aarch64",
+        heads: &[
             &[Lit("win64-aarch64")],
             &[Lit("windows"), SomeDigits, MaybeLit("-64"), Lit("-aarch64")],
         ],
-    ),
-    (
-        "win64",
-        &[&[Lit("win64")], &[Lit("windows"), SomeDigits, Lit("-64")]],
-    ),
-    (
-        "win32",
-        &[&[Lit("win32")], &[Lit("windows"), SomeDigits, Lit("-32")]],
-    ),
-    (
-        "macosx64-aarch64",
-        &[
+        examples: &[
+            "win64-aarch64-shippable",
+            "windows10-aarch64",
+            "windows11-64-aarch64",
+        ],
+    },
+    Family {
+        generic: "win64",
+        heads: &[&[Lit("win64")], &[Lit("windows"), SomeDigits, Lit("-64")]],
+        examples: &["win64", "windows10-64-qr", "windows11-64-2009-shippable-qr"],
+    },
+    Family {
+        generic: "win32",
+        heads: &[&[Lit("win32")], &[Lit("windows"), SomeDigits, Lit("-32")]],
+        examples: &["win32-pgo", "windows7-32-shippable"],
+    },
+    Family {
+        generic: "macosx64-aarch64",
+        heads: &[
             &[Lit("macosx64-aarch64")],
             &[Lit("macosx"), SomeDigits, MaybeLit("-64"), Lit("-aarch64")],
         ],
-    ),
-    (
-        "macosx64",
-        &[
+        examples: &[
+            "macosx64-aarch64",
+            "macosx1100-aarch64",
+            "macosx1400-64-aarch64",
+        ],
+    },
+    Family {
+        generic: "macosx64",
+        heads: &[
             &[Lit("macosx64")],
             &[Lit("macosx"), SomeDigits, MaybeLit("-64")],
             &[Lit("osx-"), SomeDigits, Lit("-"), SomeDigits],
         ],
-    ),
+        examples: &["macosx64-shippable", "macosx1014-64-shippable", "osx-10-10"],
+    },
 ];
 
 /// The family of an ASCII platform and what follows its head after a `-`,
-/// matched by hand: the regexes cost a tenth of a message's translation.
+/// matched by hand: regexes cost a tenth of a message's translation.
 fn ascii_platform_family(platform: &str) -> Option<(&'static str, Option<&str>)> {
-    for (family, heads) in FAMILY_HEADS {
-        for head in *heads {
+    for family in PLATFORMS {
+        for head in family.heads {
             let mut rest = None;
             if match_pieces(platform, head, &mut |tail| {
                 // `(?:-(?P<rest>.*))?$`, and `.` stops at a line feed.
@@ -280,7 +330,7 @@ fn ascii_platform_family(platform: &str) -> Option<(&'static str, Option<&str>)>
                     false
                 }
             }) {
-                return Some((family, rest));
+                return Some((family.generic, rest));
             }
         }
     }
@@ -315,32 +365,38 @@ fn match_pieces<'t>(
     }
 }
 
-/// The family by the regexes themselves, for platforms with non-ASCII
-/// characters, where `\d` is any Unicode decimal digit.
+/// A family's heads as one regex, `^(?:head|head…)(?:-(?P<rest>.*))?$`.
+fn family_regex(family: &Family) -> String {
+    let heads: Vec<String> = family
+        .heads
+        .iter()
+        .map(|head| {
+            head.iter()
+                .map(|piece| match *piece {
+                    Lit(lit) => regex::escape(lit),
+                    Digits(n) => format!(r"\d{{{n}}}"),
+                    SomeDigits => r"\d+".to_string(),
+                    MaybeLit(lit) => format!("(?:{})?", regex::escape(lit)),
+                })
+                .collect()
+        })
+        .collect();
+    format!("^(?:{})(?:-(?P<rest>.*))?$", heads.join("|"))
+}
+
+/// The family by regexes made from the grammar, for platforms with
+/// non-ASCII characters, where `\d` is any Unicode decimal digit, as it
+/// was when regexes read every platform.
 fn regex_platform_family(platform: &str) -> Option<(&'static str, Option<&str>)> {
     static FAMILIES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let families = FAMILIES.get_or_init(|| {
-        [
-            (r"android", "android"),
-            (r"(?:linux64|linux\d{4}-64)-aarch64", "linux64-aarch64"),
-            (r"linux64|linux\d{4}-64", "linux64"),
-            (r"linux|linux32|linux\d{4}-32", "linux"),
-            (r"win64-aarch64|windows\d+(?:-64)?-aarch64", "win64-aarch64"),
-            (r"win64|windows\d+-64", "win64"),
-            (r"win32|windows\d+-32", "win32"),
-            (
-                r"(?:macosx64|macosx\d+(?:-64)?)-aarch64",
-                "macosx64-aarch64",
-            ),
-            (r"macosx64|macosx\d+(?:-64)?|osx-\d+-\d+", "macosx64"),
-        ]
-        .into_iter()
-        .map(|(head, family)| {
-            let regex = Regex::new(&format!("^(?:{head})(?:-(?P<rest>.*))?$"))
-                .expect("platform regex is valid");
-            (regex, family)
-        })
-        .collect()
+        PLATFORMS
+            .iter()
+            .map(|family| {
+                let regex = Regex::new(&family_regex(family)).expect("platform regex is valid");
+                (regex, family.generic)
+            })
+            .collect()
     });
     families.iter().find_map(|(regex, family)| {
         let caps = regex.captures(platform)?;
@@ -743,6 +799,94 @@ mod tests {
             matches!(err.kind(), ErrorKind::UnknownTaskPlatform { .. }),
             "{err}"
         );
+    }
+
+    /// The doc tables' notation for a head: `N` a digit, `N+` one or
+    /// more, `[…]` optional.
+    fn head_pattern(head: &[Piece]) -> String {
+        head.iter()
+            .map(|piece| match *piece {
+                Lit(lit) => lit.to_string(),
+                Digits(n) => "N".repeat(n),
+                SomeDigits => "N+".to_string(),
+                MaybeLit(lit) => format!("[{lit}]"),
+            })
+            .collect()
+    }
+
+    /// The platform table as the docs write it, from [`PLATFORMS`].
+    fn platform_table() -> String {
+        let quoted = |items: Vec<String>| {
+            items
+                .iter()
+                .map(|item| format!("`{item}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut table =
+            String::from("| Taskcluster platform starts with | generic | e.g. |\n|---|---|---|\n");
+        for family in PLATFORMS {
+            let heads = family.heads.iter().map(|head| head_pattern(head)).collect();
+            let examples = family.examples.iter().map(|e| e.to_string()).collect();
+            table += &format!(
+                "| {} | `{}` | {} |\n",
+                quoted(heads),
+                family.generic,
+                quoted(examples)
+            );
+        }
+        table
+    }
+
+    /// The tables in `platform_family`'s docs and in README say what the
+    /// grammar does; a family or head changed without them fails here.
+    #[test]
+    fn doc_tables_are_the_grammar() {
+        let table = platform_table();
+        let as_doc: String = table.lines().map(|line| format!("/// {line}\n")).collect();
+        assert!(
+            include_str!("label.rs").contains(&as_doc),
+            "platform_family's doc table differs from PLATFORMS; it should read:\n{as_doc}"
+        );
+        let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(readme_path)
+            .unwrap_or_else(|e| panic!("cannot read {readme_path}: {e}"));
+        assert!(
+            readme.contains(&table),
+            "README's Taskcluster platform table differs from PLATFORMS; it should read:\n{table}"
+        );
+    }
+
+    #[test]
+    fn doc_examples_read_as_their_family() {
+        for family in PLATFORMS {
+            for example in family.examples {
+                assert_eq!(platform_family(example), Some(family.generic), "{example}");
+                assert_eq!(
+                    regex_platform_family(example).map(|(generic, _)| generic),
+                    Some(family.generic),
+                    "{example}"
+                );
+            }
+        }
+    }
+
+    /// A label's platform is found by the words in `PLATFORM_STARTS`: a
+    /// head starting otherwise could never be read from a label.
+    #[test]
+    fn every_head_starts_with_a_platform_word() {
+        for family in PLATFORMS {
+            for head in family.heads {
+                let Some(Lit(first)) = head.first() else {
+                    panic!("{}: a head starts with a literal", family.generic);
+                };
+                assert!(
+                    PLATFORM_STARTS.iter().any(|word| first.starts_with(word)),
+                    "{}: {first}",
+                    family.generic
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What running 24/7 costs: CPU time per 100,000 messages at a steady
-//! rate, the monitor against a bare consumer, each in a child process
-//! reading its own copy of the same stream at the same time.
+//! rate, the monitor against a bare consumer, and the monitor tracking
+//! pushes (state in SQLite) against the monitor without, each in a child
+//! process reading its own copy of the same stream at the same time.
 
 use std::time::Duration;
 
@@ -20,10 +21,16 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError>
     let count = stream.messages.len() as u64;
     let user = &ctx.broker.user;
     let label = format!("{}-cost", ctx.run);
+    let pushes_label = format!("{}-cost-pushes", ctx.run);
     let monitor_queue = pulse_wire::queue_name(user, Some(&label));
+    let pushes_queue = pulse_wire::queue_name(user, Some(&pushes_label));
     let bare_queue = format!("queue/{user}/{}-cost-bare", ctx.run);
+    let state_dir = std::env::temp_dir().join(format!("pulse-bench-{}-state", ctx.run));
+    std::fs::create_dir_all(&state_dir)?;
+    let state_file = state_dir.join("pushes.sqlite");
+    let state_arg = state_file.to_string_lossy().into_owned();
     let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
-    for queue in [&monitor_queue, &bare_queue] {
+    for queue in [&monitor_queue, &pushes_queue, &bare_queue] {
         tc_messages::declare_queue(&ctx.ledger, &mut publisher, queue, &stream.pattern())?;
     }
     let _ = publisher.close();
@@ -42,6 +49,17 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError>
                 "--stop-at-count",
             ]),
             args(&["--bare-queue", &bare_queue, "--count", &count_arg]),
+            args(&[
+                "--label",
+                &pushes_label,
+                "--revision",
+                &stream.revision,
+                "--count",
+                &count_arg,
+                "--stop-at-count",
+                "--push-state",
+                &state_arg,
+            ]),
         ],
     )?;
     children.wait_ready(Duration::from_secs(60))?;
@@ -54,18 +72,40 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError>
     )?;
     let reports = children.finish(None, Duration::from_secs(60))?;
     ctx.ledger.delete_queue(&monitor_queue);
+    ctx.ledger.delete_queue(&pushes_queue);
     ctx.ledger.delete_queue(&bare_queue);
-    let (monitor, bare) = (&reports[0], &reports[1]);
+    let state_bytes = std::fs::metadata(&state_file).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let (monitor, bare, tracking) = (&reports[0], &reports[1], &reports[2]);
     monitor.check("the monitor process", count)?;
     bare.check("the bare consumer process", count)?;
+    tracking.check("the push-tracking monitor process", count)?;
 
     let per_100k = |cpu: f64| cpu / count as f64 * 100_000.0;
     let (monitor_cpu, bare_cpu) = (per_100k(monitor.cpu_seconds), per_100k(bare.cpu_seconds));
+    let tracking_cpu = per_100k(tracking.cpu_seconds);
     eprintln!(
         "  cost: monitor {:.2} s CPU in {:.1} s, bare {:.2} s CPU in {:.1} s, for {count} msgs",
         monitor.cpu_seconds, monitor.wall_seconds, bare.cpu_seconds, bare.wall_seconds
     );
     let share = |r: &crate::processes::ChildReport| r.cpu_seconds / r.wall_seconds * 100.0;
+    let tracking_row = Row::compare(
+        format!(
+            "CPU per 100,000 Taskcluster msgs at {} msg/s, push tracking (SQLite state)",
+            thousands(rate as f64)
+        ),
+        tracking_cpu,
+        monitor_cpu,
+        |s| format!("{s:.2} s"),
+    )
+    .target(Target::RatioAtMost(1.2))
+    .note(format!(
+        "the same stream read at the same time by a third child: the monitor with push tracking and its state in an SQLite file ({:.1} MB at the end), {:.2} s CPU ({:.1}% of a core) and {:.2}× the bare consumer's; baseline: the monitor without it",
+        state_bytes as f64 / 1e6,
+        tracking.cpu_seconds,
+        share(tracking),
+        tracking_cpu / bare_cpu,
+    ));
     Ok(vec![Row::compare(
         format!(
             "CPU per 100,000 Taskcluster msgs at {} msg/s",
@@ -85,5 +125,5 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError>
         share(monitor),
         bare.cpu_seconds,
         share(bare),
-    ))])
+    )), tracking_row])
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use pulse_build_monitor::{Filter, Monitor, Source};
+use pulse_build_monitor::{Filter, Monitor, PushSettings, Source};
 use pulse_wire::{ConnectionSettings, Message};
 
 use crate::broker::{self, BoxError, Drain};
@@ -56,14 +56,30 @@ pub fn start_monitor(
     label: &str,
     callback: impl Fn(Heard<'_>) + Send + Sync + 'static,
 ) -> Result<Monitor, BoxError> {
+    start_monitor_tracking(settings, source, label, None, callback)
+}
+
+/// [`start_monitor`], tracking pushes as `pushes` say when given.
+pub fn start_monitor_tracking(
+    settings: &ConnectionSettings,
+    source: Source,
+    label: &str,
+    pushes: Option<PushSettings>,
+    callback: impl Fn(Heard<'_>) + Send + Sync + 'static,
+) -> Result<Monitor, BoxError> {
     let callback = Arc::new(callback);
     let (on_test, on_task) = (Arc::clone(&callback), Arc::clone(&callback));
     let filter = match source {
         Source::Taskcluster { .. } => keep_every_kind(),
         _ => keep_everything(),
     };
-    let bindings = source.bindings(&filter);
-    let monitor = Monitor::builder()
+    let mut bindings = source.bindings(&filter);
+    let mut builder = Monitor::builder();
+    if let Some(pushes) = pushes {
+        bindings.extend(source.push_bindings(&filter));
+        builder = builder.push_tracking(pushes);
+    }
+    let monitor = builder
         .broker(settings.clone())
         .source(source)
         .filter(filter)

@@ -129,6 +129,9 @@ enum Command {
     ReplayChild {
         /// The recording to replay.
         file: PathBuf,
+        /// With push tracking.
+        #[arg(long)]
+        pushes: bool,
     },
 }
 
@@ -215,7 +218,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Child(args)) => processes::child_main(args),
-        Some(Command::ReplayChild { file }) => replay::child_main(file),
+        Some(Command::ReplayChild { file, pushes }) => replay::child_main(file, pushes),
         Some(Command::Cleanup { ledger }) => cleanup(ledger),
         Some(Command::Profile { work, rounds }) => translation::profile(work, rounds),
         None => run(&cli.settings),

@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pulse_build_monitor::Source;
+use pulse_build_monitor::{PushSettings, Source};
 use pulse_wire::ConnectionSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::{self, BareHooks, BoxError, Drain};
 use crate::corpus::seq_of;
-use crate::endtoend::{start_monitor, Heard, PREFETCH};
+use crate::endtoend::{start_monitor_tracking, Heard, PREFETCH};
 use crate::report::{thousands, Row, Target};
 use crate::{threads, Context, Kind};
 
@@ -59,6 +59,9 @@ pub struct ChildArgs {
     /// Write the handled sequence numbers (less `base`) to FILE.
     #[arg(long, value_name = "FILE")]
     ids: Option<PathBuf>,
+    /// Track pushes, with their state in this SQLite file.
+    #[arg(long, value_name = "FILE")]
+    push_state: Option<PathBuf>,
 }
 
 /// What a child reports when done.
@@ -239,7 +242,11 @@ fn start_child_monitor(
             .filter(|seq| (base..base + count).contains(seq))
             .map(|seq| seq - base),
     };
-    let monitor = start_monitor(settings, source, label, move |heard| {
+    let pushes = args
+        .push_state
+        .as_ref()
+        .map(|file| PushSettings::default().with_state_file(file));
+    let monitor = start_monitor_tracking(settings, source, label, pushes, move |heard| {
         if !sleep.is_zero() {
             std::thread::sleep(sleep);
         }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use pulse_build_monitor::{replay, Filter, Monitor};
+use pulse_build_monitor::{replay, Filter, Monitor, PushSettings};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,16 @@ fn keep_nothing() -> Filter {
         .any_kind()
         .build()
         .expect("a one-tree filter is valid")
+}
+
+/// For push tracking: the pushes' tree is tracked (only the tree and
+/// result rules apply to pushes), and no record passes the kind rule.
+fn keep_no_record() -> Filter {
+    Filter::builder()
+        .trees(["autoland"])
+        .kinds(["no-such-kind"])
+        .build()
+        .expect("a tree and a kind make a valid filter")
 }
 
 /// A directory of recordings, deleted when dropped.
@@ -75,13 +85,26 @@ struct Replayed {
 /// Replays `file` through a monitor that keeps nothing, one callback
 /// worker as `pulse-monitor replay` has; checks every line was read and
 /// translated.
-fn replay_file(file: &Path) -> Result<Replayed, BoxError> {
+fn replay_file(file: &Path, pushes: bool) -> Result<Replayed, BoxError> {
     let messages = replay::stream(&[file])?;
     let skipped = messages.skipped();
     let started = Instant::now();
-    let monitor = Monitor::builder()
+    let mut builder = Monitor::builder();
+    if pushes {
+        // Every tree's pushes, whatever the record filter keeps.
+        builder = builder
+            .push_tracking(PushSettings::default())
+            .on_push(|event| {
+                black_box(event);
+            });
+    }
+    let monitor = builder
         .source(SOURCE)
-        .filter(keep_nothing())
+        .filter(if pushes {
+            keep_no_record()
+        } else {
+            keep_nothing()
+        })
         .workers(1)
         .on_build(|build| {
             black_box(build);
@@ -127,19 +150,22 @@ fn ignore_lines(file: &Path) -> Result<(u64, f64), BoxError> {
     Ok((lines, started.elapsed().as_secs_f64()))
 }
 
-/// `bench replay-child FILE`: one replay, then `done <json>` on stdout.
-pub fn child_main(file: PathBuf) -> Result<(), BoxError> {
-    let replayed = replay_file(&file)?;
+/// `bench replay-child FILE [--pushes]`: one replay, then `done <json>`
+/// on stdout.
+pub fn child_main(file: PathBuf, pushes: bool) -> Result<(), BoxError> {
+    let replayed = replay_file(&file, pushes)?;
     println!("done {}", serde_json::to_string(&replayed)?);
     Ok(())
 }
 
 /// Replays `file` in a child process (`bench replay-child`).
-fn replay_in_child(file: &Path) -> Result<Replayed, BoxError> {
-    let output = Command::new(std::env::current_exe()?)
-        .arg("replay-child")
-        .arg(file)
-        .output()?;
+fn replay_in_child(file: &Path, pushes: bool) -> Result<Replayed, BoxError> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.arg("replay-child").arg(file);
+    if pushes {
+        command.arg("--pushes");
+    }
+    let output = command.output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let done = stdout
         .lines()
@@ -176,24 +202,34 @@ pub fn run(tasks: usize, passes: usize) -> Result<Vec<Row>, BoxError> {
     );
 
     // The larger file, so a pass lasts long enough to time.
-    let (mut replayed_best, mut ignored_best) = (0f64, 0f64);
+    let (mut replayed_best, mut ignored_best, mut tracked_best) = (0f64, 0f64, 0f64);
     for _ in 0..passes {
         let (ignored, seconds) = ignore_lines(&ten)?;
         ignored_best = ignored_best.max(ignored as f64 / seconds);
-        let replayed = replay_file(&ten)?;
-        if replayed.messages != lines_ten || ignored != lines_ten {
+        let replayed = replay_file(&ten, false)?;
+        let tracked = replay_file(&ten, true)?;
+        if replayed.messages != lines_ten || ignored != lines_ten || tracked.messages != lines_ten {
             return Err(format!(
-                "{lines_ten} lines written, {} replayed, {ignored} parsed",
-                replayed.messages
+                "{lines_ten} lines written, {} replayed, {} with pushes, {ignored} parsed",
+                replayed.messages, tracked.messages
             )
             .into());
         }
         replayed_best = replayed_best.max(replayed.messages as f64 / replayed.seconds);
+        tracked_best = tracked_best.max(tracked.messages as f64 / tracked.seconds);
     }
 
+    let mut tracked_peaks = Vec::new();
+    for (file, lines) in [(&one, lines), (&ten, lines_ten)] {
+        let replayed = replay_in_child(file, true)?;
+        if replayed.messages != lines {
+            return Err(format!("{lines} lines written, {} replayed", replayed.messages).into());
+        }
+        tracked_peaks.push((lines, replayed.vm_hwm_kib as f64 / 1024.0));
+    }
     let mut peaks = Vec::new();
     for (file, lines, bytes) in [(&one, lines, bytes), (&ten, lines_ten, bytes_ten)] {
-        let replayed = replay_in_child(file)?;
+        let replayed = replay_in_child(file, false)?;
         if replayed.messages != lines {
             return Err(format!("{lines} lines written, {} replayed", replayed.messages).into());
         }
@@ -245,6 +281,33 @@ pub fn run(tasks: usize, passes: usize) -> Result<Vec<Row>, BoxError> {
         )
         .target(Target::RatioAtMost(1.25))
         .note("flat means the 10× larger file (ten pushes) costs at most 25% more"),
+    );
+    rows.push(
+        Row::versus(
+            "replay with push tracking (in memory)",
+            tracked_best,
+            replayed_best,
+            "msg/s",
+        )
+        .note(format!(
+            "the same ten pushes, every record going to the push tracker too (`--pushes`), no record callback; best of {passes}; baseline: the replay without push tracking above"
+        )),
+    );
+    let ((one_lines, one_peak), (ten_lines, ten_peak)) = (tracked_peaks[0], tracked_peaks[1]);
+    rows.push(
+        Row::compare(
+            format!(
+                "peak RSS with push tracking, {} msgs (10 pushes) vs {} (1 push)",
+                thousands(ten_lines as f64),
+                thousands(one_lines as f64)
+            ),
+            ten_peak,
+            one_peak,
+            mib,
+        )
+        .note(format!(
+            "a replay in a child process (VmHWM), in-memory push state: every push of the file stays tracked until its retention (7 days), so this grows with the pushes kept, not with their messages; {one_peak:.1} and {ten_peak:.1} MiB"
+        )),
     );
     Ok(rows)
 }

@@ -37,7 +37,14 @@ impl TcStream {
                 .seed(seed)
                 .revision(revision)
                 .build();
-            let messages = push.messages();
+            // The messages routed by the push's `CC` routes: every task's
+            // definition and runs. The push's hg message and its group's
+            // resolution (a few per push) route by other keys.
+            let messages: Vec<_> = push
+                .messages()
+                .into_iter()
+                .filter(|m| m.routing_key.starts_with("primary.") && !m.cc.is_empty())
+                .collect();
             if messages.len() >= count || tasks >= 100_000 {
                 return TcStream {
                     revision: push.revision,
@@ -95,7 +102,8 @@ pub fn unique_revision() -> String {
     revision
 }
 
-/// Declares a durable queue bound to the five Taskcluster queue exchanges
+/// Declares a durable queue bound to the Taskcluster queue exchanges of
+/// tasks (task-defined and the five of runs)
 /// with `pattern` (declaring them if missing, as the monitor does on a
 /// local broker), recording the queue. The exchanges are shared: the run
 /// records them once, to be deleted only if they were new and are unused.
@@ -108,7 +116,7 @@ pub fn declare_queue(
     ledger.queue(queue);
     let mut topology =
         Topology::new(QueueSpec::durable(queue)).exchange_declaration(ExchangeDeclaration::Declare);
-    for exchange in exchanges::TASK_ALL {
+    for exchange in std::iter::once(exchanges::TASK_DEFINED).chain(exchanges::TASK_ALL) {
         topology = topology.bind(exchange, pattern);
     }
     publisher.declare(&topology)?;

@@ -29,6 +29,10 @@ use crate::stats::Counters;
 /// clone of its completion token (which holds the acknowledgement back).
 type Unwritten = (Arc<MessageRun>, pulse_dispatch::Completion);
 
+/// How long the intake pauses after the push state could not be written,
+/// before it takes the redelivered messages again.
+const STATE_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 /// How long the intake waits for room in a full pool before it looks
 /// whether the monitor is stopping.
 const FULL_POOL_RETRY: Duration = Duration::from_millis(2);
@@ -148,8 +152,11 @@ impl Intake {
             for (run, _completion) in &unwritten {
                 run.forget_acker();
             }
+            drop(unwritten);
+            // The broker hands them back at once: without a pause this
+            // thread would spin on a full disk.
+            std::thread::sleep(STATE_RETRY_PAUSE);
         }
-        drop(unwritten);
     }
 
     /// One message of the in-process source.

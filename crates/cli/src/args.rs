@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
+use pulse_filter::{FilterSpec, Flag, Rule};
 
 /// Watch Mozilla CI builds and tests as they finish on Pulse.
 #[derive(Debug, Parser)]
@@ -110,62 +111,80 @@ pub enum SourceArg {
 /// The filter rules of the seed (the Python pulsebuildmonitor).
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// Trees to keep (repeatable, or comma separated). Default: mozilla-central.
-    #[arg(long = "tree", visible_alias = "trees", value_name = "TREE[,TREE…]")]
-    pub trees: Vec<String>,
-    /// Keep every tree.
-    #[arg(long, conflicts_with = "trees")]
-    pub any_tree: bool,
-    /// Generic platforms to keep: linux, linux64, win32, win64, macosx64, android…
-    #[arg(
-        long = "platform",
-        visible_alias = "platforms",
-        value_name = "PLATFORM[,…]"
-    )]
-    pub platforms: Vec<String>,
-    /// Products to keep; `none` keeps messages without one.
-    #[arg(
-        long = "product",
-        visible_alias = "products",
-        value_name = "PRODUCT[,…]"
-    )]
-    pub products: Vec<String>,
-    /// Build types to keep: opt, debug, pgo.
-    #[arg(
-        long = "buildtype",
-        visible_alias = "buildtypes",
-        value_name = "TYPE[,…]"
-    )]
-    pub buildtypes: Vec<String>,
-    /// Tests to keep (tests only), e.g. reftest, mochitest-3.
-    #[arg(long = "test", visible_alias = "tests", value_name = "TEST[,…]")]
-    pub tests: Vec<String>,
-    /// Build tags a build must carry (builds only): `a+b` for all of a group,
-    /// commas or repeated flags for alternatives.
-    #[arg(
-        long = "buildtag",
-        visible_alias = "buildtags",
-        value_name = "TAG[+TAG…][,…]"
-    )]
-    pub buildtags: Vec<String>,
-    /// Keep talos runs too (dropped by default).
-    #[arg(long)]
-    pub talos: bool,
-    /// Task kinds to keep, as Taskcluster names them: build, test, source-test, toolchain,
-    /// docker-image, decision-task… (buildbot records are build or test). Default: builds
-    /// and tests.
-    #[arg(long = "kind", visible_alias = "kinds", value_name = "KIND[,…]")]
-    pub kinds: Vec<String>,
-    /// Keep records of every kind: lint, toolchains, signing, the decision task…
-    #[arg(long, conflicts_with = "kinds")]
-    pub any_kind: bool,
-    /// Results to keep, in Treeherder's words: success, testfailed, busted, skipped,
-    /// exception, retry, usercancel, superseded, unknown.
-    #[arg(long = "result", visible_alias = "results", value_name = "RESULT[,…]")]
-    pub results: Vec<String>,
+    /// One flag or two per rule, from the rule table (`Rule::flags`).
+    #[command(flatten)]
+    pub rules: RuleFlags,
     /// A JSON FilterSpec to start from; flags add to it.
     #[arg(long, value_name = "FILE")]
     pub filter_file: Option<PathBuf>,
+}
+
+/// The filter rules' flags as given: declared from the rule table
+/// ([`Rule::flags`]), so a new rule needs no code here.
+#[derive(Debug, Default)]
+pub struct RuleFlags {
+    /// Each flag given, with its values (none for a switch), in table order.
+    pub given: Vec<(&'static Flag, Vec<String>)>,
+}
+
+impl RuleFlags {
+    fn all() -> impl Iterator<Item = &'static Flag> {
+        Rule::ALL.iter().flat_map(|rule| rule.flags())
+    }
+
+    /// Adds the flags given to `spec`.
+    pub fn apply(&self, spec: &mut FilterSpec) {
+        for (flag, values) in &self.given {
+            flag.apply(spec, values);
+        }
+    }
+}
+
+impl clap::FromArgMatches for RuleFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let given = Self::all()
+            .filter_map(|flag| {
+                if flag.value_name().is_some() {
+                    let values: Vec<String> = matches
+                        .get_many::<String>(flag.long())
+                        .map(|values| values.cloned().collect())
+                        .unwrap_or_default();
+                    (!values.is_empty()).then_some((flag, values))
+                } else {
+                    matches.get_flag(flag.long()).then_some((flag, Vec::new()))
+                }
+            })
+            .collect();
+        Ok(RuleFlags { given })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for RuleFlags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        Self::all().fold(command, |command, flag| {
+            let mut arg = Arg::new(flag.long()).long(flag.long()).help(flag.help());
+            arg = match flag.value_name() {
+                Some(value_name) => arg.value_name(value_name).action(ArgAction::Append),
+                None => arg.action(ArgAction::SetTrue),
+            };
+            if let Some(alias) = flag.alias() {
+                arg = arg.visible_alias(alias);
+            }
+            if let Some(other) = flag.conflicts() {
+                arg = arg.conflicts_with(other);
+            }
+            command.arg(arg)
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
 }
 
 /// What to do with each match.
@@ -321,4 +340,67 @@ pub struct SyntheticPushArgs {
     /// The seed every choice comes from: the same seed, the same messages.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// The filter part of `pulse-monitor replay x ARGS…`, as the command
+    /// builds it before `--filter-file`.
+    fn spec_of(args: &[&str]) -> FilterSpec {
+        let argv = ["pulse-monitor", "replay", "x"].iter().chain(args);
+        let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let Command::Replay(replay) = cli.command else {
+            unreachable!("a replay command line")
+        };
+        let mut spec = FilterSpec::default();
+        replay.filter.rules.apply(&mut spec);
+        spec
+    }
+
+    #[test]
+    fn every_rule_flag_is_declared_for_watch_and_replay() {
+        let command = Cli::command();
+        for name in ["watch", "replay"] {
+            let sub = command.find_subcommand(name).expect("the subcommand");
+            for flag in Rule::ALL.iter().flat_map(|rule| rule.flags()) {
+                let arg = sub
+                    .get_arguments()
+                    .find(|arg| arg.get_id() == flag.long())
+                    .unwrap_or_else(|| panic!("{name} lacks --{}", flag.long()));
+                assert_eq!(arg.get_long(), Some(flag.long()));
+            }
+        }
+    }
+
+    #[test]
+    fn rule_flags_fill_the_spec_as_the_flag_methods_do() {
+        assert_eq!(spec_of(&[]), FilterSpec::default());
+        let spec = spec_of(&[
+            "--tree",
+            "a, b",
+            "--trees",
+            "c",
+            "--platform",
+            "linux64",
+            "--buildtag",
+            "x+y,z",
+            "--talos",
+            "--any-kind",
+            "--result",
+            "busted",
+        ]);
+        let mut expected = FilterSpec::default();
+        expected.add_trees_str("a, b");
+        expected.add_trees_str("c");
+        expected.add_platforms_str("linux64");
+        expected.add_buildtag_groups_str("x+y,z");
+        expected.talos = true;
+        expected.any_kind = true;
+        expected.add_results_str("busted");
+        assert_eq!(spec, expected);
+    }
 }

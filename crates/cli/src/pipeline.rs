@@ -181,23 +181,7 @@ fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
             .map_err(|e| CliError::usage(format!("--filter-file {}: {e}", path.display())))?,
         None => FilterSpec::default(),
     };
-    args.trees.iter().for_each(|v| spec.add_trees_str(v));
-    args.platforms
-        .iter()
-        .for_each(|v| spec.add_platforms_str(v));
-    args.products.iter().for_each(|v| spec.add_products_str(v));
-    args.buildtypes
-        .iter()
-        .for_each(|v| spec.add_buildtypes_str(v));
-    args.tests.iter().for_each(|v| spec.add_tests_str(v));
-    args.buildtags
-        .iter()
-        .for_each(|v| spec.add_buildtag_groups_str(v));
-    args.kinds.iter().for_each(|v| spec.add_kinds_str(v));
-    args.results.iter().for_each(|v| spec.add_results_str(v));
-    spec.any_tree |= args.any_tree;
-    spec.any_kind |= args.any_kind;
-    spec.talos |= args.talos;
+    args.rules.apply(&mut spec);
     Filter::from_spec(&spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
 }
 

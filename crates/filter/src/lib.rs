@@ -71,16 +71,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules: `spec` holds the rules as plain data ([`FilterSpec`], for config
-//! files and command lines), `filter` compiles them into the [`Filter`] that
-//! matches records and explains a rejection ([`Rejection`]), `error` says
-//! what is wrong with a rule.
+//! Modules: `rules` is the rule table, one entry per rule (its JSON key,
+//! spec fields, builder setters, command-line [`Flag`]s, what it reads from
+//! a record, how it matches and how a rejection reads), written out by the
+//! `rule_table!` macro of `table`; `spec` reads and writes the rules as
+//! plain data ([`FilterSpec`], for config files and command lines),
+//! `filter` compiles them into the [`Filter`] that matches records and
+//! explains a rejection ([`Rejection`]) by iterating the table, `flag`
+//! describes a rule's flags, `error` says what is wrong with a rule.
 #![deny(missing_docs)]
 
 mod error;
 mod filter;
+mod flag;
+mod rules;
 mod spec;
+mod table;
 
 pub use error::{Error, ErrorKind};
-pub use filter::{Filter, FilterBuilder, Rejection, Rule, DEFAULT_TREE};
+pub use filter::{Filter, FilterBuilder, Rejection, DEFAULT_TREE};
+pub use flag::Flag;
+pub use rules::Rule;
 pub use spec::{BuildTags, FilterSpec, NO_PRODUCT};

@@ -19,12 +19,14 @@ use pulse_wire::{
 use crate::callbacks::Callbacks;
 use crate::dedupe::Dedupe;
 use crate::eventlog::LineFile;
-use crate::handle::{Monitor, Shared};
-use crate::intake::{Intake, PoolSlot};
+use crate::handle::Monitor;
+use crate::intake::Intake;
 use crate::message::RawMessage;
 use crate::metrics::{Metrics, MetricsServer};
+use crate::pool::PoolSlot;
 use crate::pushes::{start_ticker, PushDesk, PushSettings};
 use crate::run::{Input, Run};
+use crate::shared::Shared;
 use crate::source::{Source, Translators};
 use crate::{Error, ErrorKind};
 
@@ -94,6 +96,13 @@ impl Default for MonitorBuilder {
             translators: Translators::default(),
             pushes: None,
         }
+    }
+}
+
+impl Monitor {
+    /// A builder with the seed's defaults.
+    pub fn builder() -> MonitorBuilder {
+        MonitorBuilder::default()
     }
 }
 
@@ -449,7 +458,7 @@ impl MonitorBuilder {
             (Some(desk), Some(ticker)) => run.with_pushes(Arc::clone(desk), ticker),
             _ => run,
         };
-        Monitor::start(shared, run, metrics_server, pushes)
+        Monitor::start(shared, move |stop| run.run(stop), metrics_server, pushes)
     }
 
     /// [`consume_options`](Self::consume_options) with

@@ -9,8 +9,8 @@ use pulse_dispatch::{Completion, Outcome};
 use pulse_wire::Acker;
 
 use crate::dedupe::{Dedupe, Identity};
-use crate::handle::Shared;
 use crate::message::RawMessage;
+use crate::shared::Shared;
 use crate::stats::Counters;
 
 /// One message on its way through the callbacks. Whether they run at all

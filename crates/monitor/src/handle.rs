@@ -1,112 +1,22 @@
-//! [`Monitor`], the handle of a running monitor, and what it shares with
-//! the monitor's threads ([`Shared`]): the counters, the consumer, the
-//! stop flag and the stop report.
+//! [`Monitor`], the handle of a running monitor: what its user holds to
+//! ask for stats and pushes, and to stop it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use pulse_wire::Consumer;
 
-use crate::builder::MonitorBuilder;
 use crate::metrics::MetricsServer;
 use crate::pushes::PushDesk;
-use crate::run::Run;
-use crate::stats::{Counters, Stats};
+use crate::shared::{Shared, StopReport, DEFAULT_STOP_DEADLINE};
+use crate::stats::Stats;
 use crate::{Error, ErrorKind};
 
-/// What the monitor's threads and its handle share.
-pub(crate) struct Shared {
-    pub(crate) counters: Counters,
-    /// The broker's consumer, once started (never, for the in-process source).
-    pub(crate) consumer: OnceLock<Consumer>,
-    pub(crate) report: Mutex<Option<StopReport>>,
-    started: Instant,
-    /// When the last message arrived.
-    pub(crate) last_received: Mutex<Option<Instant>>,
-    /// Set once a stop is asked for: the intake then takes no more work.
-    pub(crate) stopping: AtomicBool,
-    /// Keys of callback calls never handed to the pool because of a stop.
-    abandoned: Mutex<Vec<String>>,
-}
-
-impl Shared {
-    pub(crate) fn new() -> Shared {
-        Shared {
-            counters: Counters::default(),
-            consumer: OnceLock::new(),
-            report: Mutex::new(None),
-            started: Instant::now(),
-            last_received: Mutex::new(None),
-            stopping: AtomicBool::new(false),
-            abandoned: Mutex::new(Vec::new()),
-        }
-    }
-
-    pub(crate) fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn abandon(&self, keys: impl Iterator<Item = String>) {
-        self.abandoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(keys);
-    }
-
-    pub(crate) fn take_abandoned(&self) -> Vec<String> {
-        std::mem::take(
-            &mut *self
-                .abandoned
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        let wire = self.consumer.get().map(Consumer::stats);
-        let mut stats = self
-            .counters
-            .snapshot(wire.as_ref().map_or(0, |w| w.reconnects));
-        if let Some(wire) = &wire {
-            stats.queue_deleted = wire.queue_deleted;
-            stats.stalls = wire.stalls;
-            stats.queue_depth = wire.queue_depth;
-        }
-        let last = *self
-            .last_received
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        stats.since_last_delivery = last.unwrap_or(self.started).elapsed();
-        stats.connected = wire.map(|w| w.connected);
-        stats
-    }
-}
-
-/// What [`Monitor::stop`] found when the monitor ended.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StopReport {
-    /// The counters at the end.
-    pub stats: Stats,
-    /// Keys of callback calls still running when the deadline passed; their
-    /// messages stay unacknowledged and will be delivered again.
-    pub still_running: Vec<String>,
-    /// Keys of callback calls never started because the deadline passed.
-    pub abandoned: Vec<String>,
-}
-
-impl StopReport {
-    /// Every callback call ended before the deadline.
-    pub fn is_complete(&self) -> bool {
-        self.still_running.is_empty() && self.abandoned.is_empty()
-    }
-}
-
-/// A running monitor: the handle [`MonitorBuilder::start`] returns.
+/// A running monitor: the handle [`MonitorBuilder::start`](crate::MonitorBuilder::start) returns.
 ///
 /// Dropping it stops the monitor gracefully, as [`stop`](Self::stop) does.
 ///
@@ -140,15 +50,7 @@ pub struct Monitor {
     pushes: Option<Arc<PushDesk>>,
 }
 
-/// How long [`Monitor::stop`] waits for callbacks in flight.
-pub(crate) const DEFAULT_STOP_DEADLINE: Duration = Duration::from_secs(30);
-
 impl Monitor {
-    /// A builder with the seed's defaults.
-    pub fn builder() -> MonitorBuilder {
-        MonitorBuilder::default()
-    }
-
     /// Whether the monitor is still running. A broker monitor runs until
     /// stopped; one reading messages ends when they run out and their
     /// callbacks have returned.
@@ -197,8 +99,8 @@ impl Monitor {
 
     /// Every push tracked (its tree kept by the filter's tree rule, its
     /// worst result so far by the result rule), most recently active first, as it stands now;
-    /// empty unless pushes are tracked ([`MonitorBuilder::on_push`],
-    /// [`MonitorBuilder::push_tracking`]). Still answers after a stop.
+    /// empty unless pushes are tracked ([`MonitorBuilder::on_push`](crate::MonitorBuilder::on_push),
+    /// [`MonitorBuilder::push_tracking`](crate::MonitorBuilder::push_tracking)). Still answers after a stop.
     pub fn pushes(&self) -> Vec<pulse_push::PushSummary> {
         self.pushes
             .as_ref()
@@ -206,7 +108,7 @@ impl Monitor {
             .unwrap_or_default()
     }
 
-    /// Where [`MonitorBuilder::metrics`] serves `/metrics` (`None` when not
+    /// Where [`MonitorBuilder::metrics`](crate::MonitorBuilder::metrics) serves `/metrics` (`None` when not
     /// asked); the port actually bound when port 0 was asked for. It
     /// answers until the monitor is dropped, so a final scrape after
     /// [`stop`](Self::stop) still works.
@@ -259,7 +161,7 @@ impl Monitor {
     /// Starts the monitor's own thread, which runs `run`.
     pub(crate) fn start(
         shared: Arc<Shared>,
-        run: Run,
+        run: impl FnOnce(&Receiver<Duration>) + Send + 'static,
         metrics: Option<MetricsServer>,
         pushes: Option<Arc<PushDesk>>,
     ) -> Result<Monitor, Error> {
@@ -269,7 +171,7 @@ impl Monitor {
             .name("pulse-monitor".to_string())
             .spawn(move || {
                 let _done = done_tx;
-                run.run(&stop_rx);
+                run(&stop_rx);
             })
             .map_err(|e| Error::new(ErrorKind::Spawn(e)))?;
         Ok(Monitor {

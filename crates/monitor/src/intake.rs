@@ -5,10 +5,10 @@
 //! with no thread in between; for the in-process source, on the monitor's
 //! own thread.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use pulse_dispatch::{Job, Pool};
+use pulse_dispatch::Job;
 use pulse_filter::Filter;
 use pulse_translator::Record;
 use pulse_wire::{Acker, Delivery};
@@ -17,10 +17,11 @@ use crate::callbacks::{Callbacks, MessageJobs};
 use crate::completion::{completion, MessageRun};
 use crate::dedupe::{Admission, Dedupe};
 use crate::eventlog::{dead_letter_line, LineFile};
-use crate::handle::Shared;
 use crate::message::RawMessage;
 use crate::metrics::Metrics;
+use crate::pool::PoolSlot;
 use crate::pushes::PushDesk;
+use crate::shared::Shared;
 use crate::source::Translators;
 use crate::stats::Counters;
 
@@ -32,61 +33,6 @@ type Unwritten = (Arc<MessageRun>, pulse_dispatch::Completion);
 /// How long the intake pauses after the push state could not be written,
 /// before it takes the redelivered messages again.
 const STATE_RETRY_PAUSE: Duration = Duration::from_millis(500);
-
-/// How long the intake waits for room in a full pool before it looks
-/// whether the monitor is stopping.
-const FULL_POOL_RETRY: Duration = Duration::from_millis(2);
-
-/// The pool, shared by the intake (which submits) and the monitor's thread
-/// (which takes it out to shut it down when stopping).
-pub(crate) struct PoolSlot(Mutex<Option<Pool>>);
-
-impl PoolSlot {
-    pub(crate) fn new(pool: Pool) -> PoolSlot {
-        PoolSlot(Mutex::new(Some(pool)))
-    }
-
-    /// The pool, for its shutdown: nothing is submitted afterwards.
-    pub(crate) fn take(&self) -> Option<Pool> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-
-    /// Hands `job` to the pool, waiting while it is full; dropped unrun
-    /// once the monitor stops (its key goes to the stop report).
-    pub(crate) fn submit_waiting(&self, mut job: Job, shared: &Shared) {
-        loop {
-            let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(pool) = slot.as_ref() else {
-                shared.abandon(std::iter::once(job.key().to_string()));
-                return;
-            };
-            match pool.submit_timeout(job, FULL_POOL_RETRY) {
-                Ok(()) => {
-                    Counters::add(&shared.counters.dispatched, 1);
-                    return;
-                }
-                Err(full) => job = full.into_job(),
-            }
-            drop(slot);
-            if shared.is_stopping() {
-                shared.abandon(std::iter::once(job.key().to_string()));
-                return;
-            }
-        }
-    }
-
-    /// Whether every job submitted so far has ended.
-    pub(crate) fn is_idle(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_none_or(|pool| {
-                let stats = pool.stats();
-                stats.queued == 0 && stats.running == 0
-            })
-    }
-}
 
 /// Translates, filters and hands callback calls to the pool.
 pub(crate) struct Intake {
@@ -280,34 +226,12 @@ impl Intake {
     /// unacknowledged for redelivery, and named in the stop report.
     fn hand_over(&self, jobs: Vec<Job>) {
         let mut jobs = jobs.into_iter();
-        while let Some(mut job) = jobs.next() {
-            loop {
-                let slot = self.pool.0.lock().unwrap_or_else(PoisonError::into_inner);
-                let Some(pool) = slot.as_ref() else {
-                    // Taken out for its shutdown: the monitor is stopping.
-                    drop(slot);
-                    self.abandon(job, jobs);
-                    return;
-                };
-                match pool.submit_timeout(job, FULL_POOL_RETRY) {
-                    Ok(()) => break,
-                    Err(full) => job = full.into_job(),
-                }
-                drop(slot);
-                if self.shared.is_stopping() {
-                    self.abandon(job, jobs);
-                    return;
-                }
+        while let Some(job) = jobs.next() {
+            if !self.pool.submit_waiting(job, &self.shared) {
+                self.shared.abandon(jobs.map(|job| job.key().to_string()));
+                return;
             }
-            Counters::add(&self.shared.counters.dispatched, 1);
         }
-    }
-
-    fn abandon(&self, job: Job, rest: impl Iterator<Item = Job>) {
-        let keys = std::iter::once(job)
-            .chain(rest)
-            .map(|job| job.key().to_string());
-        self.shared.abandon(keys);
     }
 
     fn translation_failed(&self, message: &RawMessage, error: &pulse_translator::Error) {

@@ -24,11 +24,14 @@
 //! The path of a message, one concern a module: on a broker, `pulse-wire`'s
 //! connection thread hands each batch of deliveries to the `intake`
 //! (dedupe window, translation by `source`, filter, metrics), which gives
-//! the pool only the callback calls (`callbacks`); `completion`
+//! the pool (`pool`) only the callback calls (`callbacks`); `completion`
 //! acknowledges each message once its calls ended. `builder` wires it
-//! all, `handle` is the [`Monitor`] a user holds, and `run` is the
+//! all, `handle` is the [`Monitor`] a user holds, `shared` what the
+//! monitor's threads and the handle share, and `run` is the
 //! monitor's own thread: it feeds the in-process source ([`replay`]) and
-//! shuts everything down in order. `pushes` tracks pushes (pulse-push)
+//! shuts everything down in order. Dependencies run one way: `builder`
+//! uses every other module, `handle` and `run` use `shared`, nothing uses
+//! `builder`. `pushes` tracks pushes (pulse-push)
 //! for `on_push`, writing their state before the batch's messages are
 //! acknowledged. `eventlog` writes the log and
 //! dead-letter files, `metrics` serves Prometheus text, `stats` counts.
@@ -86,9 +89,11 @@ mod handle;
 mod intake;
 mod message;
 mod metrics;
+mod pool;
 mod pushes;
 pub mod replay;
 mod run;
+mod shared;
 mod source;
 mod stats;
 
@@ -96,12 +101,13 @@ pub use builder::MonitorBuilder;
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "fetch")]
 pub use fetch::{TaskDefinitionFetcher, DEFAULT_CACHE_CAPACITY, DEFAULT_TIMEOUT};
-pub use handle::{Monitor, StopReport};
+pub use handle::Monitor;
 pub use message::RawMessage;
 pub use pulse_push::{
     Counts, FailedTask, PushEvent, PushEventKind, PushState, PushSummary, TrackerConfig,
 };
 pub use pushes::PushSettings;
+pub use shared::StopReport;
 pub use source::Source;
 pub use stats::Stats;
 

@@ -18,8 +18,8 @@ use pulse_filter::Filter;
 use pulse_push::{PushEvent, PushSummary, PushTracker, TrackerConfig};
 use pulse_translator::{JobResult, Record};
 
-use crate::handle::Shared;
-use crate::intake::PoolSlot;
+use crate::pool::PoolSlot;
+use crate::shared::Shared;
 use crate::{Error, ErrorKind};
 
 /// How often the ticker looks for pushes that became quiet.

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver, RecvTimeoutError};
 use pulse_wire::ConnectionSettings;
 
-use crate::handle::{Shared, StopReport, DEFAULT_STOP_DEADLINE};
-use crate::intake::{Intake, PoolSlot};
+use crate::intake::Intake;
 use crate::message::RawMessage;
+use crate::pool::PoolSlot;
 use crate::pushes::PushDesk;
+use crate::shared::{Shared, StopReport, DEFAULT_STOP_DEADLINE};
 use crate::stats::Stats;
 
 /// How often the monitor's thread, waiting for the last callbacks of an

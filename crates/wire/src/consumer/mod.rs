@@ -5,13 +5,15 @@
 //!
 //! One concern a file: `options` ([`ConsumeOptions`], [`Backoff`]),
 //! `stats` ([`ConsumerStats`]), `delivery` ([`Delivery`], [`Acker`] and
-//! the decisions they send back), `connection` (the thread's connect and
+//! the decisions they send back), `connection_thread` (the connection
+//! thread's state, `ConnectionThread`), `connection` (its connect and
 //! reconnect loop), `session` (one connection's event loop: deliveries,
 //! decisions, the watchdog, stopping), `acks` (decisions applied on the
 //! wire, acks coalesced) and `headers` (the `CC` header's routes).
 
 mod acks;
 mod connection;
+mod connection_thread;
 mod delivery;
 mod headers;
 mod options;
@@ -32,7 +34,7 @@ pub use delivery::{Acker, Delivery};
 pub use options::{Backoff, ConsumeOptions};
 pub use stats::ConsumerStats;
 
-use connection::Worker;
+use connection_thread::ConnectionThread;
 use stats::SharedStats;
 
 /// A running consumer: its connection thread, the deliveries it hands out
@@ -127,10 +129,11 @@ impl Consumer {
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
         let stats = SharedStats::default();
         let queue = topology.queue.name.clone();
-        let worker = Worker::new(settings, topology, options, sink, control_rx, stats.clone());
+        let connection_thread =
+            ConnectionThread::new(settings, topology, options, sink, control_rx, stats.clone());
         let thread = std::thread::Builder::new()
             .name(format!("pulse-wire {queue}"))
-            .spawn(move || worker.run(ready_tx))
+            .spawn(move || connection_thread.run(ready_tx))
             .map_err(|e| Error::io("spawning the connection thread", e))?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(Consumer {

@@ -348,6 +348,35 @@ struct Running<'a> {
     priority: &'static str,
 }
 
+/// The random streams a run draws from, one per concern: adding a draw
+/// to one leaves the others' pushes as they were.
+struct Streams {
+    /// Task ids.
+    ids: Rng,
+    /// Each task's runs on the simulated clock.
+    runs: Rng,
+    /// Which tasks sheriffs retrigger, and when.
+    retriggers: Rng,
+}
+
+/// The action task a sheriff's retrigger runs.
+fn retrigger_action() -> Spec {
+    Spec {
+        kind: "action-callback",
+        label: "Action: Retrigger".to_string(),
+        job_kind: JobKind::Other,
+        platform: None,
+        build_type: None,
+        worker: catalog::ACTION,
+        family: Family::Action,
+        minutes: (1, 3),
+        depends_on: None,
+        extra_tags: Vec::new(),
+        index: Index::None,
+        retrigger: false,
+    }
+}
+
 impl Simulation {
     fn new(builder: &PushBuilder) -> Simulation {
         let tree = Tree::new(&builder.tree);
@@ -377,21 +406,36 @@ impl Simulation {
         }
     }
 
+    /// Runs the push: the decision task, then the graph it creates, then
+    /// the retriggers sheriffs ask for. Each concern draws from a stream of
+    /// its own, so the order of the steps fixes every draw.
     fn run(self) -> Push {
-        let mut id_rng = self.seed_rng.fork(3);
-        let mut run_rng = self.seed_rng.fork(4);
-        let mut retrigger_rng = self.seed_rng.fork(5);
-        let decision_id = id_rng.slugid();
+        let mut streams = Streams {
+            ids: self.seed_rng.fork(3),
+            runs: self.seed_rng.fork(4),
+            retriggers: self.seed_rng.fork(5),
+        };
+        let decision_id = streams.ids.slugid();
+        let decision = self.run_decision(&decision_id, &mut streams.runs);
+        let mut tasks = vec![decision];
+        if tasks[0].outcome() != Outcome::Completed {
+            // No graph: nothing else is created.
+            return self.push(decision_id, tasks);
+        }
+        let by_catalog = self.run_graph(&decision_id, &mut tasks, &mut streams);
+        let retriggers = self.run_retriggers(&decision_id, &tasks, &by_catalog, &mut streams);
+        tasks.extend(retriggers);
+        self.push(decision_id, tasks)
+    }
 
-        // The decision task: the hook creates it a little after the push,
-        // with no dependencies, so it is pending at once.
-        let decision_spec = &self.full[0];
-        let created =
-            self.pushed_at + Duration::seconds(run_rng.between(10, 40)) + millis(&mut run_rng);
-        let decision = self.run_task(
+    /// The decision task: the hook creates it a little after the push,
+    /// with no dependencies, so it is pending at once.
+    fn run_decision(&self, decision_id: &str, rng: &mut Rng) -> SyntheticTask {
+        let created = self.pushed_at + Duration::seconds(rng.between(10, 40)) + millis(rng);
+        self.run_task(
             Running {
-                spec: decision_spec,
-                task_id: decision_id.clone(),
+                spec: &self.full[0],
+                task_id: decision_id.to_string(),
                 created,
                 dependencies: Vec::new(),
                 owner: self.owner.clone(),
@@ -399,25 +443,28 @@ impl Simulation {
                 retries: if self.tree.level == 1 { 5 } else { 0 },
                 priority: "very-low",
             },
-            &decision_id,
-            &mut run_rng,
-        );
-        let mut tasks = vec![decision];
-        let decision_run = tasks[0].runs.last().expect("one run").clone();
-        if tasks[0].outcome() != Outcome::Completed {
-            // No graph: nothing else is created.
-            return self.push(decision_id, tasks);
-        }
+            decision_id,
+            rng,
+        )
+    }
+
+    /// The graph the decision task (`tasks[0]`) created, run and added to
+    /// `tasks`; returns where each catalog entry run landed in `tasks`.
+    fn run_graph(
+        &self,
+        decision_id: &str,
+        tasks: &mut Vec<SyntheticTask>,
+        streams: &mut Streams,
+    ) -> BTreeMap<usize, usize> {
         // The decision task creates the graph near its end; tasks waiting
         // for nothing else wait for it.
-        let decision_end = decision_run.resolved;
-        let created = decision_end - Duration::seconds(run_rng.between(30, 120));
-
+        let decision_end = tasks[0].runs.last().expect("one run").resolved;
+        let created = decision_end - Duration::seconds(streams.runs.between(30, 120));
         let mut by_catalog: BTreeMap<usize, usize> = BTreeMap::new();
         for &i in &self.picked[1..] {
             let spec = &self.full[i];
             let (dependencies, ready) = match spec.depends_on {
-                None => (vec![decision_id.clone()], Some(decision_end)),
+                None => (vec![decision_id.to_string()], Some(decision_end)),
                 Some(dep) => {
                     let dep_task = &tasks[by_catalog[&dep]];
                     let ready = (dep_task.outcome() == Outcome::Completed)
@@ -425,11 +472,11 @@ impl Simulation {
                     (vec![dep_task.task_id.clone()], ready)
                 }
             };
-            let ready = ready.map(|t| t + Duration::seconds(run_rng.between(1, 8)));
+            let ready = ready.map(|t| t + Duration::seconds(streams.runs.between(1, 8)));
             let task = self.run_task(
                 Running {
                     spec,
-                    task_id: id_rng.slugid(),
+                    task_id: streams.ids.slugid(),
                     created,
                     dependencies,
                     owner: self.owner.clone(),
@@ -437,94 +484,115 @@ impl Simulation {
                     retries: 5,
                     priority: self.tree.priority,
                 },
-                &decision_id,
-                &mut run_rng,
+                decision_id,
+                &mut streams.runs,
             );
             by_catalog.insert(i, tasks.len());
             tasks.push(task);
         }
+        by_catalog
+    }
 
-        // Sheriffs retrigger some failed tests: an action task, then a copy
-        // of the test in the same group, under the same label. A push asked
-        // to be bigger than the whole graph gets more retriggers, of any
-        // test, several copies at a time.
+    /// Sheriffs retrigger some failed tests: an action task, then a copy
+    /// of the test in the same group, under the same label. Returns the
+    /// actions, each followed by its copies.
+    fn run_retriggers(
+        &self,
+        decision_id: &str,
+        tasks: &[SyntheticTask],
+        by_catalog: &BTreeMap<usize, usize>,
+        streams: &mut Streams,
+    ) -> Vec<SyntheticTask> {
         let catalog_of: BTreeMap<usize, usize> = by_catalog.iter().map(|(&c, &t)| (t, c)).collect();
+        let wanted = self.choose_retriggers(tasks, &mut streams.retriggers);
+        let action_spec = retrigger_action();
+        let mut retriggers = Vec::new();
+        for (t, times) in wanted {
+            let spec = &self.full[catalog_of[&t]];
+            retriggers.extend(self.retrigger(
+                &tasks[t],
+                spec,
+                times,
+                &action_spec,
+                decision_id,
+                streams,
+            ));
+        }
+        retriggers
+    }
+
+    /// Which tasks are retriggered, and how many times: some failed tests
+    /// once each. A push asked to be bigger than the whole graph gets more
+    /// retriggers, of any test, several copies at a time.
+    fn choose_retriggers(&self, tasks: &[SyntheticTask], rng: &mut Rng) -> Vec<(usize, usize)> {
         let tests: Vec<usize> = (0..tasks.len())
             .filter(|&t| tasks[t].job_kind == JobKind::Test && tasks[t].kind != "source-test")
             .collect();
         let mut wanted: Vec<(usize, usize)> = tests
             .iter()
             .filter(|&&t| tasks[t].outcome() == Outcome::Failed)
-            .filter(|_| retrigger_rng.chance(RETRIGGER_SHARE))
+            .filter(|_| rng.chance(RETRIGGER_SHARE))
             .map(|&t| (t, 1))
             .collect();
         let mut missing = self.wanted.saturating_sub(tasks.len() + 2 * wanted.len());
         while missing > 1 && !tests.is_empty() {
-            let t = *retrigger_rng.pick(&tests);
-            let times = (retrigger_rng.between(5, 20) as usize).min(missing - 1);
+            let t = *rng.pick(&tests);
+            let times = (rng.between(5, 20) as usize).min(missing - 1);
             wanted.push((t, times));
             missing -= times + 1;
         }
-        let action_spec = Spec {
-            kind: "action-callback",
-            label: "Action: Retrigger".to_string(),
-            job_kind: JobKind::Other,
-            platform: None,
-            build_type: None,
-            worker: catalog::ACTION,
-            family: Family::Action,
-            minutes: (1, 3),
-            depends_on: None,
-            extra_tags: Vec::new(),
-            index: Index::None,
-            retrigger: false,
-        };
-        let mut retriggers = Vec::new();
-        for (t, times) in wanted {
-            let original = &tasks[t];
-            let failed_at = original.runs.last().expect("one run").resolved;
-            let asked = failed_at + Duration::seconds(retrigger_rng.between(300, 2400));
-            let action_id = id_rng.slugid();
-            let action = self.run_task(
+        wanted
+    }
+
+    /// One retrigger of `original` (made from `spec`): the sheriff's action
+    /// task, then `times` copies, which run only if the action completed.
+    fn retrigger(
+        &self,
+        original: &SyntheticTask,
+        spec: &Spec,
+        times: usize,
+        action_spec: &Spec,
+        decision_id: &str,
+        streams: &mut Streams,
+    ) -> Vec<SyntheticTask> {
+        let failed_at = original.runs.last().expect("one run").resolved;
+        let asked = failed_at + Duration::seconds(streams.retriggers.between(300, 2400));
+        let action = self.run_task(
+            Running {
+                spec: action_spec,
+                task_id: streams.ids.slugid(),
+                created: asked,
+                dependencies: Vec::new(),
+                owner: SHERIFF.to_string(),
+                ready: Some(asked),
+                retries: 5,
+                priority: "lowest",
+            },
+            decision_id,
+            &mut streams.runs,
+        );
+        let action_end = action.runs.last().expect("one run").resolved;
+        let action_completed = action.outcome() == Outcome::Completed;
+        let mut retrigger = vec![action];
+        for _ in 0..times {
+            let ready = action_completed
+                .then(|| action_end + Duration::seconds(streams.retriggers.between(1, 8)));
+            retrigger.push(self.run_task(
                 Running {
-                    spec: &action_spec,
-                    task_id: action_id,
-                    created: asked,
-                    dependencies: Vec::new(),
-                    owner: SHERIFF.to_string(),
-                    ready: Some(asked),
+                    spec,
+                    task_id: streams.ids.slugid(),
+                    created: action_end,
+                    dependencies: original.dependencies.clone(),
+                    owner: self.owner.clone(),
+                    ready,
                     retries: 5,
-                    priority: "lowest",
+                    priority: self.tree.priority,
                 },
-                &decision_id,
-                &mut run_rng,
-            );
-            let action_end = action.runs.last().expect("one run").resolved;
-            let spec = &self.full[catalog_of[&t]];
-            let mut copies = Vec::new();
-            for _ in 0..times {
-                let ready = (action.outcome() == Outcome::Completed)
-                    .then(|| action_end + Duration::seconds(retrigger_rng.between(1, 8)));
-                copies.push(self.run_task(
-                    Running {
-                        spec,
-                        task_id: id_rng.slugid(),
-                        created: action_end,
-                        dependencies: original.dependencies.clone(),
-                        owner: self.owner.clone(),
-                        ready,
-                        retries: 5,
-                        priority: self.tree.priority,
-                    },
-                    &decision_id,
-                    &mut run_rng,
-                ));
-            }
-            retriggers.push(action);
-            retriggers.extend(copies);
+                decision_id,
+                &mut streams.runs,
+            ));
         }
-        tasks.extend(retriggers);
-        self.push(decision_id, tasks)
+        retrigger
     }
 
     fn push(self, decision_task_id: String, tasks: Vec<SyntheticTask>) -> Push {

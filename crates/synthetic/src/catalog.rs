@@ -1468,26 +1468,60 @@ fn build_index_name(platform: &str, build_type: &str) -> (String, bool) {
 }
 
 /// The full graph of a push to `tree`: the decision task first, then each
-/// task after the task it waits for.
+/// task after the task it waits for. Each kind family adds its tasks in
+/// turn; a task names what it waits for by its position in the graph.
 pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
-    let mut specs = Vec::new();
-    let signing = if tree.production {
-        SIGNING_PRODUCTION
-    } else {
-        SIGNING_STAGING
-    };
-    let mac_signing = if tree.production {
-        MAC_SIGNING_PRODUCTION
-    } else {
-        MAC_SIGNING_STAGING
-    };
-    let plain = |kind: &'static str,
-                 label: String,
-                 job_kind: JobKind,
-                 worker: Worker,
-                 family: Family,
-                 minutes: (i64, i64),
-                 depends_on: Option<usize>| Spec {
+    let signers = Signers::for_tree(tree);
+    let mut specs = vec![decision_task()];
+    push_cached_tasks(&mut specs);
+    let build_index = push_builds(&mut specs, &signers);
+    push_msix_signing(&mut specs, &build_index, &signers);
+    push_artifact_builds(&mut specs);
+    push_spidermonkey(&mut specs);
+    push_lints(&mut specs);
+    push_python_tests(&mut specs);
+    push_tests(&mut specs, &build_index);
+    specs
+}
+
+/// Where each build (`<platform>/<build type>`) is in the graph.
+type BuildIndex = std::collections::BTreeMap<String, usize>;
+
+/// The signing workers of a tree: production trees sign with the
+/// production keys, the others with the staging ones.
+struct Signers {
+    signing: Worker,
+    mac_signing: Worker,
+}
+
+impl Signers {
+    fn for_tree(tree: &Tree) -> Signers {
+        if tree.production {
+            Signers {
+                signing: SIGNING_PRODUCTION,
+                mac_signing: MAC_SIGNING_PRODUCTION,
+            }
+        } else {
+            Signers {
+                signing: SIGNING_STAGING,
+                mac_signing: MAC_SIGNING_STAGING,
+            }
+        }
+    }
+}
+
+/// A task of no platform, not indexed, not retriggered: the fields every
+/// family sets, the rest left for the family to override.
+fn plain(
+    kind: &'static str,
+    label: String,
+    job_kind: JobKind,
+    worker: Worker,
+    family: Family,
+    minutes: (i64, i64),
+    depends_on: Option<usize>,
+) -> Spec {
+    Spec {
         kind,
         label,
         job_kind,
@@ -1500,10 +1534,12 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
         extra_tags: Vec::new(),
         index: Index::None,
         retrigger: false,
-    };
+    }
+}
 
-    // The decision task: created by the hook, not by the taskgraph.
-    specs.push(plain(
+/// The decision task: created by the hook, not by the taskgraph.
+fn decision_task() -> Spec {
+    plain(
         "decision-task",
         "Gecko Decision Task".to_string(),
         JobKind::Other,
@@ -1511,22 +1547,47 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
         Family::Decision,
         (8, 15),
         None,
-    ));
+    )
+}
 
-    // docker-image, toolchain, fetch: cached by digest and only run when
-    // their inputs change, so a push runs a few of them.
-    for name in [
-        "ubuntu2404-test",
-        "debian12-amd64-build",
-        "lint",
-        "decision",
-    ] {
-        specs.push(Spec {
-            index: Index::Cached {
-                cache_type: "docker-images.v2",
-                name: name.to_string(),
-            },
-            ..plain(
+/// The docker images a push rebuilds.
+const DOCKER_IMAGES: [&str; 4] = [
+    "ubuntu2404-test",
+    "debian12-amd64-build",
+    "lint",
+    "decision",
+];
+
+/// The toolchains a push rebuilds.
+const TOOLCHAINS: [&str; 8] = [
+    "linux64-clang",
+    "linux64-rust",
+    "linux64-cbindgen",
+    "linux64-node",
+    "linux64-minidump-stackwalk",
+    "linux64-fix-stacks",
+    "macosx64-aarch64-fix-stacks",
+    "win32-minidump-stackwalk",
+];
+
+/// The fetches a push runs again.
+const FETCHES: [&str; 3] = ["win64-ffmpeg-7.1", "upx-3.95-win", "ort.jsep.wasm"];
+
+/// docker-image, toolchain, fetch: cached by digest and only run when
+/// their inputs change, so a push runs a few of them.
+fn push_cached_tasks(specs: &mut Vec<Spec>) {
+    let cached = |cache_type: &'static str, name: &str, spec: Spec| Spec {
+        index: Index::Cached {
+            cache_type,
+            name: name.to_string(),
+        },
+        ..spec
+    };
+    for name in DOCKER_IMAGES {
+        specs.push(cached(
+            "docker-images.v2",
+            name,
+            plain(
                 "docker-image",
                 format!("docker-image-{name}"),
                 JobKind::Other,
@@ -1534,25 +1595,14 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
                 Family::Support,
                 (4, 15),
                 None,
-            )
-        });
+            ),
+        ));
     }
-    for name in [
-        "linux64-clang",
-        "linux64-rust",
-        "linux64-cbindgen",
-        "linux64-node",
-        "linux64-minidump-stackwalk",
-        "linux64-fix-stacks",
-        "macosx64-aarch64-fix-stacks",
-        "win32-minidump-stackwalk",
-    ] {
-        specs.push(Spec {
-            index: Index::Cached {
-                cache_type: "toolchains.v3",
-                name: name.to_string(),
-            },
-            ..plain(
+    for name in TOOLCHAINS {
+        specs.push(cached(
+            "toolchains.v3",
+            name,
+            plain(
                 "toolchain",
                 format!("toolchain-{name}"),
                 JobKind::Build,
@@ -1560,16 +1610,14 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
                 Family::Support,
                 (5, 30),
                 None,
-            )
-        });
+            ),
+        ));
     }
-    for name in ["win64-ffmpeg-7.1", "upx-3.95-win", "ort.jsep.wasm"] {
-        specs.push(Spec {
-            index: Index::Cached {
-                cache_type: "content.v1",
-                name: name.to_string(),
-            },
-            ..plain(
+    for name in FETCHES {
+        specs.push(cached(
+            "content.v1",
+            name,
+            plain(
                 "fetch",
                 format!("fetch-{name}"),
                 JobKind::Build,
@@ -1577,148 +1625,163 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
                 Family::Support,
                 (1, 5),
                 None,
-            )
-        });
+            ),
+        ));
     }
+}
 
-    // Builds and the tasks that take their output.
-    let mut build_index = std::collections::BTreeMap::new();
+/// Builds and the tasks that take their output; returns where each build
+/// is.
+fn push_builds(specs: &mut Vec<Spec>, signers: &Signers) -> BuildIndex {
+    let mut build_index = BuildIndex::new();
     for b in build_platforms() {
-        let name = format!("{}/{}", b.platform, b.build_type);
-        let platform_spec = |kind: &'static str,
-                             label_prefix: &str,
-                             job_kind: JobKind,
-                             worker: Worker,
-                             family: Family,
-                             minutes: (i64, i64),
-                             depends_on: Option<usize>| Spec {
-            platform: Some(b.platform.to_string()),
-            build_type: Some(b.build_type.to_string()),
-            ..plain(
-                kind,
-                format!("{label_prefix}-{name}"),
-                job_kind,
-                worker,
-                family,
-                minutes,
-                depends_on,
-            )
-        };
-        let mut build_dep = None;
-        if b.pgo {
-            specs.push(Spec {
-                retrigger: true,
-                ..platform_spec(
-                    "instrumented-build",
-                    "instrumented-build",
-                    JobKind::Build,
-                    B_LINUX,
-                    Family::Build,
-                    (25, 45),
-                    None,
-                )
-            });
-            let instrumented = specs.len() - 1;
-            let profile_worker = if b.platform.starts_with("win") {
-                T_WIN
-            } else if b.platform.starts_with("macosx") {
-                T_MAC
-            } else if b.platform.starts_with("android") {
-                T_LINUX_KVM
-            } else {
-                T_LINUX
-            };
-            specs.push(platform_spec(
-                "generate-profile",
-                "generate-profile",
-                JobKind::Build,
-                profile_worker,
-                Family::Build,
-                (10, 20),
-                Some(instrumented),
-            ));
-            build_dep = Some(specs.len() - 1);
-        }
-        let (job_name, shippable) = build_index_name(b.platform, b.build_type);
+        let build = push_build_platform(specs, &b, signers);
+        build_index.insert(format!("{}/{}", b.platform, b.build_type), build);
+    }
+    build_index
+}
+
+/// One build platform's tasks: the profile-guided steps before its build,
+/// the build, then signing, repackaging and symbols after it. Returns
+/// where the build is.
+fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signers) -> usize {
+    let name = format!("{}/{}", b.platform, b.build_type);
+    let platform_spec = |kind: &'static str,
+                         label_prefix: &str,
+                         job_kind: JobKind,
+                         worker: Worker,
+                         family: Family,
+                         minutes: (i64, i64),
+                         depends_on: Option<usize>| Spec {
+        platform: Some(b.platform.to_string()),
+        build_type: Some(b.build_type.to_string()),
+        ..plain(
+            kind,
+            format!("{label_prefix}-{name}"),
+            job_kind,
+            worker,
+            family,
+            minutes,
+            depends_on,
+        )
+    };
+    let mut build_dep = None;
+    if b.pgo {
         specs.push(Spec {
-            index: Index::Build {
-                job_name,
-                shippable,
-            },
             retrigger: true,
             ..platform_spec(
-                "build",
-                "build",
+                "instrumented-build",
+                "instrumented-build",
                 JobKind::Build,
-                if b.xlarge { B_LINUX_XL } else { B_LINUX },
+                B_LINUX,
                 Family::Build,
-                b.minutes,
-                build_dep,
+                (25, 45),
+                None,
             )
         });
-        let build = specs.len() - 1;
-        build_index.insert(name.clone(), build);
-        if b.signing {
+        let instrumented = specs.len() - 1;
+        let profile_worker = if b.platform.starts_with("win") {
+            T_WIN
+        } else if b.platform.starts_with("macosx") {
+            T_MAC
+        } else if b.platform.starts_with("android") {
+            T_LINUX_KVM
+        } else {
+            T_LINUX
+        };
+        specs.push(platform_spec(
+            "generate-profile",
+            "generate-profile",
+            JobKind::Build,
+            profile_worker,
+            Family::Build,
+            (10, 20),
+            Some(instrumented),
+        ));
+        build_dep = Some(specs.len() - 1);
+    }
+    let (job_name, shippable) = build_index_name(b.platform, b.build_type);
+    specs.push(Spec {
+        index: Index::Build {
+            job_name,
+            shippable,
+        },
+        retrigger: true,
+        ..platform_spec(
+            "build",
+            "build",
+            JobKind::Build,
+            if b.xlarge { B_LINUX_XL } else { B_LINUX },
+            Family::Build,
+            b.minutes,
+            build_dep,
+        )
+    });
+    let build = specs.len() - 1;
+    if b.signing {
+        specs.push(platform_spec(
+            "build-signing",
+            "build-signing",
+            JobKind::Build,
+            signers.signing,
+            Family::Signing,
+            (1, 6),
+            Some(build),
+        ));
+    }
+    let mut repackage_dep = build;
+    if b.mac_signing {
+        specs.push(platform_spec(
+            "build-mac-signing",
+            "build-mac-signing",
+            JobKind::Build,
+            signers.mac_signing,
+            Family::Signing,
+            (3, 12),
+            Some(build),
+        ));
+        repackage_dep = specs.len() - 1;
+    }
+    if b.repackage {
+        specs.push(platform_spec(
+            "repackage",
+            "repackage",
+            JobKind::Build,
+            B_LINUX,
+            Family::Support,
+            (2, 8),
+            Some(repackage_dep),
+        ));
+        if b.repackage_signing {
+            let repackage = specs.len() - 1;
             specs.push(platform_spec(
-                "build-signing",
-                "build-signing",
+                "repackage-signing",
+                "repackage-signing",
                 JobKind::Build,
-                signing,
+                signers.signing,
                 Family::Signing,
                 (1, 6),
-                Some(build),
-            ));
-        }
-        let mut repackage_dep = build;
-        if b.mac_signing {
-            specs.push(platform_spec(
-                "build-mac-signing",
-                "build-mac-signing",
-                JobKind::Build,
-                mac_signing,
-                Family::Signing,
-                (3, 12),
-                Some(build),
-            ));
-            repackage_dep = specs.len() - 1;
-        }
-        if b.repackage {
-            specs.push(platform_spec(
-                "repackage",
-                "repackage",
-                JobKind::Build,
-                B_LINUX,
-                Family::Support,
-                (2, 8),
-                Some(repackage_dep),
-            ));
-            if b.repackage_signing {
-                let repackage = specs.len() - 1;
-                specs.push(platform_spec(
-                    "repackage-signing",
-                    "repackage-signing",
-                    JobKind::Build,
-                    signing,
-                    Family::Signing,
-                    (1, 6),
-                    Some(repackage),
-                ));
-            }
-        }
-        if b.symbols {
-            specs.push(platform_spec(
-                "upload-symbols",
-                "upload-symbols",
-                JobKind::Build,
-                B_LINUX,
-                Family::Support,
-                (3, 10),
-                Some(build),
+                Some(repackage),
             ));
         }
     }
-    for debug in [false, true] {
-        let build_type = if debug { "debug" } else { "opt" };
+    if b.symbols {
+        specs.push(platform_spec(
+            "upload-symbols",
+            "upload-symbols",
+            JobKind::Build,
+            B_LINUX,
+            Family::Support,
+            (3, 10),
+            Some(build),
+        ));
+    }
+    build
+}
+
+/// The MSIX package signing of the win64 builds.
+fn push_msix_signing(specs: &mut Vec<Spec>, build_index: &BuildIndex, signers: &Signers) {
+    for build_type in ["opt", "debug"] {
         let label = format!("win64/{build_type}");
         let build = build_index[&label];
         specs.push(Spec {
@@ -1728,14 +1791,22 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
                 "repackage-signing-msix",
                 format!("repackage-signing-msix-{label}"),
                 JobKind::Build,
-                signing,
+                signers.signing,
                 Family::Signing,
                 (2, 8),
                 Some(build),
             )
         });
     }
-    for platform in ["linux64-artifact", "win64-artifact", "macosx64-artifact"] {
+}
+
+/// The platforms of the artifact builds, each built opt and debug.
+const ARTIFACT_BUILDS: [&str; 3] = ["linux64-artifact", "win64-artifact", "macosx64-artifact"];
+
+/// Artifact builds: they download a build's compiled parts, so they wait
+/// for no task of the push.
+fn push_artifact_builds(specs: &mut Vec<Spec>) {
+    for platform in ARTIFACT_BUILDS {
         for build_type in ["opt", "debug"] {
             specs.push(Spec {
                 platform: Some(platform.to_string()),
@@ -1752,26 +1823,35 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
             });
         }
     }
+}
 
-    // Spidermonkey (`try.ridealong-builds` in taskcluster/config.yml names them).
-    for (name, build_type) in [
-        ("sm-plain-linux64", "debug"),
-        ("sm-plain-linux64", "opt"),
-        ("sm-nojit-linux64", "opt"),
-        ("sm-nonunified-linux64", "debug"),
-        ("sm-arm-sim-linux32", "debug"),
-        ("sm-arm64-sim-linux64", "debug"),
-        ("sm-compacting-linux64", "debug"),
-        ("sm-concurrent-linux64", "debug"),
-        ("sm-rootanalysis-linux64", "debug"),
-        ("sm-package-linux64", "opt"),
-        ("sm-tsan-linux64", "opt"),
-        ("sm-asan-linux64", "opt"),
-        ("sm-msan-linux64", "opt"),
-        ("sm-fuzzing-linux64", "opt"),
-        ("sm-plain-win32", "debug"),
-        ("sm-compacting-win32", "debug"),
-    ] {
+/// Spidermonkey builds and their build types (`try.ridealong-builds` in
+/// taskcluster/config.yml names them).
+const SPIDERMONKEY: [(&str, &str); 16] = [
+    ("sm-plain-linux64", "debug"),
+    ("sm-plain-linux64", "opt"),
+    ("sm-nojit-linux64", "opt"),
+    ("sm-nonunified-linux64", "debug"),
+    ("sm-arm-sim-linux32", "debug"),
+    ("sm-arm64-sim-linux64", "debug"),
+    ("sm-compacting-linux64", "debug"),
+    ("sm-concurrent-linux64", "debug"),
+    ("sm-rootanalysis-linux64", "debug"),
+    ("sm-package-linux64", "opt"),
+    ("sm-tsan-linux64", "opt"),
+    ("sm-asan-linux64", "opt"),
+    ("sm-msan-linux64", "opt"),
+    ("sm-fuzzing-linux64", "opt"),
+    ("sm-plain-win32", "debug"),
+    ("sm-compacting-win32", "debug"),
+];
+
+/// The hazard analysis builds (all debug).
+const HAZARD: [&str; 2] = ["linux64-haz", "linux64-shell-haz"];
+
+/// Spidermonkey and hazard analysis builds.
+fn push_spidermonkey(specs: &mut Vec<Spec>) {
+    for (name, build_type) in SPIDERMONKEY {
         let platform = name.rsplit('-').next().unwrap_or(name);
         specs.push(Spec {
             platform: Some(platform.to_string()),
@@ -1788,7 +1868,7 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
             )
         });
     }
-    for name in ["linux64-haz", "linux64-shell-haz"] {
+    for name in HAZARD {
         specs.push(Spec {
             platform: Some("linux64".to_string()),
             build_type: Some("debug".to_string()),
@@ -1804,30 +1884,34 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
             )
         });
     }
+}
 
-    // source-test: lints (`kinds/source-test/mozlint.yml`) and python unit
-    // tests (`python.yml`), those with a platform list once per platform.
-    for name in [
-        "codespell",
-        "rejected-words",
-        "dot-mozilla-reference",
-        "eslint",
-        "stylelint",
-        "typescript",
-        "license",
-        "lintpref",
-        "node-licenses",
-        "node-package-names",
-        "mingw-cap",
-        "updatebot",
-        "mscom-init",
-        "py-ruff-format",
-        "py-ruff",
-        "python-sites",
-        "test-manifest",
-        "review-context-toml",
-        "wptlint-gecko",
-    ] {
+/// The lints of source-test (`kinds/source-test/mozlint.yml`).
+const LINTS: [&str; 19] = [
+    "codespell",
+    "rejected-words",
+    "dot-mozilla-reference",
+    "eslint",
+    "stylelint",
+    "typescript",
+    "license",
+    "lintpref",
+    "node-licenses",
+    "node-package-names",
+    "mingw-cap",
+    "updatebot",
+    "mscom-init",
+    "py-ruff-format",
+    "py-ruff",
+    "python-sites",
+    "test-manifest",
+    "review-context-toml",
+    "wptlint-gecko",
+];
+
+/// The lints, one task each, on Linux.
+fn push_lints(specs: &mut Vec<Spec>) {
+    for name in LINTS {
         specs.push(plain(
             "source-test",
             format!("source-test-mozlint-{name}"),
@@ -1838,34 +1922,42 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
             None,
         ));
     }
-    for (name, platforms) in [
-        ("firefox-ci", &[][..]),
-        ("mozharness", &[]),
-        ("taskgraph-tests", &[]),
-        ("mozrelease", &[]),
-        (
-            "fog",
-            &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"][..],
-        ),
-        (
-            "mach",
-            &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
-        ),
-        (
-            "mozbase",
-            &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
-        ),
-        (
-            "mozlint",
-            &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
-        ),
-        ("mozterm", &["linux2404-64/opt", "windows11-64/opt"]),
-        ("tryselect", &["linux2404-64/opt", "windows11-64/opt"]),
-        (
-            "mozperftest",
-            &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
-        ),
-    ] {
+}
+
+/// The python unit tests of source-test (`python.yml`) and their
+/// platforms; none: one task, on Linux.
+const PYTHON_TESTS: [(&str, &[&str]); 11] = [
+    ("firefox-ci", &[]),
+    ("mozharness", &[]),
+    ("taskgraph-tests", &[]),
+    ("mozrelease", &[]),
+    (
+        "fog",
+        &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
+    ),
+    (
+        "mach",
+        &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
+    ),
+    (
+        "mozbase",
+        &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
+    ),
+    (
+        "mozlint",
+        &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
+    ),
+    ("mozterm", &["linux2404-64/opt", "windows11-64/opt"]),
+    ("tryselect", &["linux2404-64/opt", "windows11-64/opt"]),
+    (
+        "mozperftest",
+        &["linux2404-64/opt", "macosx1470-64/opt", "windows11-64/opt"],
+    ),
+];
+
+/// The python unit tests, those with a platform list once per platform.
+fn push_python_tests(specs: &mut Vec<Spec>) {
+    for (name, platforms) in PYTHON_TESTS {
         if platforms.is_empty() {
             specs.push(plain(
                 "source-test",
@@ -1901,8 +1993,11 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
             });
         }
     }
+}
 
-    // Tests: one task per platform, suite, variant and chunk.
+/// Tests: one task per platform, suite, variant and chunk, each after its
+/// build; a test platform whose build is not in the graph has none.
+fn push_tests(specs: &mut Vec<Spec>, build_index: &BuildIndex) {
     for tp in test_platforms() {
         let Some(&build) = build_index.get(tp.build) else {
             continue;
@@ -1938,7 +2033,6 @@ pub(crate) fn full_graph(tree: &Tree) -> Vec<Spec> {
             }
         }
     }
-    specs
 }
 
 /// About `n` tasks of `full`, chosen the way an optimized push runs them:

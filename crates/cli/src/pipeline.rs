@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{
     replay, Filter, FilterSpec, Monitor, MonitorBuilder, PushSettings, QueueType, RawMessage,
     Record, Source, Stats, StopReport,
@@ -45,7 +46,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         .broker(settings.clone());
     let mut builder = queue_options(builder, &args.queue)?;
     if let Some(workers) = args.output.workers {
-        builder = builder.workers(workers);
+        builder = builder.callback_pool(PoolConfig::default().with_workers(workers));
     }
     if let Some(address) = args.metrics {
         builder = builder.metrics(address);
@@ -79,7 +80,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     // One callback thread by default, so rows come out in the files' order.
     let builder = printing_monitor(filter, &args.output, &printer, &args.pushes, false)?
         .source(source(args.source, args.progress)?)
-        .workers(args.output.workers.unwrap_or(1))
+        .callback_pool(PoolConfig::default().with_workers(args.output.workers.unwrap_or(1)))
         .messages(messages);
     let monitor = builder.start().map_err(monitor_error)?;
     let progress = (std::io::stderr().is_terminal() && total_bytes > PROGRESS_THRESHOLD_BYTES)
@@ -139,7 +140,7 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
         .filter(every_tree)
         .source(source(args.queue.source, args.queue.progress)?)
         // One thread keeps the file in the order messages arrived.
-        .workers(1)
+        .callback_pool(PoolConfig::default().with_workers(1))
         .on_message(move |message| {
             let mut recorder = writer.lock().unwrap_or_else(PoisonError::into_inner);
             if let Err(e) = recorder.append(message) {

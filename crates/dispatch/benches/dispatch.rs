@@ -43,10 +43,11 @@ fn pooled(workers: usize, queue_bound: usize, with_completion: bool) -> f64 {
     let sum = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(AtomicU64::new(0));
     let user = callback(&sum);
-    let pool = Pool::new(Config {
-        workers,
-        queue_bound,
-    })
+    let pool = Pool::new(
+        Config::default()
+            .with_workers(workers)
+            .with_queue_bound(queue_bound),
+    )
     .expect("workers start");
     let start = Instant::now();
     for value in 0..JOBS {

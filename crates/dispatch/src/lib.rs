@@ -35,7 +35,7 @@
 //! use std::sync::Arc;
 //! use pulse_dispatch::{Completion, Config, Job, Pool};
 //!
-//! let pool = Pool::new(Config { workers: 2, queue_bound: 16 })?;
+//! let pool = Pool::new(Config::default().with_workers(2).with_queue_bound(16))?;
 //! let (acks, acked) = crossbeam_channel::unbounded();
 //! let build_callback = Arc::new(|record: String| assert!(record.starts_with("build")));
 //!

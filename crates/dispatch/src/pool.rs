@@ -11,8 +11,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, Tr
 
 use crate::{Completion, Error, ErrorKind};
 
-/// How many workers and how deep a queue.
+/// How many workers and how deep a queue: [`Config::default`], changed
+/// with the `with_` methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Worker threads; 0 means one per core.
     pub workers: usize,
@@ -21,12 +23,28 @@ pub struct Config {
     pub queue_bound: usize,
 }
 
+impl Config {
+    /// With `workers` threads (0: one per core).
+    #[must_use]
+    pub fn with_workers(mut self, workers: usize) -> Config {
+        self.workers = workers;
+        self
+    }
+
+    /// With at most `queue_bound` jobs waiting.
+    #[must_use]
+    pub fn with_queue_bound(mut self, queue_bound: usize) -> Config {
+        self.queue_bound = queue_bound;
+        self
+    }
+}
+
 impl Default for Config {
-    /// One worker per core, 1024 queued jobs.
+    /// One worker per core, 256 queued jobs: what a monitor uses.
     fn default() -> Config {
         Config {
             workers: 0,
-            queue_bound: 1024,
+            queue_bound: 256,
         }
     }
 }

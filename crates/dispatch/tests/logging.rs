@@ -28,11 +28,7 @@ fn a_panicking_callback_is_logged_with_its_key() {
     log::set_logger(&CAPTURE).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
 
-    let pool = Pool::new(Config {
-        workers: 2,
-        queue_bound: 4,
-    })
-    .unwrap();
+    let pool = Pool::new(Config::default().with_workers(2).with_queue_bound(4)).unwrap();
     pool.submit(Job::new("unittest.mozilla-central.linux64.reftest", || {
         panic!("callback broke: {}", 42)
     }));

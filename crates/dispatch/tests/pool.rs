@@ -13,10 +13,11 @@ use pulse_dispatch::{Completion, Config, Job, Outcome, Pool};
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn pool(workers: usize, queue_bound: usize) -> Pool {
-    Pool::new(Config {
-        workers,
-        queue_bound,
-    })
+    Pool::new(
+        Config::default()
+            .with_workers(workers)
+            .with_queue_bound(queue_bound),
+    )
     .expect("workers start")
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pulse_dispatch::Pool;
+use pulse_dispatch::{Config as PoolConfig, Pool};
 use pulse_filter::{Filter, Rejection};
 use pulse_push::PushEvent;
 use pulse_translator::{BuildRecord, Message, Record, TaskRecord, TestRecord};
@@ -61,11 +61,8 @@ pub struct MonitorBuilder {
     declare_exchanges: bool,
     log_file: Option<PathBuf>,
     dead_letter_file: Option<PathBuf>,
-    workers: usize,
-    queue_bound: usize,
+    pool: PoolConfig,
     consume: ConsumeOptions,
-    /// Set by [`MonitorBuilder::prefetch`]; wins over `consume`'s.
-    prefetch: Option<u16>,
     translators: Translators,
     pushes: Option<PushSettings>,
 }
@@ -86,13 +83,11 @@ impl Default for MonitorBuilder {
             declare_exchanges: false,
             log_file: None,
             dead_letter_file: None,
-            workers: 0,
-            queue_bound: 256,
+            pool: PoolConfig::default(),
             // Jobs still running when stop()'s deadline passes keep their
             // messages unacknowledged; waiting long for them would only
             // delay the close that requeues them.
             consume: ConsumeOptions::default().with_stop_timeout(Duration::from_secs(2)),
-            prefetch: None,
             translators: Translators::default(),
             pushes: None,
         }
@@ -271,16 +266,10 @@ impl MonitorBuilder {
     /// depth, the seconds since the last delivery, a callback-duration
     /// histogram and records by kind. Port 0 picks a free port
     /// ([`Monitor::metrics_address`] says which). Nothing is served unless
-    /// asked; [`metrics_port`](Self::metrics_port) listens on 127.0.0.1.
+    /// asked; pass a 127.0.0.1 address so that only this machine can scrape it.
     pub fn metrics(mut self, address: SocketAddr) -> Self {
         self.metrics = Some(address);
         self
-    }
-
-    /// [`metrics`](Self::metrics) on `127.0.0.1:port`: only this machine
-    /// can scrape it.
-    pub fn metrics_port(self, port: u16) -> Self {
-        self.metrics(SocketAddr::from(([127, 0, 0, 1], port)))
     }
 
     /// Create the exchanges if they are missing, instead of only checking
@@ -304,31 +293,17 @@ impl MonitorBuilder {
         self
     }
 
-    /// Callback threads; 0 (the default) means one per core.
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = workers;
-        self
-    }
-
-    /// Callback calls that may wait for a thread before the monitor stops
+    /// The callback pool: its threads (default 0: one per core) and how
+    /// many callback calls may wait for a thread before the monitor stops
     /// taking messages (default 256).
-    pub fn queue_bound(mut self, bound: usize) -> Self {
-        self.queue_bound = bound;
+    pub fn callback_pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
         self
     }
 
-    /// Most unacknowledged messages in flight from the broker (default
-    /// 256). It wins over the prefetch of
-    /// [`consume_options`](Self::consume_options), whichever is called
-    /// first.
-    pub fn prefetch(mut self, prefetch: u16) -> Self {
-        self.prefetch = Some(prefetch);
-        self
-    }
-
-    /// All consumer settings: reconnect backoff, queue depth warnings,
-    /// stall watchdog, stop timeout, and the prefetch unless
-    /// [`prefetch`](Self::prefetch) sets it.
+    /// All consumer settings: the prefetch (most unacknowledged messages
+    /// in flight, default 256), reconnect backoff, queue depth warnings,
+    /// stall watchdog, stop timeout.
     pub fn consume_options(mut self, options: ConsumeOptions) -> Self {
         self.consume = options;
         self
@@ -375,18 +350,13 @@ impl MonitorBuilder {
             .transpose()?;
         self.translators.unfinished |= pushes.is_some();
         self.translators.pushes = pushes.is_some();
-        self.consume = self.consume_options_in_effect();
         let log_file = self.log_file.as_deref().map(LineFile::open).transpose()?;
         let dead_letters = self
             .dead_letter_file
             .as_deref()
             .map(LineFile::open)
             .transpose()?;
-        let pool = Pool::new(pulse_dispatch::Config {
-            workers: self.workers,
-            queue_bound: self.queue_bound,
-        })
-        .map_err(|e| Error::new(ErrorKind::Dispatch(e)))?;
+        let pool = Pool::new(self.pool).map_err(|e| Error::new(ErrorKind::Dispatch(e)))?;
         let input = match self.input.take() {
             Some(input) => input,
             None => Input::Broker(Box::new(ConnectionSettings::from_env()?)),
@@ -461,16 +431,6 @@ impl MonitorBuilder {
         Monitor::start(shared, move |stop| run.run(stop), metrics_server, pushes)
     }
 
-    /// [`consume_options`](Self::consume_options) with
-    /// [`prefetch`](Self::prefetch)'s value, when set.
-    fn consume_options_in_effect(&self) -> ConsumeOptions {
-        let options = self.consume.clone();
-        match self.prefetch {
-            Some(prefetch) => options.with_prefetch(prefetch),
-            None => options,
-        }
-    }
-
     fn topology(&self, settings: &ConnectionSettings) -> Topology {
         let label = self.label.clone().unwrap_or_else(pulse_wire::random_label);
         let name = pulse_wire::queue_name(&settings.user, Some(&label));
@@ -505,30 +465,5 @@ impl MonitorBuilder {
                 topology.bind(exchange, pattern)
             })
             .exchange_declaration(declaration)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefetch_wins_over_consume_options_in_either_order() {
-        let options = ConsumeOptions::default()
-            .with_prefetch(7)
-            .with_depth_warning_threshold(9);
-        let first = Monitor::builder()
-            .prefetch(3)
-            .consume_options(options.clone());
-        let last = Monitor::builder()
-            .consume_options(options.clone())
-            .prefetch(3);
-        for builder in [first, last] {
-            let in_effect = builder.consume_options_in_effect();
-            assert_eq!(in_effect.prefetch, 3);
-            assert_eq!(in_effect.depth_warning_threshold, 9);
-        }
-        let without = Monitor::builder().consume_options(options);
-        assert_eq!(without.consume_options_in_effect().prefetch, 7);
     }
 }

@@ -111,6 +111,7 @@ pub use shared::StopReport;
 pub use source::Source;
 pub use stats::Stats;
 
+pub use pulse_dispatch::Config as PoolConfig;
 pub use pulse_filter::{Filter, FilterSpec, Rejection};
 pub use pulse_translator::{
     exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Message, PushRecord,

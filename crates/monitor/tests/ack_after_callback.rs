@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::{broker_or_skip, publish_all, publisher, unique, wait_until, QueueGuard, WAIT};
 use crossbeam_channel::{Receiver, Sender};
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{ConnectionSettings, Filter, Message, Monitor, Source};
 
 /// A normalized build of `tree` whose revision names it.
@@ -62,8 +63,11 @@ fn start(
         .label(label)
         .durable(true)
         .declare_exchanges(true)
-        .workers(workers)
-        .queue_bound(queue_bound)
+        .callback_pool(
+            PoolConfig::default()
+                .with_workers(workers)
+                .with_queue_bound(queue_bound),
+        )
         .filter(Filter::builder().trees([tree]).build().unwrap())
         .on_message(move |m| {
             let raw = (m.routing_key.clone(), m.redelivered);

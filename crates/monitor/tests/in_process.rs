@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{corpus_or_skip, multiset, raw_corpus, translate_raw, unique, wait_until, WAIT};
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{replay, Filter, Message, Monitor, Record};
 use serde_json::Value;
 
@@ -178,7 +179,7 @@ fn panics_are_counted_and_logged_and_dead_letters_replay() {
     let (on_build, on_test, on_message) = (served.clone(), served.clone(), raw_count.clone());
     let monitor = Monitor::builder()
         .filter(every_tree())
-        .workers(2)
+        .callback_pool(PoolConfig::default().with_workers(2))
         .log_file(&log.0)
         .dead_letter_file(&dead.0)
         .on_message(move |_| *on_message.lock().unwrap() += 1)
@@ -340,8 +341,7 @@ fn stop_ends_a_replay_whose_messages_are_all_handed_out() {
     // are scheduled.
     let (release, gate) = crossbeam_channel::bounded::<()>(0);
     let monitor = Monitor::builder()
-        .workers(1)
-        .queue_bound(100)
+        .callback_pool(PoolConfig::default().with_workers(1).with_queue_bound(100))
         .on_message(move |_| {
             let _ = started_tx.send(());
             let _ = gate.recv_timeout(WAIT);

@@ -108,7 +108,7 @@ fn replay_metrics_agree_with_stats_and_only_metrics_is_served() {
     let monitor = Monitor::builder()
         .on_build(|_| std::thread::sleep(Duration::from_millis(2)))
         .on_test(|_| panic!("a test callback that panics"))
-        .metrics_port(0)
+        .metrics(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .messages(messages.clone())
         .start()
         .unwrap();
@@ -200,7 +200,7 @@ fn broker_metrics_scraped_mid_run_agree_with_stats() {
         )
         .on_build(|_| std::thread::sleep(Duration::from_millis(5)))
         .on_test(|_| std::thread::sleep(Duration::from_millis(5)))
-        .metrics_port(0)
+        .metrics(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .start()
         .unwrap();
     let address = monitor.metrics_address().unwrap();

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use common::{
     broker_or_skip, close_connection_named, publish_all, publisher, unique, wait_until, QueueGuard,
 };
+use pulse_build_monitor::ConsumeOptions;
 use pulse_build_monitor::{Filter, Message, Monitor, Source};
 
 const TOTAL: usize = 3000;
@@ -57,7 +58,7 @@ fn forced_close_mid_stream(durable: bool) {
         .label(&label)
         .durable(durable)
         .declare_exchanges(true)
-        .prefetch(100)
+        .consume_options(ConsumeOptions::default().with_prefetch(100))
         .filter(Filter::builder().trees([tree.as_str()]).build().unwrap())
         .on_build(move |build| {
             let id: usize = build.job.revision.unwrap().parse().unwrap();

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use pulse_build_monitor::ConsumeOptions;
 use pulse_build_monitor::{Filter, Monitor, PushSettings, Source};
 use pulse_wire::{ConnectionSettings, Message};
 
@@ -86,7 +87,7 @@ pub fn start_monitor_tracking(
         .label(label)
         .durable(true)
         .declare_exchanges(true)
-        .prefetch(PREFETCH)
+        .consume_options(ConsumeOptions::default().with_prefetch(PREFETCH))
         .on_build(move |build| {
             callback(Heard {
                 key: &build.job.key,

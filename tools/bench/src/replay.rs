@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{replay, Filter, Monitor, PushSettings};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -105,7 +106,7 @@ fn replay_file(file: &Path, pushes: bool) -> Result<Replayed, BoxError> {
         } else {
             keep_nothing()
         })
-        .workers(1)
+        .callback_pool(PoolConfig::default().with_workers(1))
         .on_build(|build| {
             black_box(build);
         })

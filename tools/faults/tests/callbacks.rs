@@ -7,6 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{ConsumeOptions, Monitor};
 use pulse_faults::{print_result, record_id, Stream, Tally};
 use pulse_test_support::{wait_for, TempDir, Vhost};
@@ -38,7 +39,7 @@ fn panicking_blocking_and_slow_callbacks_do_not_stop_the_others() {
         .label(pulse_test_support::unique("callbacks"))
         .durable(true)
         .declare_exchanges(true)
-        .workers(4)
+        .callback_pool(PoolConfig::default().with_workers(4))
         .log_file(files.join("monitor.log"))
         .consume_options(
             ConsumeOptions::default()

@@ -9,6 +9,7 @@ mod common;
 
 use std::time::Duration;
 
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{ConsumeOptions, Monitor};
 use pulse_faults::{CapturedLog, Stream};
 use pulse_test_support::{wait_for, Vhost};
@@ -25,7 +26,7 @@ fn a_growing_queue_produces_the_depth_warning() {
         .label(pulse_test_support::unique("behind"))
         .durable(true)
         .declare_exchanges(true)
-        .workers(1)
+        .callback_pool(PoolConfig::default().with_workers(1))
         .consume_options(
             ConsumeOptions::default()
                 .with_prefetch(5)

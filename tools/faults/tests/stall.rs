@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{snapshot, some};
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{Backoff, ConsumeOptions, Monitor, Stats};
 use pulse_faults::{print_result, record_id, BlackholeProxy, Stream, Tally};
 use pulse_test_support::{wait_for, Vhost};
@@ -46,7 +47,7 @@ fn blackhole_mid_stream(
         .label(pulse_test_support::unique("stall"))
         .durable(true)
         .declare_exchanges(true)
-        .workers(2)
+        .callback_pool(PoolConfig::default().with_workers(2))
         .consume_options({
             let mut options = ConsumeOptions::default()
                 .with_prefetch(50)

@@ -26,6 +26,8 @@ use std::sync::Mutex;
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::Parser;
+use pulse_build_monitor::ConsumeOptions;
+use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{ConnectionSettings, Monitor, QueueType};
 
 /// A durable monitor that appends the id of every build it handles to a
@@ -104,8 +106,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .label(args.label)
         .durable(true)
         .declare_exchanges(true)
-        .prefetch(args.prefetch)
-        .workers(args.workers)
+        .consume_options(ConsumeOptions::default().with_prefetch(args.prefetch))
+        .callback_pool(PoolConfig::default().with_workers(args.workers))
         .queue_type(args.queue_type)
         .on_build(move |build| {
             let Some(id) = pulse_faults::record_id(&build) else {

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pulse_build_monitor::{Backoff, ConnectionSettings, ConsumeOptions, Monitor, MonitorBuilder};
+use pulse_build_monitor::{
+    Backoff, ConnectionSettings, ConsumeOptions, Monitor, MonitorBuilder, PoolConfig,
+};
 use pulse_faults::{record_id, MonitorProcess, Tally};
 
 /// A durable monitor on `settings` whose build callback records each id in
@@ -27,7 +29,7 @@ pub fn tallying_monitor(
         .label(label)
         .durable(true)
         .declare_exchanges(true)
-        .workers(4)
+        .callback_pool(PoolConfig::default().with_workers(4))
         .consume_options(
             ConsumeOptions::default()
                 .with_prefetch(prefetch)

@@ -35,7 +35,7 @@ use crate::BuildType;
 /// What kind of job a builder runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub enum BuildernameKind {
     /// A build (including nightlies, release and B2G device builds).
     Build,
     /// A unit test run.
@@ -61,7 +61,7 @@ pub struct ParsedBuildername {
     /// opt, debug or pgo.
     pub buildtype: Option<BuildType>,
     /// The kind of job.
-    pub kind: Option<Kind>,
+    pub kind: Option<BuildernameKind>,
     /// The test or talos suite, e.g. `mochitest-1`.
     pub test: Option<String>,
 }
@@ -83,7 +83,7 @@ pub fn parse(name: &str) -> ParsedBuildername {
 struct Job<'a> {
     /// The machine and the tree, e.g. `Rev3 WINNT 6.1 mozilla-central`.
     head: &'a str,
-    kind: Kind,
+    kind: BuildernameKind,
     buildtype: Option<BuildType>,
     test: Option<&'a str>,
     /// From a variant such as `asan`: see [`tables::VariantEffect`].
@@ -107,7 +107,7 @@ fn parse_long(name: &str) -> Option<ParsedBuildername> {
         Some(suffix) => variant_platform(m.platform, suffix),
         None => m.platform.to_owned(),
     });
-    let runs_tests = matches!(job.kind, Kind::Test | Kind::Talos);
+    let runs_tests = matches!(job.kind, BuildernameKind::Test | BuildernameKind::Talos);
     Some(ParsedBuildername {
         tree: Some(tree.to_owned()),
         platform,
@@ -131,7 +131,7 @@ fn read_test(name: &str) -> Option<Job<'_>> {
     let (head, buildtype) = split_last(rest)?;
     Some(Job {
         head,
-        kind: Kind::Test,
+        kind: BuildernameKind::Test,
         buildtype: Some(read_buildtype(buildtype)?),
         test: Some(suite),
         platform_suffix: None,
@@ -151,7 +151,7 @@ fn read_talos(name: &str) -> Option<Job<'_>> {
     };
     Some(Job {
         head,
-        kind: Kind::Talos,
+        kind: BuildernameKind::Talos,
         buildtype: Some(buildtype),
         test: Some(suite),
         platform_suffix: None,
@@ -185,7 +185,7 @@ fn read_build(name: &str) -> Option<Job<'_>> {
     };
     Some(Job {
         head,
-        kind: Kind::Build,
+        kind: BuildernameKind::Build,
         buildtype,
         test: None,
         platform_suffix,
@@ -211,7 +211,7 @@ fn parse_other(name: &str) -> Option<ParsedBuildername> {
         platform: Some(machine.platform.to_owned()),
         os: None,
         buildtype: machine_buildtype(Some(machine)),
-        kind: Some(Kind::Other),
+        kind: Some(BuildernameKind::Other),
         test: None,
     })
 }
@@ -282,7 +282,7 @@ mod tests {
         platform: Option<&str>,
         os: Option<&str>,
         buildtype: Option<BuildType>,
-        kind: Kind,
+        kind: BuildernameKind,
         test: Option<&str>,
     ) -> ParsedBuildername {
         ParsedBuildername {
@@ -306,7 +306,7 @@ mod tests {
                     Some("linux64"),
                     Some("ubuntu64_vm"),
                     Some(Debug),
-                    Kind::Test,
+                    BuildernameKind::Test,
                     Some("mochitest-1"),
                 ),
             ),
@@ -317,7 +317,7 @@ mod tests {
                     Some("win32"),
                     Some("win7"),
                     Some(Debug),
-                    Kind::Test,
+                    BuildernameKind::Test,
                     Some("mochitest-3"),
                 ),
             ),
@@ -328,7 +328,7 @@ mod tests {
                     Some("android"),
                     Some("tegra_android"),
                     Some(Opt),
-                    Kind::Test,
+                    BuildernameKind::Test,
                     Some("mochitest-1"),
                 ),
             ),
@@ -339,7 +339,7 @@ mod tests {
                     Some("win64"),
                     Some("win8_64"),
                     Some(Pgo),
-                    Kind::Talos,
+                    BuildernameKind::Talos,
                     Some("tp5o"),
                 ),
             ),
@@ -350,7 +350,7 @@ mod tests {
                     Some("linux64"),
                     None,
                     Some(Debug),
-                    Kind::Build,
+                    BuildernameKind::Build,
                     None,
                 ),
             ),
@@ -361,7 +361,7 @@ mod tests {
                     Some("win32"),
                     None,
                     Some(Opt),
-                    Kind::Repack,
+                    BuildernameKind::Repack,
                     None,
                 ),
             ),
@@ -383,7 +383,7 @@ mod tests {
         let panda = parse("b2g_panda ash opt test gaia-ui-test");
         assert_eq!(panda.platform, None);
         assert_eq!(panda.tree.as_deref(), Some("ash"));
-        assert_eq!(panda.kind, Some(Kind::Test));
+        assert_eq!(panda.kind, Some(BuildernameKind::Test));
     }
 
     #[test]

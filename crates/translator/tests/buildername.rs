@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pulse_translator::buildername::{parse, Kind, ParsedBuildername};
+use pulse_translator::buildername::{parse, BuildernameKind, ParsedBuildername};
 use pulse_translator::BuildType::{self, Debug, Opt, Pgo};
 
 fn parsed(
@@ -11,7 +11,7 @@ fn parsed(
     platform: &str,
     os: Option<&str>,
     buildtype: BuildType,
-    kind: Kind,
+    kind: BuildernameKind,
     test: Option<&str>,
 ) -> ParsedBuildername {
     ParsedBuildername {
@@ -26,7 +26,7 @@ fn parsed(
 
 #[test]
 fn real_buildernames() {
-    use Kind::*;
+    use BuildernameKind::*;
     let cases = [
         // linux
         (
@@ -326,11 +326,11 @@ fn real_buildernames() {
 /// `tree platform os buildtype kind test`.
 fn parts(parsed: &ParsedBuildername) -> String {
     let kind = parsed.kind.map(|kind| match kind {
-        Kind::Build => "build",
-        Kind::Test => "test",
-        Kind::Talos => "talos",
-        Kind::Repack => "repack",
-        Kind::Other => "other",
+        BuildernameKind::Build => "build",
+        BuildernameKind::Test => "test",
+        BuildernameKind::Talos => "talos",
+        BuildernameKind::Repack => "repack",
+        BuildernameKind::Other => "other",
     });
     [
         parsed.tree.as_deref(),
@@ -810,18 +810,18 @@ fn agrees_with_the_reference_on_the_corpus() {
             let kind = parsed.kind.unwrap();
             if let Some(test) = payload["test"].as_str() {
                 let want = if payload["talos"] == true {
-                    Kind::Talos
+                    BuildernameKind::Talos
                 } else {
-                    Kind::Test
+                    BuildernameKind::Test
                 };
                 assert_eq!(kind, want, "{name}");
                 assert_eq!(parsed.test.as_deref(), Some(test), "{name}");
                 assert_eq!(parsed.os.as_deref(), payload["os"].as_str(), "{name}");
             } else {
                 let want = if payload["repack"] == true {
-                    Kind::Repack
+                    BuildernameKind::Repack
                 } else {
-                    Kind::Build
+                    BuildernameKind::Build
                 };
                 assert_eq!(kind, want, "{name}");
             }

@@ -94,9 +94,10 @@ fn object<'de, T: FromObject<'de>>(reading: Reading) -> ObjectOf<T> {
     ObjectOf(reading, std::marker::PhantomData)
 }
 
-/// The top level of a raw buildbot message.
+/// The top level of a raw buildbot message's body (`_meta` and `payload`):
+/// what the translator reads of it, not the monitor's `RawMessage`.
 #[derive(Debug, Default)]
-pub(super) struct RawMessage<'a> {
+pub(super) struct BuildbotBody<'a> {
     pub(super) meta: Slot<Meta<'a>>,
     pub(super) payload: Slot<Payload<'a>>,
 }
@@ -245,9 +246,9 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
     }
 }
 
-impl<'de> FromObject<'de> for RawMessage<'de> {
+impl<'de> FromObject<'de> for BuildbotBody<'de> {
     fn from_object<A: MapAccess<'de>>(mut map: A, reading: Reading) -> Result<Self, A::Error> {
-        let mut message = RawMessage::default();
+        let mut message = BuildbotBody::default();
         while let Some(key) = map.next_key_seed(KeySeed(reading))? {
             match key.as_bytes() {
                 b"_meta" => message.meta = map.next_value_seed(object(reading))?,
@@ -419,16 +420,16 @@ impl<'de> DeserializeSeed<'de> for PropertySeed<'_, 'de> {
 }
 
 /// Reads a whole body: `Err` only for bytes that are not one JSON value.
-pub(super) fn read(body: &[u8]) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
+pub(super) fn read(body: &[u8]) -> Result<Slot<BuildbotBody<'_>>, serde_json::Error> {
     // Names and keys read as bytes save a UTF-8 check each; a message the
     // fast reading does not take, valid or not, is read again exactly, so
     // the result is always the exact reading's.
     read_as(body, Reading::Fast).or_else(|_| read_as(body, Reading::Exact))
 }
 
-fn read_as(body: &[u8], reading: Reading) -> Result<Slot<RawMessage<'_>>, serde_json::Error> {
+fn read_as(body: &[u8], reading: Reading) -> Result<Slot<BuildbotBody<'_>>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let message = object::<RawMessage<'_>>(reading).deserialize(&mut deserializer)?;
+    let message = object::<BuildbotBody<'_>>(reading).deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(message)
 }

@@ -3,7 +3,7 @@
 //! jetpack tests and the B2G desktop runtimes. Each reads its shape or
 //! says `None`, for [`super::parse`] to try the next.
 
-use super::{Kind, ParsedBuildername};
+use super::{BuildernameKind, ParsedBuildername};
 use crate::tables;
 use crate::BuildType;
 
@@ -29,17 +29,18 @@ pub(super) fn release(name: &str) -> Option<ParsedBuildername> {
         return None;
     }
     let kind = if step.contains("repack") {
-        Kind::Repack
+        BuildernameKind::Repack
     } else if step == "build" {
-        Kind::Build
+        BuildernameKind::Build
     } else {
-        Kind::Other
+        BuildernameKind::Other
     };
     Some(ParsedBuildername {
         tree: Some(name[..tree.len() + "release-".len()].to_owned()),
         platform: platform.map(str::to_owned),
         os: None,
-        buildtype: matches!(kind, Kind::Build | Kind::Repack).then_some(BuildType::Opt),
+        buildtype: matches!(kind, BuildernameKind::Build | BuildernameKind::Repack)
+            .then_some(BuildType::Opt),
         kind: Some(kind),
         test: None,
     })
@@ -95,7 +96,7 @@ pub(super) fn l10n(name: &str) -> Option<ParsedBuildername> {
         platform: tables::is_known_platform(platform).then(|| platform.to_owned()),
         os: None,
         buildtype: Some(BuildType::Opt),
-        kind: Some(Kind::Repack),
+        kind: Some(BuildernameKind::Repack),
         test: None,
     })
 }
@@ -140,7 +141,7 @@ pub(super) fn b2g_build(name: &str) -> Option<ParsedBuildername> {
         } else {
             BuildType::Opt
         }),
-        kind: Some(Kind::Build),
+        kind: Some(BuildernameKind::Build),
         test: None,
     })
 }
@@ -165,7 +166,7 @@ pub(super) fn jetpack(name: &str) -> Option<ParsedBuildername> {
         platform: found.map(|(_, _, platform)| platform.to_owned()),
         os: found.map(|(_, os, _)| os.to_owned()),
         buildtype: Some(buildtype),
-        kind: Some(Kind::Test),
+        kind: Some(BuildernameKind::Test),
         test: Some("jetpack".to_owned()),
     })
 }
@@ -194,7 +195,7 @@ pub(super) fn runtime_build(name: &str) -> Option<ParsedBuildername> {
         } else {
             BuildType::Opt
         }),
-        kind: Some(Kind::Build),
+        kind: Some(BuildernameKind::Build),
         test: None,
     })
 }

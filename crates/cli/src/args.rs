@@ -23,6 +23,14 @@ pub enum Command {
     Record(RecordArgs),
     /// Publish recorded or fixture messages to a broker (demos, tests).
     Publish(PublishArgs),
+    /// Watch (as `watch --source taskcluster`) and serve a live page of the
+    /// latest pushes, their failures and the latest builds, with a JSON API.
+    ///
+    /// The page is at http://ADDR/ (`--listen`), the API at /api/pushes,
+    /// /api/pushes/TREE/REVISION and /api/builds, live updates at /events.
+    /// `--replay FILE` or `--synthetic-push N` serve a full page with no
+    /// broker and no network.
+    Serve(ServeArgs),
     /// Write a generated push of about N tasks as JSON lines (what `record`
     /// writes, `replay` and `publish` read): today's Taskcluster traffic.
     SyntheticPush(SyntheticPushArgs),
@@ -55,9 +63,9 @@ pub struct ConnectArgs {
 /// The queue a monitor reads.
 #[derive(Debug, Args)]
 pub struct QueueArgs {
-    /// Which messages to read.
-    #[arg(long, value_enum, default_value_t = SourceArg::Buildbot)]
-    pub source: SourceArg,
+    /// Which messages to read [default: buildbot; for `serve`: taskcluster].
+    #[arg(long, value_enum)]
+    pub source: Option<SourceArg>,
     /// Name the queue queue/USER/LABEL; monitors with one label share its work.
     /// Default: a random label.
     #[arg(long)]
@@ -340,6 +348,60 @@ pub struct SyntheticPushArgs {
     /// The seed every choice comes from: the same seed, the same messages.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Serve the page on this address [default: 127.0.0.1:8080, or a free
+    /// port on 127.0.0.1 when that one is taken]. Only loopback addresses
+    /// unless --allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Allow a --listen address other machines can reach. The page has no
+    /// authentication: everyone who reaches it sees what the monitor sees.
+    #[arg(long, requires = "listen")]
+    pub allow_remote: bool,
+    /// Show these recorded messages (files or directories, as `replay`
+    /// reads them) instead of connecting to a broker. Every tree unless
+    /// --tree says otherwise.
+    #[arg(long, value_name = "PATH", conflicts_with = "synthetic_push")]
+    pub replay: Vec<PathBuf>,
+    /// Show a generated push of about N tasks (see `synthetic-push`)
+    /// instead of connecting to a broker: its tree is the first --tree
+    /// [default: autoland].
+    #[arg(long, value_name = "N")]
+    pub synthetic_push: Option<usize>,
+    /// The generated push's seed [default: 1].
+    #[arg(long, value_name = "S", requires = "synthetic_push")]
+    pub seed: Option<u64>,
+    /// How many pushes of each tree the page shows (the newest).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub pushes_per_tree: usize,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub state: PushStateArgs,
+    /// Append translation errors and callback failures to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Where the push state lives and when a push is finished (`serve`
+/// always tracks pushes).
+#[derive(Debug, Args)]
+pub struct PushStateArgs {
+    /// Keep the push state in this SQLite file (created when missing), so a
+    /// monitor restarted with the same --label --durable goes on where it stopped.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seconds a push whose tasks all finished must stay unchanged before it counts as
+    /// finished.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub quiet_period: u64,
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 //! Errors print as one `error:` line on stderr; exit codes are 0 (done), 1
 //! (failure) and 2 (usage: a bad flag, flag value or filter).
 //!
+//! `serve` runs a monitor under the live page of `pulse-page`.
+//!
 //! Modules: `args` (the command line, clap's derive), `pipeline` (`watch`,
-//! `replay`, `record`), `output` (table rows, JSON lines, `--exec`),
+//! `replay`, `record`), `serve`, `output` (table rows, JSON lines, `--exec`),
 //! `broker` (finding the broker, `publish`), `synthetic`, `translate`
 //! (`translate`, `buildername`) and `error` (one-line errors, exit codes).
 
@@ -20,6 +22,7 @@ mod broker;
 mod error;
 mod output;
 mod pipeline;
+mod serve;
 mod synthetic;
 mod translate;
 
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => pipeline::watch(args),
         Command::Replay(args) => pipeline::replay(args),
         Command::Record(args) => pipeline::record(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Publish(args) => broker::publish(args),
         Command::SyntheticPush(args) => synthetic::synthetic_push(args),
         Command::Translate(args) => translate::translate(args),

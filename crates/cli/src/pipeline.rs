@@ -42,7 +42,10 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         Arc::clone(&stop),
     ));
     let builder = printing_monitor(filter, &args.output, &printer, &args.pushes, true)?
-        .source(source(args.queue.source, args.queue.progress)?)
+        .source(source(
+            args.queue.source.unwrap_or(SourceArg::Buildbot),
+            args.queue.progress,
+        )?)
         .broker(settings.clone());
     let mut builder = queue_options(builder, &args.queue)?;
     if let Some(workers) = args.output.workers {
@@ -138,7 +141,10 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
     let (writer, failed) = (Arc::clone(&recorder), Arc::clone(&stop));
     let builder = Monitor::builder()
         .filter(every_tree)
-        .source(source(args.queue.source, args.queue.progress)?)
+        .source(source(
+            args.queue.source.unwrap_or(SourceArg::Buildbot),
+            args.queue.progress,
+        )?)
         // One thread keeps the file in the order messages arrived.
         .callback_pool(PoolConfig::default().with_workers(1))
         .on_message(move |message| {
@@ -176,19 +182,28 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
 }
 
 /// The filter rules: `--filter-file` first, the flags added to it.
-fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
+pub(crate) fn build_filter(args: &FilterArgs) -> Result<Filter, CliError> {
+    filter_from_spec(&filter_spec(args)?)
+}
+
+/// The rules as given: `--filter-file` first, the flags added to it.
+pub(crate) fn filter_spec(args: &FilterArgs) -> Result<FilterSpec, CliError> {
     let mut spec = match &args.filter_file {
         Some(path) => FilterSpec::from_json_file(path)
             .map_err(|e| CliError::usage(format!("--filter-file {}: {e}", path.display())))?,
         None => FilterSpec::default(),
     };
     args.rules.apply(&mut spec);
-    Filter::from_spec(&spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
+    Ok(spec)
+}
+
+pub(crate) fn filter_from_spec(spec: &FilterSpec) -> Result<Filter, CliError> {
+    Filter::from_spec(spec).map_err(|e| CliError::usage(format!("invalid filter: {e}")))
 }
 
 /// The queue flags `watch` and `record` share: label, durability, type,
 /// delivery limit, dedupe window, exchange declaration.
-fn queue_options(
+pub(crate) fn queue_options(
     mut builder: MonitorBuilder,
     args: &QueueArgs,
 ) -> Result<MonitorBuilder, CliError> {
@@ -213,7 +228,7 @@ fn queue_options(
 }
 
 /// Usage errors in the queue flags, found before connecting.
-fn check_queue_args(args: &QueueArgs) -> Result<(), CliError> {
+pub(crate) fn check_queue_args(args: &QueueArgs) -> Result<(), CliError> {
     match args.delivery_limit {
         Some(limit) if args.queue_type != QueueTypeArg::Quorum => Err(CliError::usage(format!(
             "--delivery-limit {limit} needs --queue-type quorum: classic queues do not count \
@@ -224,7 +239,7 @@ fn check_queue_args(args: &QueueArgs) -> Result<(), CliError> {
 }
 
 /// The source to read; `--progress` only means something for Taskcluster.
-fn source(source: SourceArg, progress: bool) -> Result<Source, CliError> {
+pub(crate) fn source(source: SourceArg, progress: bool) -> Result<Source, CliError> {
     Ok(match source {
         SourceArg::Taskcluster => Source::Taskcluster { progress },
         _ if progress => {
@@ -293,7 +308,7 @@ fn printing_monitor(
     Ok(builder)
 }
 
-fn monitor_error(e: pulse_build_monitor::Error) -> CliError {
+pub(crate) fn monitor_error(e: pulse_build_monitor::Error) -> CliError {
     use pulse_build_monitor::ErrorKind;
     match e.kind() {
         ErrorKind::Wire(wire) => broker::wire_error(wire),
@@ -303,7 +318,7 @@ fn monitor_error(e: pulse_build_monitor::Error) -> CliError {
 }
 
 /// Ctrl-C (or SIGTERM) asks for a graceful stop; a second one quits at once.
-fn install_stop_handler() -> Result<Arc<StopFlag>, CliError> {
+pub(crate) fn install_stop_handler() -> Result<Arc<StopFlag>, CliError> {
     let stop = Arc::new(StopFlag::default());
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || {
@@ -370,7 +385,7 @@ impl Progress {
     }
 }
 
-fn stats_line(stats: &Stats) -> String {
+pub(crate) fn stats_line(stats: &Stats) -> String {
     format!(
         "received {}, translated {}, matched {}, translation errors {}, callback panics {}, \
          acknowledged {}, duplicates {}, reconnects {}, queue deleted {}",
@@ -386,7 +401,7 @@ fn stats_line(stats: &Stats) -> String {
     )
 }
 
-fn warn_if_incomplete(report: &StopReport) {
+pub(crate) fn warn_if_incomplete(report: &StopReport) {
     if !report.is_complete() {
         log::warn!(
             "{} callback calls were still running and {} never started; \

@@ -1645,61 +1645,81 @@ fn push_builds(specs: &mut Vec<Spec>, signers: &Signers) -> BuildIndex {
 /// the build, then signing, repackaging and symbols after it. Returns
 /// where the build is.
 fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signers) -> usize {
-    let name = format!("{}/{}", b.platform, b.build_type);
-    let platform_spec = |kind: &'static str,
-                         label_prefix: &str,
-                         job_kind: JobKind,
-                         worker: Worker,
-                         family: Family,
-                         minutes: (i64, i64),
-                         depends_on: Option<usize>| Spec {
-        platform: Some(b.platform.to_string()),
-        build_type: Some(b.build_type.to_string()),
-        ..plain(
-            kind,
-            format!("{label_prefix}-{name}"),
-            job_kind,
-            worker,
-            family,
-            minutes,
-            depends_on,
-        )
+    let tasks = PlatformTasks {
+        b,
+        name: format!("{}/{}", b.platform, b.build_type),
     };
-    let mut build_dep = None;
-    if b.pgo {
-        specs.push(Spec {
-            retrigger: true,
-            ..platform_spec(
-                "instrumented-build",
-                "instrumented-build",
+    let profile = b.pgo.then(|| push_profile_steps(specs, &tasks));
+    let build = push_build(specs, &tasks, profile);
+    push_after_build(specs, &tasks, build, signers);
+    build
+}
+
+/// The tasks of one build platform, each labelled
+/// `<kind>-<platform>/<build type>` and of the build job kind.
+struct PlatformTasks<'b> {
+    b: &'b BuildPlatform,
+    /// `<platform>/<build type>`.
+    name: String,
+}
+
+impl PlatformTasks<'_> {
+    fn spec(
+        &self,
+        kind: &'static str,
+        worker: Worker,
+        family: Family,
+        minutes: (i64, i64),
+        depends_on: Option<usize>,
+    ) -> Spec {
+        Spec {
+            platform: Some(self.b.platform.to_string()),
+            build_type: Some(self.b.build_type.to_string()),
+            ..plain(
+                kind,
+                format!("{kind}-{}", self.name),
                 JobKind::Build,
-                B_LINUX,
-                Family::Build,
-                (25, 45),
-                None,
+                worker,
+                family,
+                minutes,
+                depends_on,
             )
-        });
-        let instrumented = specs.len() - 1;
-        let profile_worker = if b.platform.starts_with("win") {
-            T_WIN
-        } else if b.platform.starts_with("macosx") {
-            T_MAC
-        } else if b.platform.starts_with("android") {
-            T_LINUX_KVM
-        } else {
-            T_LINUX
-        };
-        specs.push(platform_spec(
-            "generate-profile",
-            "generate-profile",
-            JobKind::Build,
-            profile_worker,
-            Family::Build,
-            (10, 20),
-            Some(instrumented),
-        ));
-        build_dep = Some(specs.len() - 1);
+        }
     }
+}
+
+/// Profile-guided optimization: an instrumented build, then a run of it on
+/// the platform's test machines that records the profile. Returns where
+/// the profile is.
+fn push_profile_steps(specs: &mut Vec<Spec>, tasks: &PlatformTasks<'_>) -> usize {
+    specs.push(Spec {
+        retrigger: true,
+        ..tasks.spec("instrumented-build", B_LINUX, Family::Build, (25, 45), None)
+    });
+    let instrumented = specs.len() - 1;
+    let platform = tasks.b.platform;
+    let profile_worker = if platform.starts_with("win") {
+        T_WIN
+    } else if platform.starts_with("macosx") {
+        T_MAC
+    } else if platform.starts_with("android") {
+        T_LINUX_KVM
+    } else {
+        T_LINUX
+    };
+    specs.push(tasks.spec(
+        "generate-profile",
+        profile_worker,
+        Family::Build,
+        (10, 20),
+        Some(instrumented),
+    ));
+    specs.len() - 1
+}
+
+/// The build itself, indexed under its platform; returns where it is.
+fn push_build(specs: &mut Vec<Spec>, tasks: &PlatformTasks<'_>, profile: Option<usize>) -> usize {
+    let b = tasks.b;
     let (job_name, shippable) = build_index_name(b.platform, b.build_type);
     specs.push(Spec {
         index: Index::Build {
@@ -1707,22 +1727,30 @@ fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signe
             shippable,
         },
         retrigger: true,
-        ..platform_spec(
+        ..tasks.spec(
             "build",
-            "build",
-            JobKind::Build,
             if b.xlarge { B_LINUX_XL } else { B_LINUX },
             Family::Build,
             b.minutes,
-            build_dep,
+            profile,
         )
     });
-    let build = specs.len() - 1;
+    specs.len() - 1
+}
+
+/// What takes the build's output, as the platform asks: signing, mac
+/// signing, the installer repackaged (after mac signing on macOS) and
+/// signed, the symbols uploaded.
+fn push_after_build(
+    specs: &mut Vec<Spec>,
+    tasks: &PlatformTasks<'_>,
+    build: usize,
+    signers: &Signers,
+) {
+    let b = tasks.b;
     if b.signing {
-        specs.push(platform_spec(
+        specs.push(tasks.spec(
             "build-signing",
-            "build-signing",
-            JobKind::Build,
             signers.signing,
             Family::Signing,
             (1, 6),
@@ -1731,10 +1759,8 @@ fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signe
     }
     let mut repackage_dep = build;
     if b.mac_signing {
-        specs.push(platform_spec(
+        specs.push(tasks.spec(
             "build-mac-signing",
-            "build-mac-signing",
-            JobKind::Build,
             signers.mac_signing,
             Family::Signing,
             (3, 12),
@@ -1743,10 +1769,8 @@ fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signe
         repackage_dep = specs.len() - 1;
     }
     if b.repackage {
-        specs.push(platform_spec(
+        specs.push(tasks.spec(
             "repackage",
-            "repackage",
-            JobKind::Build,
             B_LINUX,
             Family::Support,
             (2, 8),
@@ -1754,10 +1778,8 @@ fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signe
         ));
         if b.repackage_signing {
             let repackage = specs.len() - 1;
-            specs.push(platform_spec(
+            specs.push(tasks.spec(
                 "repackage-signing",
-                "repackage-signing",
-                JobKind::Build,
                 signers.signing,
                 Family::Signing,
                 (1, 6),
@@ -1766,17 +1788,14 @@ fn push_build_platform(specs: &mut Vec<Spec>, b: &BuildPlatform, signers: &Signe
         }
     }
     if b.symbols {
-        specs.push(platform_spec(
+        specs.push(tasks.spec(
             "upload-symbols",
-            "upload-symbols",
-            JobKind::Build,
             B_LINUX,
             Family::Support,
             (3, 10),
             Some(build),
         ));
     }
-    build
 }
 
 /// The MSIX package signing of the win64 builds.

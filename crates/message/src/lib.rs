@@ -7,7 +7,11 @@
 //! once, with the family of messages each one carries ([`Family`]):
 //! a new exchange is one line there.
 //!
-//! Modules: `message` (the type and its recording line) and `exchanges`.
+//! [`primary_routing_key`] rebuilds the routing key the Taskcluster queue
+//! gives a task message from its body.
+//!
+//! Modules: `message` (the type and its recording line), `exchanges`, and
+//! `routing`.
 //!
 //! ```
 //! use pulse_message::{exchanges, Family, Message};
@@ -21,6 +25,8 @@
 
 pub mod exchanges;
 mod message;
+mod routing;
 
 pub use exchanges::Family;
 pub use message::Message;
+pub use routing::primary_routing_key;

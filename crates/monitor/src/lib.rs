@@ -114,7 +114,7 @@ pub use stats::Stats;
 pub use pulse_dispatch::Config as PoolConfig;
 pub use pulse_filter::{Filter, FilterSpec, Rejection};
 pub use pulse_translator::{
-    exchanges, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales, Message, PushRecord,
-    Record, Status, TaskGroupRecord, TaskRecord, TaskState, TestRecord,
+    exchanges, primary_routing_key, BuildRecord, BuildType, JobInfo, JobKind, JobResult, Locales,
+    Message, PushRecord, Record, Status, TaskGroupRecord, TaskRecord, TaskState, TestRecord,
 };
 pub use pulse_wire::{Backoff, ConnectionSettings, ConsumeOptions, Password, QueueType};

@@ -342,30 +342,14 @@ fn to_bytes(document: &Value) -> Vec<u8> {
 /// from the task's state and the routing key from its status, as the queue
 /// builds them.
 fn taskcluster_message(path: &Path, task_id: &str, body: &Value) -> Message {
-    let status = &body["status"];
-    let text = |v: &Value| v.as_str().unwrap_or("_").to_string();
-    let exchange = match status["state"].as_str() {
+    let exchange = match body["status"]["state"].as_str() {
         Some("pending") => exchanges::TASK_PENDING,
         Some("running") => exchanges::TASK_RUNNING,
         Some("failed") => exchanges::TASK_FAILED,
         Some("exception") => exchanges::TASK_EXCEPTION,
         _ => exchanges::TASK_COMPLETED,
     };
-    let run_id = body["runId"].as_u64().unwrap_or(0);
-    let run = status["runs"].get(run_id as usize).unwrap_or(&Value::Null);
-    let routing_key = [
-        "primary".to_string(),
-        task_id.to_string(),
-        run_id.to_string(),
-        text(&run["workerGroup"]),
-        text(&run["workerId"]),
-        text(&status["provisionerId"]),
-        text(&status["workerType"]),
-        text(&status["schedulerId"]),
-        text(&status["taskGroupId"]),
-        "_".to_string(),
-    ]
-    .join(".");
+    let routing_key = pulse_translator::primary_routing_key(body);
     let mut message = Message::new(exchange, routing_key, to_bytes(body));
     message.cc = definition_routes(path, task_id);
     message

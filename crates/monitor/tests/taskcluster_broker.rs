@@ -20,7 +20,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pulse_build_monitor::{Filter, Message, Monitor, MonitorBuilder, Record, Source};
+use pulse_build_monitor::{
+    primary_routing_key, Filter, Message, Monitor, MonitorBuilder, Record, Source,
+};
 use pulse_translator::ErrorKind as TranslateErrorKind;
 use serde_json::Value;
 use taskcluster_support::{
@@ -129,20 +131,9 @@ fn tagged_tasks(dir: &Path, marker: &str) -> Vec<Task> {
                 .collect();
             let run_id = json["runId"].as_u64().unwrap();
             let run = &status["runs"][run_id as usize];
-            let word = |v: &Value| v.as_str().unwrap_or("_").to_string();
-            let routing_key = [
-                "primary".to_string(),
-                task_id.clone(),
-                run_id.to_string(),
-                word(&run["workerGroup"]),
-                word(&run["workerId"]),
-                word(&status["provisionerId"]),
-                word(&status["workerType"]),
-                word(&status["schedulerId"]),
-                word(&status["taskGroupId"]),
-                marker.to_string(),
-            ]
-            .join(".");
+            // The queue's key, its reserved last word replaced by the test's marker.
+            let routing_key = primary_routing_key(&json);
+            let routing_key = format!("{}{marker}", routing_key.strip_suffix('_').unwrap());
             let state = run["state"].as_str().unwrap();
             let mut message = Message::new(
                 format!("exchange/taskcluster-queue/v1/task-{state}"),

@@ -100,7 +100,7 @@ mod translate;
 pub use clock::Clock;
 pub use error::{Error, ErrorKind};
 pub use options::{Options, DEFAULT_ROOT_URL};
-pub use pulse_message::{exchanges, Family, Message};
+pub use pulse_message::{exchanges, primary_routing_key, Family, Message};
 pub use record::{
     BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, PushRecord, Record,
     TaskGroupRecord, TaskRecord, TestRecord,

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use pulse_translator::taskcluster::{translate, translate_with_definition, TaskDefinition};
 use pulse_translator::Options;
-use pulse_translator::{BuildType, Clock, ErrorKind, JobKind, JobResult, Message, Record, Status};
+use pulse_translator::{
+    primary_routing_key, BuildType, Clock, ErrorKind, JobKind, JobResult, Message, Record, Status,
+};
 use serde_json::Value;
 
 const CORPUS: &str = concat!(
@@ -70,23 +72,6 @@ fn cc_of(definition: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// The queue's primary routing key for a message body.
-fn primary_key(body: &Value) -> String {
-    let status = &body["status"];
-    let s = |v: &Value| v.as_str().unwrap_or("_").to_string();
-    format!(
-        "primary.{}.{}.{}.{}.{}.{}.{}.{}._",
-        s(&status["taskId"]),
-        body["runId"],
-        s(&body["workerGroup"]),
-        s(&body["workerId"]),
-        s(&status["provisionerId"]),
-        s(&status["workerType"]),
-        s(&status["schedulerId"]),
-        s(&status["taskGroupId"]),
-    )
 }
 
 fn buildtype_of(collection: &Value) -> Option<BuildType> {
@@ -175,7 +160,7 @@ fn tagged_2020_messages_agree_with_their_task_definitions() {
     for tagged in &corpus {
         let name = &tagged.name;
         let cc = cc_of(&tagged.definition_json);
-        let key = primary_key(&tagged.body_json);
+        let key = primary_routing_key(&tagged.body_json);
         let message = Message::new(
             "exchange/taskcluster-queue/v1/task-completed",
             key,
@@ -477,7 +462,7 @@ fn all_messages() -> Vec<(String, String, Vec<String>, Value, Value)> {
         for tagged in corpus {
             all.push((
                 "exchange/taskcluster-queue/v1/task-completed".to_string(),
-                primary_key(&tagged.body_json),
+                primary_routing_key(&tagged.body_json),
                 cc_of(&tagged.definition_json),
                 tagged.body_json,
                 tagged.definition_json,

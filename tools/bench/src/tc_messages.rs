@@ -152,31 +152,19 @@ pub fn tagged_corpus() -> Result<Vec<Message>, String> {
             .filter_map(Value::as_str)
             .map(|route| format!("route.{route}"))
             .collect();
-        messages
-            .push(Message::new(exchanges::TASK_COMPLETED, primary_key(&json), body).with_cc(cc));
+        messages.push(
+            Message::new(
+                exchanges::TASK_COMPLETED,
+                pulse_build_monitor::primary_routing_key(&json),
+                body,
+            )
+            .with_cc(cc),
+        );
     }
     if messages.is_empty() {
         return Err(format!("no Taskcluster messages in {}", dir.display()));
     }
     Ok(messages)
-}
-
-/// The queue's primary routing key for a message body, `_` for what it
-/// does not name.
-fn primary_key(body: &Value) -> String {
-    let status = &body["status"];
-    let s = |v: &Value| v.as_str().unwrap_or("_").to_string();
-    format!(
-        "primary.{}.{}.{}.{}.{}.{}.{}.{}._",
-        s(&status["taskId"]),
-        body["runId"],
-        s(&body["workerGroup"]),
-        s(&body["workerId"]),
-        s(&status["provisionerId"]),
-        s(&status["workerType"]),
-        s(&status["schedulerId"]),
-        s(&status["taskGroupId"]),
-    )
 }
 
 #[cfg(test)]

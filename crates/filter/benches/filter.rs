@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use pulse_filter::Filter;
 use pulse_translator::{BuildRecord, Record, TestRecord};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+use pulse_test_corpus::CORPUS;
 
 fn corpus_records() -> Result<Vec<Record>, String> {
     let mut records = Vec::new();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use pulse_filter::{Filter, Rule};
 use pulse_translator::{BuildRecord, Record, TestRecord};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+use pulse_test_corpus::CORPUS;
 const EXPECTED: [&str; 2] = [
     "buildbot-raw.expected.json",
     "buildbot-unittest-2013.expected.json",

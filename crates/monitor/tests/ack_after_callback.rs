@@ -5,10 +5,12 @@
 
 mod common;
 
+use pulse_test_support::BrokerCleanup;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{broker_or_skip, publish_all, publisher, unique, wait_until, QueueGuard, WAIT};
+use common::{broker_or_skip, publish_all, publisher, unique, wait_until, WAIT};
 use crossbeam_channel::{Receiver, Sender};
 use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{ConnectionSettings, Filter, Message, Monitor, Source};
@@ -101,7 +103,7 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
     };
     let tree = unique("test");
     let label = unique("monitor-test-ack");
-    let guard = QueueGuard::new(&settings, &label);
+    let guard = BrokerCleanup::for_label(&settings, &label);
     let (started_tx, started) = crossbeam_channel::bounded(1);
     let (release, release_rx) = crossbeam_channel::bounded(1);
     let (first, seen) = start(
@@ -135,7 +137,7 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
 
     // Only the unfinished message is left on the durable queue.
     wait_until("the unacknowledged message back in the queue", || {
-        let depth = queue_depth(&settings, guard.name());
+        let depth = queue_depth(&settings, guard.queue_name());
         assert!(
             depth <= 1,
             "{depth} messages in the queue: handled ones were requeued"
@@ -170,7 +172,7 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
     assert_eq!(first_revisions, ["msg-0", "msg-1", "msg-3", "msg-4"]);
     assert_eq!(report.stats.received, 2, "{:?}", report.stats);
     assert_eq!(report.stats.acknowledged, 2, "{:?}", report.stats);
-    assert_eq!(queue_depth(&settings, guard.name()), 0);
+    assert_eq!(queue_depth(&settings, guard.queue_name()), 0);
 }
 
 /// With every callback thread busy and no room to queue, the monitor's
@@ -183,7 +185,7 @@ fn stop_ends_at_its_deadline_while_every_worker_is_busy() {
     };
     let tree = unique("test");
     let label = unique("monitor-test-ack-busy");
-    let guard = QueueGuard::new(&settings, &label);
+    let guard = BrokerCleanup::for_label(&settings, &label);
     let (started_tx, started) = crossbeam_channel::bounded(1);
     let (release, release_rx) = crossbeam_channel::bounded(1);
     let (first, _) = start(
@@ -223,7 +225,7 @@ fn stop_ends_at_its_deadline_while_every_worker_is_busy() {
 
     // Nothing was acknowledged: every message is still on the queue.
     wait_until("all five back in the queue", || {
-        queue_depth(&settings, guard.name()) == 5
+        queue_depth(&settings, guard.queue_name()) == 5
     });
     let (second, seen) = start(&settings, &label, &tree, None, (2, 256));
     wait_until("all five again", || {

@@ -6,11 +6,12 @@
 
 mod common;
 
+use pulse_test_support::BrokerCleanup;
+
 use std::sync::{Arc, Mutex};
 
 use common::{
-    broker_or_skip, corpus_or_skip, expected_normalized, publish_all, publisher, unique,
-    wait_until, QueueGuard,
+    broker_or_skip, corpus_or_skip, expected_normalized, publish_all, publisher, unique, wait_until,
 };
 use pulse_build_monitor::{
     ConnectionSettings, Filter, Message, Monitor, MonitorBuilder, Record, Source,
@@ -103,8 +104,8 @@ fn normalized_messages_give_the_same_records_and_bindings_narrow_by_tree() {
 
     let (label_a, label_b) = (unique("monitor-test-norm-a"), unique("monitor-test-norm-b"));
     let _guards = (
-        QueueGuard::new(&settings, &label_a),
-        QueueGuard::new(&settings, &label_b),
+        BrokerCleanup::for_label(&settings, &label_a),
+        BrokerCleanup::for_label(&settings, &label_b),
     );
     // A: the tree, talos off. B: the tree, talos on, one platform.
     let (a, received_a) = start(
@@ -211,7 +212,7 @@ fn default_filter_binds_only_mozilla_central() {
     };
 
     let label = unique("monitor-test-norm-default");
-    let _guard = QueueGuard::new(&settings, &label);
+    let _guard = BrokerCleanup::for_label(&settings, &label);
     let (monitor, received) = start(&settings, &label, Filter::default());
     let mut publisher = publisher(&settings);
     publish_all(&mut publisher, &ours);

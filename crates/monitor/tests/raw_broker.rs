@@ -8,11 +8,13 @@
 
 mod common;
 
+use pulse_test_support::BrokerCleanup;
+
 use std::sync::{Arc, Mutex};
 
 use common::{
     broker_or_skip, corpus_or_skip, multiset, publish_all, publisher, raw_corpus, translate_raw,
-    unique, wait_until, with_tree, QueueGuard,
+    unique, wait_until, with_tree,
 };
 use pulse_build_monitor::{Filter, Message, Monitor, Record, StopReport};
 
@@ -135,7 +137,7 @@ fn raw_corpus_through_the_broker_matches_in_process_translation() {
     let mut monitors = Vec::new();
     for (index, case) in CASES.iter().enumerate() {
         let label = unique(&format!("monitor-test-raw-{index}"));
-        guards.push(QueueGuard::new(&settings, &label));
+        guards.push(BrokerCleanup::for_label(&settings, &label));
         let received = Arc::new(Mutex::new(Received::default()));
         let (on_message, on_build, on_test) =
             (received.clone(), received.clone(), received.clone());

@@ -5,12 +5,12 @@
 
 mod common;
 
+use pulse_test_support::BrokerCleanup;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use common::{
-    broker_or_skip, close_connection_named, publish_all, publisher, unique, wait_until, QueueGuard,
-};
+use common::{broker_or_skip, close_connection_named, publish_all, publisher, unique, wait_until};
 use pulse_build_monitor::ConsumeOptions;
 use pulse_build_monitor::{Filter, Message, Monitor, Source};
 
@@ -49,7 +49,7 @@ fn forced_close_mid_stream(durable: bool) {
     };
     let tree = unique("test");
     let label = unique("monitor-test-reconnect");
-    let _guard = QueueGuard::new(&settings, &label);
+    let _guard = BrokerCleanup::for_label(&settings, &label);
     let seen: Arc<Mutex<BTreeMap<usize, usize>>> = Arc::default();
     let on_build = seen.clone();
     let monitor = Monitor::builder()

@@ -3,25 +3,14 @@
 //! `cargo bench -p pulse-translator --bench translate` prints a table; the
 //! target is a translate rate of at least 0.8 of the IgnoredAny rate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use pulse_translator::buildbot::translate;
 use pulse_translator::Options;
 use serde::de::IgnoredAny;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
+use pulse_test_corpus::{files_under, CORPUS};
 
 /// Messages per second of `work` over all bodies, best of five runs.
 fn rate(bodies: &[Vec<u8>], mut work: impl FnMut(&[u8])) -> f64 {
@@ -51,7 +40,7 @@ fn main() {
             );
             return;
         }
-        files_under(&dir, &mut files);
+        files.extend(files_under(&dir));
     }
     let bodies: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let bytes: usize = bodies.iter().map(Vec::len).sum();

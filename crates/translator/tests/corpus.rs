@@ -10,34 +10,10 @@ use pulse_translator::Options;
 use pulse_translator::{normalized, Error, NormalizedMessage};
 use serde_json::Value;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
-
-/// The corpus directory, or `None` (with a loud message) when it is absent
+/// The corpus directory, or `None` after a loud SKIP when it is absent
 /// outside CI.
 fn corpus() -> Option<PathBuf> {
-    let path = PathBuf::from(CORPUS);
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the shared corpus is missing at {}", path.display());
-    }
-    eprintln!(
-        "!!! SKIPPED: the shared corpus is missing at {} !!!",
-        path.display()
-    );
-    None
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
+    pulse_test_corpus::corpus_dir("")
 }
 
 #[derive(Default, Debug)]
@@ -67,8 +43,7 @@ fn check_set(corpus: &Path, set: &str, totals: &mut Totals) {
     let expected: BTreeMap<String, Value> =
         serde_json::from_slice(&fs::read(corpus.join(format!("{set}.expected.json"))).unwrap())
             .unwrap();
-    let mut files = Vec::new();
-    files_under(&corpus.join(set), &mut files);
+    let files = pulse_test_corpus::files_under(&corpus.join(set));
     assert_eq!(
         files.len(),
         expected.len(),
@@ -172,8 +147,7 @@ fn expected_messages_round_trip_through_normalized() {
 #[test]
 fn mozmill_ci_payloads_parse() {
     let Some(corpus) = corpus() else { return };
-    let mut files = Vec::new();
-    files_under(&corpus.join("normalized-mozmill-ci"), &mut files);
+    let mut files = pulse_test_corpus::files_under(&corpus.join("normalized-mozmill-ci"));
     files.retain(|f| f.extension().is_some_and(|e| e == "json" || e == "log"));
     assert_eq!(files.len(), 19);
     let mut parsed = 0;

@@ -5,9 +5,10 @@
 //! Under `CI=true` a missing corpus fails; elsewhere these tests skip loudly.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
+use pulse_test_corpus::read_json;
 use pulse_translator::taskcluster::{translate, translate_with_definition, TaskDefinition};
 use pulse_translator::Options;
 use pulse_translator::{
@@ -15,33 +16,12 @@ use pulse_translator::{
 };
 use serde_json::Value;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/taskcluster"
-);
-
 fn corpus_dir(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(CORPUS).join(name);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("corpus {} is missing and CI=true", dir.display());
-    }
-    eprintln!(
-        "SKIPPING: corpus {} is missing (set CI=true to fail instead)",
-        dir.display()
-    );
-    None
+    pulse_test_corpus::corpus_dir(&format!("taskcluster/{name}"))
 }
 
 fn fixed_clock() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()
-}
-
-fn read_json(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The generic platform a Treeherder machine platform belongs to, written

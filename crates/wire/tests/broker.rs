@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{broker_or_skip, publisher, receive, unique, wait_until, Cleanup};
+use pulse_test_support::BrokerCleanup;
+
+use common::{broker_or_skip, publisher, receive, unique, wait_until};
 use pulse_test_support::close_connection_named;
 use pulse_wire::{
     ConnectionSettings, ConsumeOptions, Consumer, ErrorKind, ExchangeDeclaration, Message,
@@ -20,7 +22,7 @@ fn options(prefetch: u16) -> ConsumeOptions {
 }
 
 /// A durable queue bound with `#` to a fresh topic exchange, both cleaned up.
-fn fresh_topology(cleanup: &mut Cleanup) -> (String, Topology) {
+fn fresh_topology(cleanup: &mut BrokerCleanup) -> (String, Topology) {
     let exchange = cleanup.exchange(&unique("exchange"));
     let queue = cleanup.queue(&unique("queue"));
     let topology = Topology::new(QueueSpec::durable(&queue))
@@ -34,7 +36,7 @@ fn published_messages_arrive_with_keys_cc_and_bodies() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let handle = Consumer::start(settings.clone(), topology, options(50)).unwrap();
     assert!(handle.stats().connected);
@@ -89,7 +91,7 @@ fn published_messages_arrive_with_keys_cc_and_bodies() {
         handle.deliveries().recv().is_err(),
         "deliveries end after stop"
     );
-    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 0);
+    assert_eq!(publisher.queue_depth(cleanup.queue_name()).unwrap(), 0);
 }
 
 #[test]
@@ -97,7 +99,7 @@ fn unacked_messages_go_to_the_next_consumer() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let first = Consumer::start(settings.clone(), topology.clone(), options(20)).unwrap();
     let mut publisher = publisher(&settings);
@@ -147,7 +149,7 @@ fn unacked_messages_go_to_the_next_consumer() {
     }
     assert_eq!(first.stats().acked, 4);
     second.stop();
-    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 0);
+    assert_eq!(publisher.queue_depth(cleanup.queue_name()).unwrap(), 0);
 }
 
 #[test]
@@ -155,7 +157,7 @@ fn rejected_and_dropped_deliveries_come_back() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let handle = Consumer::start(settings.clone(), topology, options(10)).unwrap();
     let mut publisher = publisher(&settings);
@@ -186,7 +188,7 @@ fn rejected_and_dropped_deliveries_come_back() {
     wait_until(WAIT, "2 acks", || handle.stats().acked == 2);
     let stats = handle.stop();
     assert_eq!((stats.received, stats.rejected), (5, 3));
-    assert_eq!(publisher.queue_depth(&cleanup.queues[0]).unwrap(), 0);
+    assert_eq!(publisher.queue_depth(cleanup.queue_name()).unwrap(), 0);
 }
 
 #[test]
@@ -194,7 +196,7 @@ fn out_of_order_acks_never_ack_an_undecided_message() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let handle = Consumer::start(settings.clone(), topology, options(100)).unwrap();
     let mut publisher = publisher(&settings);
@@ -222,7 +224,7 @@ fn out_of_order_acks_never_ack_an_undecided_message() {
     let stats = handle.stop();
     assert_eq!(stats.acked, 58);
     wait_until(WAIT, "the two held messages back on the queue", || {
-        let depth = publisher.queue_depth(&cleanup.queues[0]).unwrap();
+        let depth = publisher.queue_depth(cleanup.queue_name()).unwrap();
         assert!(
             depth <= 2,
             "{depth} messages requeued: an acked one came back"
@@ -237,7 +239,7 @@ fn consumer_reconnects_after_its_connection_is_closed() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let consumer_settings = settings.clone();
     let handle = Consumer::start(consumer_settings.clone(), topology, options(20)).unwrap();
@@ -323,7 +325,7 @@ fn missing_exchange_with_passive_declaration_is_not_found() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let queue = cleanup.queue(&unique("queue"));
     let topology = Topology::new(QueueSpec::durable(queue)).bind(unique("exchange"), "#");
     let err = Consumer::start(settings, topology, options(1)).unwrap_err();
@@ -356,7 +358,7 @@ fn queue_depth_is_reported_and_housekeeping_works() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let queue = topology.queue.name.clone();
     let mut publisher = publisher(&settings);
@@ -396,7 +398,7 @@ fn publishing_to_a_missing_exchange_fails_and_the_publisher_recovers() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let exchange = cleanup.exchange(&unique("exchange"));
     let mut publisher = publisher(&settings);
     let err = publisher
@@ -436,7 +438,7 @@ fn a_handler_gets_every_delivery_in_order_on_the_connection_thread() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
     let sink = std::sync::Arc::clone(&seen);
@@ -482,7 +484,7 @@ fn released_deliveries_neither_hold_up_stop_nor_get_acknowledged_with_others() {
     let Some(settings) = broker_or_skip() else {
         return;
     };
-    let mut cleanup = Cleanup::new(&settings);
+    let mut cleanup = BrokerCleanup::new(&settings);
     let (exchange, topology) = fresh_topology(&mut cleanup);
     // A stop that waited for the released message would take a minute.
     let patient = options(50).with_stop_timeout(Duration::from_secs(60));

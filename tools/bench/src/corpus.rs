@@ -1,7 +1,7 @@
 //! The shared corpus of real Pulse messages, and message templates that
 //! carry a sequence number so a callback can tell which message it got.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pulse_filter::Filter;
 use pulse_translator::buildbot::translate;
@@ -10,7 +10,7 @@ use pulse_translator::{normalized, Record};
 use serde_json::Value;
 
 /// The corpus beside the workspace (`/work/shared/corpus`).
-pub const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+pub use pulse_test_corpus::CORPUS;
 
 const RAW_SETS: [&str; 2] = ["buildbot-raw", "buildbot-unittest-2013"];
 
@@ -84,23 +84,6 @@ pub struct Corpus {
     pub small_templates: Vec<Template>,
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files_under(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    serde_json::from_slice(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
-}
-
 impl Corpus {
     /// Loads the corpus, checking that each template still translates to
     /// one record under its tagged key that `filter` keeps.
@@ -113,10 +96,10 @@ impl Corpus {
         let mut small_templates = Vec::new();
         for set in RAW_SETS {
             let dir = root.join(set);
-            let mut files = Vec::new();
-            files_under(&dir, &mut files)
-                .map_err(|e| format!("reading the corpus at {}: {e}", dir.display()))?;
-            files.sort();
+            if !dir.is_dir() {
+                return Err(format!("no corpus at {}", dir.display()));
+            }
+            let files = pulse_test_corpus::files_under(&dir);
             for file in &files {
                 let body =
                     std::fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
@@ -126,7 +109,7 @@ impl Corpus {
                 raw_bodies.push(body);
             }
 
-            let expected = read_json(&root.join(format!("{set}.expected.json")))?;
+            let expected = pulse_test_corpus::read_json(&root.join(format!("{set}.expected.json")));
             let entries = expected
                 .as_object()
                 .ok_or("expected.json is not an object")?;

@@ -31,42 +31,6 @@ pub fn corpus_or_skip() -> Option<PathBuf> {
     pulse_test_support::corpus_dir("")
 }
 
-/// Deletes a queue when dropped, so a failing test leaves nothing behind.
-/// Declare it before the monitor: locals drop in reverse order, so the
-/// monitor has stopped by the time the queue goes.
-pub struct QueueGuard {
-    settings: ConnectionSettings,
-    queue: String,
-}
-
-impl QueueGuard {
-    pub fn new(settings: &ConnectionSettings, label: &str) -> QueueGuard {
-        let mut settings = settings.clone();
-        settings.connection_name.push_str("-cleanup");
-        QueueGuard {
-            queue: pulse_wire::queue_name(&settings.user, Some(label)),
-            settings,
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.queue
-    }
-}
-
-impl Drop for QueueGuard {
-    fn drop(&mut self) {
-        match Publisher::connect(&self.settings) {
-            Ok(mut publisher) => {
-                // A transient queue may already be gone: NotFound is fine.
-                let _ = publisher.delete_queue(&self.queue);
-                let _ = publisher.close();
-            }
-            Err(e) => eprintln!("cleanup: cannot delete {}: {e}", self.queue),
-        }
-    }
-}
-
 /// A publisher on its own named connection, with the Pulse exchanges
 /// declared (other tests may have declared them already).
 pub fn publisher(settings: &ConnectionSettings) -> Publisher {

@@ -17,58 +17,6 @@ pub fn unique(kind: &str) -> String {
     pulse_test_support::unique(&format!("{kind}/test-wire"))
 }
 
-/// Deletes the test's queues and exchanges when dropped, even after a panic.
-pub struct Cleanup {
-    settings: ConnectionSettings,
-    pub queues: Vec<String>,
-    pub exchanges: Vec<String>,
-}
-
-impl Cleanup {
-    pub fn new(settings: &ConnectionSettings) -> Cleanup {
-        let mut settings = settings.clone();
-        settings.connection_name.push_str("-cleanup");
-        Cleanup {
-            settings,
-            queues: Vec::new(),
-            exchanges: Vec::new(),
-        }
-    }
-
-    pub fn queue(&mut self, name: &str) -> String {
-        self.queues.push(name.to_string());
-        name.to_string()
-    }
-
-    pub fn exchange(&mut self, name: &str) -> String {
-        self.exchanges.push(name.to_string());
-        name.to_string()
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let Ok(mut publisher) = Publisher::connect(&self.settings) else {
-            eprintln!(
-                "cleanup: cannot connect to delete {:?} {:?}",
-                self.queues, self.exchanges
-            );
-            return;
-        };
-        for queue in &self.queues {
-            if let Err(e) = publisher.delete_queue(queue) {
-                eprintln!("cleanup: {e}");
-            }
-        }
-        for exchange in &self.exchanges {
-            if let Err(e) = publisher.delete_exchange(exchange) {
-                eprintln!("cleanup: {e}");
-            }
-        }
-        let _ = publisher.close();
-    }
-}
-
 /// A publisher on its own named connection.
 pub fn publisher(settings: &ConnectionSettings) -> Publisher {
     let mut settings = settings.clone();

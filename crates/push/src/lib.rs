@@ -69,5 +69,6 @@ mod tracker;
 pub use error::{Error, ErrorKind};
 pub use summary::{
     worst_result, Counts, FailedTask, PushEvent, PushEventKind, PushState, PushSummary,
+    FAILURE_LINES_PER_TASK,
 };
 pub use tracker::{PushTracker, TrackerConfig, DEFAULT_QUIET_PERIOD, DEFAULT_RETENTION};

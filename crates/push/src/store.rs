@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use pulse_translator::{JobResult, TaskState};
+use pulse_translator::{FailureLine, JobResult, TaskState};
 use rusqlite::{params, Connection};
 
 use crate::summary::Counts;
@@ -18,7 +18,7 @@ use crate::{Error, ErrorKind};
 
 /// The schema's version, in `PRAGMA user_version`: a file of another
 /// version is refused rather than misread.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pushes (
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     result TEXT NOT NULL,
     logurl TEXT,
     at TEXT,
+    details TEXT,
     PRIMARY KEY (tree, revision, task_id)
 );
 ";
@@ -167,7 +168,7 @@ impl Store {
             .connection
             .prepare(
                 "SELECT tree, revision, task_id, label, kind, task_group_id, defined, run_id,
-                        state, result, logurl, at
+                        state, result, logurl, at, details
                  FROM tasks",
             )
             .map_err(fail)?;
@@ -192,7 +193,14 @@ impl Store {
                         )?,
                         logurl: row.get(10)?,
                         at: row.get(11)?,
-                    },
+                        failures: Vec::new(),
+                        details_unavailable: None,
+                    }
+                    .with_details(
+                        row.get::<_, Option<String>>(12)?
+                            .map(|text| parse_json::<Details>(12, &text))
+                            .transpose()?,
+                    ),
                 ))
             })
             .map_err(fail)?
@@ -245,8 +253,8 @@ impl Store {
             let mut upsert_task = transaction
                 .prepare_cached(
                     "INSERT OR REPLACE INTO tasks (tree, revision, task_id, label, kind,
-                        task_group_id, defined, run_id, state, result, logurl, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        task_group_id, defined, run_id, state, result, logurl, at, details)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(fail)?;
             for ((tree, revision), task) in tasks {
@@ -264,6 +272,9 @@ impl Store {
                         task.result.as_str(),
                         task.logurl,
                         task.at,
+                        Details::of(task)
+                            .map(|details| serde_json::to_string(&details)
+                                .expect("details serialize")),
                     ])
                     .map_err(fail)?;
             }
@@ -279,6 +290,34 @@ impl Store {
             }
         }
         transaction.commit().map_err(fail)
+    }
+}
+
+/// A task's fetched details, one JSON column.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Details {
+    #[serde(default)]
+    failures: Vec<FailureLine>,
+    #[serde(default)]
+    unavailable: Option<String>,
+}
+
+impl Details {
+    fn of(task: &TaskEntry) -> Option<Details> {
+        (!task.failures.is_empty() || task.details_unavailable.is_some()).then(|| Details {
+            failures: task.failures.clone(),
+            unavailable: task.details_unavailable.clone(),
+        })
+    }
+}
+
+impl TaskEntry {
+    fn with_details(mut self, details: Option<Details>) -> TaskEntry {
+        if let Some(details) = details {
+            self.failures = details.failures;
+            self.details_unavailable = details.unavailable;
+        }
+        self
     }
 }
 

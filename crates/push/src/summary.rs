@@ -3,7 +3,7 @@
 //! its changes. These are what callbacks receive and what serializes.
 
 use chrono::{DateTime, Utc};
-use pulse_translator::JobResult;
+use pulse_translator::{FailureLine, JobResult};
 use serde::{Deserialize, Serialize};
 
 /// Where a push stands.
@@ -107,7 +107,19 @@ pub struct FailedTask {
     pub at: DateTime<Utc>,
     /// The run's log.
     pub logurl: Option<String>,
+    /// Its first failure lines (at most [`FAILURE_LINES_PER_TASK`]), once
+    /// the monitor fetched its details; empty before, and for a task whose
+    /// details are not fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureLine>,
+    /// Why its details could not be fetched, when they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_unavailable: Option<String>,
 }
+
+/// How many failure lines a push keeps of each failed task: the first
+/// ones, which say what broke first.
+pub const FAILURE_LINES_PER_TASK: usize = 5;
 
 /// One push: who pushed what, where its tasks stand, and what failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

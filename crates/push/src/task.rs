@@ -3,7 +3,7 @@
 //! the same message twice changes nothing.
 
 use chrono::{DateTime, Utc};
-use pulse_translator::{JobResult, Record, TaskState};
+use pulse_translator::{FailureLine, JobResult, Record, TaskState};
 
 /// What one record says about a task's run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +102,9 @@ pub(crate) struct TaskEntry {
     pub(crate) result: JobResult,
     pub(crate) logurl: Option<String>,
     pub(crate) at: Option<DateTime<Utc>>,
+    /// The failed run's first failure lines, once fetched.
+    pub(crate) failures: Vec<FailureLine>,
+    pub(crate) details_unavailable: Option<String>,
 }
 
 impl TaskEntry {
@@ -118,6 +121,8 @@ impl TaskEntry {
             result: JobResult::Unknown,
             logurl: None,
             at: None,
+            failures: Vec::new(),
+            details_unavailable: None,
         };
         entry.merge(observation);
         entry
@@ -151,6 +156,9 @@ impl TaskEntry {
             self.result = observation.result;
             self.logurl.clone_from(&observation.logurl);
             self.at = observation.at;
+            // A later run's details are its own.
+            self.failures.clear();
+            self.details_unavailable = None;
         }
         newer
     }

@@ -6,11 +6,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pulse_translator::{PushRecord, Record, TaskGroupRecord};
+use pulse_translator::{FailureLine, PushRecord, Record, TaskGroupRecord};
 
 use crate::store::{PushRow, Store};
 use crate::summary::{
     worst_result, Counts, FailedTask, PushEvent, PushEventKind, PushState, PushSummary,
+    FAILURE_LINES_PER_TASK,
 };
 use crate::task::{Bucket, Observation, TaskEntry};
 use crate::Error;
@@ -246,6 +247,40 @@ impl PushTracker {
         self.dirty_tasks.clear();
         self.removed.clear();
         Ok(())
+    }
+
+    /// Gives a failed run of a push's task its failure lines (the first
+    /// [`FAILURE_LINES_PER_TASK`]) or why they could not be fetched. Details
+    /// of a run that is no longer the task's latest, or of a task or push
+    /// the tracker does not know, are dropped: they describe nothing it
+    /// shows. No event: the next one carries them.
+    pub fn attach_details(
+        &mut self,
+        tree: &str,
+        revision: &str,
+        task_id: &str,
+        run_id: u32,
+        failures: &[FailureLine],
+        unavailable: Option<&str>,
+    ) {
+        let key = (tree.to_string(), revision.to_string());
+        let Some(task) = self
+            .pushes
+            .get_mut(&key)
+            .and_then(|push| push.tasks.get_mut(task_id))
+        else {
+            return;
+        };
+        if task.run_id != Some(run_id) {
+            return;
+        }
+        let kept = &failures[..failures.len().min(FAILURE_LINES_PER_TASK)];
+        if task.failures == kept && task.details_unavailable.as_deref() == unavailable {
+            return;
+        }
+        task.failures = kept.to_vec();
+        task.details_unavailable = unavailable.map(str::to_string);
+        self.dirty_tasks.insert((key, task_id.to_string()));
     }
 
     /// Whether [`flush`](Self::flush) has anything to write.
@@ -485,6 +520,8 @@ fn summary(push: &Push) -> PushSummary {
             result: task.result,
             at: task.at.unwrap_or(row.last_activity),
             logurl: task.logurl.clone(),
+            failures: task.failures.clone(),
+            details_unavailable: task.details_unavailable.clone(),
         })
         .collect();
     PushSummary {

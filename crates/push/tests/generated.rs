@@ -250,3 +250,58 @@ fn a_file_that_is_not_a_state_file_is_a_clear_error() {
         "{text}"
     );
 }
+
+#[test]
+fn failure_lines_reach_the_failed_task_and_the_state_file() {
+    let dir = pulse_test_support::TempDir::new("push-details");
+    let path = dir.path().join("state.sqlite");
+    let (push, messages) = generated("autoland", 12, 300);
+    let mut tracker = PushTracker::open(&path, quiet()).unwrap();
+    feed(&mut tracker, &records(&messages), at(0));
+    let summary = tracker.push(&push.tree, &push.revision).unwrap();
+    let failed = summary.failed.first().expect("a failed task").clone();
+    let lines: Vec<pulse_translator::FailureLine> = (0..8)
+        .map(|i| pulse_translator::FailureLine {
+            test: Some(format!("dom/test_{i}.html")),
+            status: Some("FAIL".into()),
+            expected: Some("PASS".into()),
+            line: format!("TEST-UNEXPECTED-FAIL | dom/test_{i}.html | expected PASS"),
+            ..Default::default()
+        })
+        .collect();
+    // Details of another run describe nothing shown: dropped.
+    let other_run = failed.run_id + 1;
+    tracker.attach_details(
+        &push.tree,
+        &push.revision,
+        &failed.task_id,
+        other_run,
+        &lines,
+        None,
+    );
+    tracker.attach_details(
+        &push.tree,
+        &push.revision,
+        &failed.task_id,
+        failed.run_id,
+        &lines,
+        None,
+    );
+    tracker.flush().unwrap();
+    drop(tracker);
+
+    let reopened = PushTracker::open(&path, quiet()).unwrap();
+    let summary = reopened.push(&push.tree, &push.revision).unwrap();
+    let task = summary
+        .failed
+        .iter()
+        .find(|t| t.task_id == failed.task_id)
+        .unwrap();
+    assert_eq!(
+        task.failures.len(),
+        pulse_push::FAILURE_LINES_PER_TASK,
+        "the first ones"
+    );
+    assert_eq!(task.failures[0].test.as_deref(), Some("dom/test_0.html"));
+    assert_eq!(task.details_unavailable, None);
+}

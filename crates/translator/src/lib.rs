@@ -102,8 +102,8 @@ pub use error::{Error, ErrorKind};
 pub use options::{Options, DEFAULT_ROOT_URL};
 pub use pulse_message::{exchanges, primary_routing_key, Family, Message};
 pub use record::{
-    BuildRecord, BuildType, JobInfo, JobKind, Locales, NormalizedMessage, PushRecord, Record,
-    TaskGroupRecord, TaskRecord, TestRecord,
+    BuildRecord, BuildType, FailureLine, JobInfo, JobKind, Locales, NormalizedMessage, PushRecord,
+    Record, TaskGroupRecord, TaskRecord, TestRecord,
 };
 pub use status::{JobResult, Status, TaskState};
 pub use translate::translate;

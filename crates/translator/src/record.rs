@@ -168,6 +168,45 @@ pub struct JobInfo {
     /// [`Record::result`] for every record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<JobResult>,
+    /// What failed in a failed Taskcluster test run, from its errorsummary
+    /// artifacts, when the monitor fetched its details; left out otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureLine>,
+    /// The failing groups (test manifests) of a failed Taskcluster test
+    /// run, when fetched; left out otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failing_groups: Vec<String>,
+    /// Why the details of a Taskcluster build or test (its URLs, its
+    /// failure lines) could not be fetched, when they were asked for and
+    /// could not: a 404, a timeout, a garbled errorsummary…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_unavailable: Option<String>,
+}
+
+/// One failure line of a failed test run, as Treeherder reads a test
+/// harness's errorsummary: an unexpected test or subtest result, a crash,
+/// or an error the harness logged.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureLine {
+    /// The test (a path or URL); none for a logged error.
+    pub test: Option<String>,
+    /// The subtest, for a subtest's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtest: Option<String>,
+    /// `FAIL`, `TIMEOUT`, `CRASH`…; a logged error's level.
+    pub status: Option<String>,
+    /// What was expected (`PASS`, `OK`…), for a test result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// The message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// A crash's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// The line as a log shows it: `TEST-UNEXPECTED-FAIL | test | subtest - message`,
+    /// `PROCESS-CRASH | signature | test`, `ERROR - message`.
+    pub line: String,
 }
 
 impl JobInfo {
@@ -211,6 +250,9 @@ impl JobInfo {
             tier: None,
             kind: None,
             result: None,
+            failures: Vec::new(),
+            failing_groups: Vec::new(),
+            details_unavailable: None,
         }
     }
 }

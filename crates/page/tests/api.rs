@@ -216,6 +216,8 @@ fn big_event(n: u32, failures: u32) -> PushEvent {
             result: JobResult::Testfailed,
             at: now,
             logurl: None,
+            failures: Vec::new(),
+            details_unavailable: None,
         })
         .collect();
     PushEvent {

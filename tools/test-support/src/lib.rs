@@ -15,7 +15,9 @@
 //!   private virtual host deleted on drop.
 //! - [`BrokerCleanup`]: deletes a test's queues and exchanges on drop.
 //! - [`DefinitionServer`]: a Taskcluster queue on 127.0.0.1 serving task
-//!   definitions, for the `fetch` tests.
+//!   definitions, for the `fetch` tests; [`QueueServer`]: one serving any
+//!   path with a [`Reply`] (pages, gzip, redirects, errors, 500-then-200,
+//!   a hang), for the `pulse-taskcluster` client's tests.
 //!
 //! Helpers only one test file needs stay in that file; helpers one crate's
 //! tests share stay in its `tests/common/mod.rs`.
@@ -40,7 +42,7 @@ mod queue;
 pub use cleanup::BrokerCleanup;
 pub use ctl::{close_connection_named, rabbitmqctl, Ctl, Vhost};
 pub use pulse_test_corpus::*;
-pub use queue::DefinitionServer;
+pub use queue::{DefinitionServer, QueueServer, Reply};
 
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

@@ -47,16 +47,6 @@ pub enum ErrorKind {
         /// Why.
         reason: String,
     },
-    /// A task definition could not be fetched from the Taskcluster queue
-    /// (feature `fetch`).
-    TaskDefinition {
-        /// The URL asked.
-        url: String,
-        /// The HTTP status, when the queue answered.
-        status: Option<u16>,
-        /// Why.
-        reason: String,
-    },
 }
 
 impl Error {
@@ -94,9 +84,6 @@ impl fmt::Display for Error {
             ErrorKind::PushState(e) => write!(f, "{e}"),
             ErrorKind::Metrics { address, reason } => {
                 write!(f, "cannot serve metrics on {address:?}: {reason}")
-            }
-            ErrorKind::TaskDefinition { url, reason, .. } => {
-                write!(f, "cannot fetch task definition {url:?}: {reason}")
             }
         }
     }

@@ -37,9 +37,10 @@
 //! dead-letter files, `metrics` serves Prometheus text, `stats` counts.
 //!
 //! With the cargo feature `fetch` (off by default, so the default build
-//! never goes online), `TaskDefinitionFetcher` and
-//! `MonitorBuilder::task_definitions` complete Taskcluster messages that do
-//! not say enough on their own with their task definitions from the queue.
+//! never goes online), `TaskDefinitionFetcher` (the `pulse-taskcluster`
+//! crate's `Queue`) and `MonitorBuilder::task_definitions` complete
+//! Taskcluster messages that do not say enough on their own with their task
+//! definitions from the queue.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -100,12 +101,14 @@ mod stats;
 pub use builder::MonitorBuilder;
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "fetch")]
-pub use fetch::{TaskDefinitionFetcher, DEFAULT_CACHE_CAPACITY, DEFAULT_TIMEOUT};
+pub use fetch::TaskDefinitionFetcher;
 pub use handle::Monitor;
 pub use message::RawMessage;
 pub use pulse_push::{
     Counts, FailedTask, PushEvent, PushEventKind, PushState, PushSummary, TrackerConfig,
 };
+#[cfg(feature = "fetch")]
+pub use pulse_taskcluster::{DEFAULT_CACHE_CAPACITY, DEFAULT_TIMEOUT};
 pub use pushes::PushSettings;
 pub use shared::StopReport;
 pub use source::Source;

@@ -170,7 +170,7 @@ pub(crate) struct Translators {
     pub(crate) options: pulse_translator::Options,
     /// Completes Taskcluster messages that do not say enough on their own.
     #[cfg(feature = "fetch")]
-    pub(crate) task_definitions: Option<std::sync::Arc<crate::fetch::TaskDefinitionFetcher>>,
+    pub(crate) task_definitions: Option<std::sync::Arc<crate::TaskDefinitionFetcher>>,
 }
 
 impl Translators {

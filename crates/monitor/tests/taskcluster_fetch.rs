@@ -261,7 +261,8 @@ fn without_definitions_every_message_is_a_counted_error() {
     check("unknown tasks", run(corpus.messages.clone(), Some(fetcher)));
     assert_eq!(server.requests().len(), 91);
 
-    // A queue that is down: each message fails as quickly as connecting does.
+    // A queue that is down: each message fails after the client's retries
+    // (three refused connections, 150 ms of backoff).
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);

@@ -163,14 +163,20 @@ pub struct Summary {
     pub too_long: usize,
     /// Whether the writer said it cut the file short (a `truncated` line).
     pub truncated: bool,
+    /// How many errorsummary files this summary reads: 1 from [`read`],
+    /// the sum after [`Summary::merge`], 0 for a run that uploaded none.
+    pub files: usize,
 }
 
 impl Summary {
-    /// Why nothing could be learnt, when nothing could: an empty file, or
-    /// one whose every line was skipped. `None` when at least one line was
+    /// Why nothing could be learnt, when nothing could: no errorsummary, an
+    /// empty one, or one whose every line was skipped. `None` when at least one line was
     /// read (a summary without failures is an answer too: the task failed
     /// for another reason).
     pub fn unusable(&self) -> Option<String> {
+        if self.files == 0 {
+            return Some("the run uploaded no errorsummary".to_string());
+        }
         if self.read > 0 {
             return None;
         }
@@ -201,6 +207,7 @@ impl Summary {
         self.garbled += other.garbled;
         self.too_long += other.too_long;
         self.truncated |= other.truncated;
+        self.files += other.files;
     }
 
     fn add_failure(&mut self, failure: Failure, limits: &Limits) {
@@ -246,7 +253,10 @@ pub fn is_errorsummary(artifact_name: &str) -> bool {
 /// );
 /// ```
 pub fn read(bytes: &[u8], limits: &Limits) -> Summary {
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        files: 1,
+        ..Summary::default()
+    };
     for line in bytes.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -537,7 +547,11 @@ mod tests {
         all.merge(one, &limits);
         assert_eq!((all.failures.len(), all.more_failures), (2, 6));
         assert_eq!(all.failing_groups.len(), 2);
-        assert_eq!(all.read, 24);
+        assert_eq!((all.read, all.files), (24, 2));
+        assert_eq!(
+            Summary::default().unusable().as_deref(),
+            Some("the run uploaded no errorsummary")
+        );
     }
 
     #[test]

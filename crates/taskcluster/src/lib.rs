@@ -34,15 +34,15 @@
 //! `concurrency` bounds the requests however many threads share it), for a
 //! record whose run has resolved:
 //!
-//! 1. a build: [`Queue::resolved_run_artifacts`]`(task_id, run_id)`, then
-//!    [`build_urls()`](build_urls())`(queue.root_url(), task_id, run_id, &list)`
-//!    for `buildurl`, `testsurl`, `test_packages_url`, `symbols_url`;
+//! 1. a build: [`Queue::build_urls`]`(task_id, run_id)` (the run's artifact
+//!    list through [`build_urls()`](build_urls())) for `buildurl`,
+//!    `testsurl`, `test_packages_url`, `symbols_url`;
 //! 2. a test: [`Queue::task`]`(task_id)` and [`tested_build`] for the build;
-//!    if it failed, the artifacts whose names pass
-//!    [`errorsummary::is_errorsummary`], each through [`Queue::artifact`] and
-//!    [`errorsummary::read`], merged with [`errorsummary::Summary::merge`];
-//!    any [`Error`] or [`errorsummary::Summary::unusable`] becomes the
-//!    record's "details unavailable: <reason>", never a monitor error.
+//!    if it failed, [`Queue::failure_summary`]`(task_id, run_id, &limits)`
+//!    (every `*_errorsummary.log` of the run, read and merged): its
+//!    failures, each with its [`errorsummary::Failure::line`], and failing
+//!    groups. Any [`Error`], or [`errorsummary::Summary::unusable`], becomes
+//!    the record's `details unavailable: <reason>`, never a monitor error.
 //!
 //! Every call blocks for at most about `(retries + 1) ×` the timeout plus
 //! the backoff; the caller decides how long a record waits for it.

@@ -17,7 +17,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Artifact, Error, ErrorKind, Task, TaskGroupMember};
+use crate::errorsummary::{self, Limits, Summary};
+use crate::{Artifact, BuildUrls, Error, ErrorKind, Task, TaskGroupMember};
 
 /// Firefox CI's Taskcluster, the default root URL.
 pub const FIREFOX_CI_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
@@ -321,6 +322,36 @@ impl Queue {
     /// for URLs a task definition names (`GECKO_INSTALLER_URL`…).
     pub fn download(&self, url: &str) -> Result<Vec<u8>, Error> {
         self.get(url, self.max_artifact_bytes)
+    }
+
+    /// The URLs of what a resolved build run produced:
+    /// [`Queue::resolved_run_artifacts`] read by [`crate::build_urls()`].
+    pub fn build_urls(&self, task_id: &str, run_id: u32) -> Result<BuildUrls, Error> {
+        let list = self.resolved_run_artifacts(task_id, run_id)?;
+        Ok(crate::build_urls(&self.root_url, task_id, run_id, &list))
+    }
+
+    /// What failed in a resolved test run: each of its errorsummary
+    /// artifacts ([`errorsummary::is_errorsummary`]) downloaded, read within
+    /// `limits` and merged. A run that uploaded none gives an empty summary
+    /// whose [`Summary::unusable`] says so; the first artifact that cannot
+    /// be had gives its error.
+    pub fn failure_summary(
+        &self,
+        task_id: &str,
+        run_id: u32,
+        limits: &Limits,
+    ) -> Result<Summary, Error> {
+        let list = self.resolved_run_artifacts(task_id, run_id)?;
+        let mut summary = Summary::default();
+        for artifact in list
+            .iter()
+            .filter(|a| errorsummary::is_errorsummary(&a.name))
+        {
+            let body = self.artifact(task_id, run_id, &artifact.name)?;
+            summary.merge(errorsummary::read(&body, limits), limits);
+        }
+        Ok(summary)
     }
 
     /// The tasks of a group, page by page (`GET

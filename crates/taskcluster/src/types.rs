@@ -7,7 +7,7 @@ use serde_json::Value;
 /// A task definition as the queue serves it (`GET task/<taskId>`), kept as
 /// JSON: the translator reads its own fields from [`Task::json`]
 /// (`pulse_translator::taskcluster::TaskDefinition` deserializes from it),
-/// and [`crate::build_urls`] reads the payload's environment and the
+/// and [`crate::tested_build`] reads the payload's environment and the
 /// dependencies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]

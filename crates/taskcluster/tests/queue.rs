@@ -453,3 +453,85 @@ fn one_place_means_one_request_at_a_time() {
     assert_eq!(finished.recv_timeout(Duration::from_secs(10)), Ok(true));
     assert_eq!(server.requests_to(&task_path(fast_id)), 1);
 }
+
+#[test]
+fn build_urls_of_a_resolved_build_run() {
+    let server = QueueServer::start([(
+        list_path(0),
+        Reply::Json(json!({"artifacts": [
+            artifact("public/build/target.dmg"),
+            artifact("public/build/target.crashreporter-symbols.zip"),
+        ]})),
+    )]);
+    let queue = queue(&server);
+    let urls = queue.build_urls(TASK, 0).unwrap();
+    let url = |name: &str| Some(format!("{}{}", server.root_url, artifact_path(name)));
+    assert_eq!(urls.installer, url("public/build/target.dmg"));
+    assert_eq!(
+        urls.symbols,
+        url("public/build/target.crashreporter-symbols.zip")
+    );
+    assert_eq!((urls.tests, urls.test_packages), (None, None));
+}
+
+#[test]
+fn the_failure_summary_of_a_run_reads_each_errorsummary() {
+    let crash = br#"{"action": "crash", "test": "a.js", "signature": "abort", "group": "a.toml"}"#;
+    let fail = br#"{"action": "test_result", "test": "b.js", "status": "FAIL", "expected": "PASS", "group": "b.toml"}
+{"action": "group_result", "group": "b.toml", "status": "ERROR"}"#;
+    let (one, two) = (
+        "public/test_info/xpcshell-1_errorsummary.log",
+        "public/test_info/xpcshell-2_errorsummary.log",
+    );
+    let server = QueueServer::start([
+        (
+            list_path(0),
+            Reply::Json(json!({"artifacts": [
+                artifact("public/logs/live_backing.log"), artifact(one), artifact(two),
+            ]})),
+        ),
+        (artifact_path(one), Reply::Redirect("/storage/1".into())),
+        ("/storage/1".to_string(), Reply::Gzip(crash.to_vec())),
+        (artifact_path(two), Reply::Bytes(fail.to_vec())),
+        (
+            list_path(1),
+            Reply::Json(json!({"artifacts": [artifact("public/logs/live_backing.log")]})),
+        ),
+        (
+            list_path(2),
+            Reply::Json(json!({"artifacts": [artifact(one)]})),
+        ),
+    ]);
+    let queue = queue(&server);
+    let limits = pulse_taskcluster::errorsummary::Limits::default();
+    let summary = queue.failure_summary(TASK, 0, &limits).unwrap();
+    let lines: Vec<String> = summary.failures.iter().map(|f| f.line()).collect();
+    assert_eq!(
+        lines,
+        [
+            "PROCESS-CRASH | abort | a.js",
+            "TEST-UNEXPECTED-FAIL | b.js - expected PASS"
+        ]
+    );
+    assert_eq!(summary.failing_groups, ["b.toml"]);
+    assert_eq!((summary.files, summary.unusable()), (2, None));
+    assert_eq!(
+        server.requests_to(&artifact_path("public/logs/live_backing.log")),
+        0,
+        "only errorsummaries are read"
+    );
+
+    let none = queue.failure_summary(TASK, 1, &limits).unwrap();
+    assert_eq!(
+        none.unusable().as_deref(),
+        Some("the run uploaded no errorsummary")
+    );
+
+    // Listed, but gone from the store: the error names the artifact's URL.
+    let gone = queue.failure_summary(TASK, 2, &limits).unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+    assert!(gone
+        .url()
+        .unwrap()
+        .ends_with("/runs/2/artifacts/public/test_info/xpcshell-1_errorsummary.log"));
+}

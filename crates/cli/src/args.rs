@@ -224,6 +224,31 @@ pub struct OutputArgs {
     pub task_definitions: Option<String>,
 }
 
+/// Details of Taskcluster records, fetched from the Taskcluster queue.
+#[derive(Debug, Args)]
+pub struct DetailsArgs {
+    /// Fetch Taskcluster records' details from the queue: builds' URLs
+    /// (buildurl, testsurl, test_packages_url, symbols_url), tests' build,
+    /// failed tests' failure lines. On by default when watching or serving
+    /// Taskcluster messages from a broker; off for files unless given.
+    #[arg(long, conflicts_with = "no_details")]
+    pub details: bool,
+    /// Do not fetch details: nothing goes online but the broker.
+    #[arg(long)]
+    pub no_details: bool,
+    /// Seconds a record waits for its details before it goes on without
+    /// them, saying why (`details_unavailable`).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub details_timeout: u64,
+    /// The Taskcluster deployment details come from.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://firefox-ci-tc.services.mozilla.com"
+    )]
+    pub taskcluster_root_url: String,
+}
+
 /// Pushes instead of records.
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -258,6 +283,8 @@ pub struct WatchArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub pushes: PushArgs,
+    #[command(flatten)]
+    pub details: DetailsArgs,
 }
 
 /// `PORT` (127.0.0.1, only this machine) or `HOST:PORT`.
@@ -291,6 +318,8 @@ pub struct ReplayArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub pushes: PushArgs,
+    #[command(flatten)]
+    pub details: DetailsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -385,6 +414,8 @@ pub struct ServeArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub state: PushStateArgs,
+    #[command(flatten)]
+    pub details: DetailsArgs,
     /// Append translation errors and callback failures to this file.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,

@@ -12,13 +12,13 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pulse_build_monitor::PoolConfig;
 use pulse_build_monitor::{
-    replay, Filter, FilterSpec, Monitor, MonitorBuilder, PushSettings, QueueType, RawMessage,
-    Record, Source, Stats, StopReport,
+    replay, DetailsSettings, Filter, FilterSpec, Monitor, MonitorBuilder, PushSettings, QueueType,
+    RawMessage, Record, Source, Stats, StopReport,
 };
 
 use crate::args::{
-    FilterArgs, OutputArgs, PushArgs, QueueArgs, QueueTypeArg, RecordArgs, ReplayArgs, SourceArg,
-    WatchArgs,
+    DetailsArgs, FilterArgs, OutputArgs, PushArgs, QueueArgs, QueueTypeArg, RecordArgs, ReplayArgs,
+    SourceArg, WatchArgs,
 };
 use crate::broker;
 use crate::error::CliError;
@@ -48,6 +48,10 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
         )?)
         .broker(settings.clone());
     let mut builder = queue_options(builder, &args.queue)?;
+    let live_taskcluster = args.queue.source == Some(SourceArg::Taskcluster);
+    if let Some(details) = details_settings(&args.details, live_taskcluster)? {
+        builder = builder.details(details);
+    }
     if let Some(workers) = args.output.workers {
         builder = builder.callback_pool(PoolConfig::default().with_workers(workers));
     }
@@ -81,7 +85,11 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         Arc::clone(&stop),
     ));
     // One callback thread by default, so rows come out in the files' order.
-    let builder = printing_monitor(filter, &args.output, &printer, &args.pushes, false)?
+    let mut builder = printing_monitor(filter, &args.output, &printer, &args.pushes, false)?;
+    if let Some(details) = details_settings(&args.details, false)? {
+        builder = builder.details(details);
+    }
+    let builder = builder
         .source(source(args.source, args.progress)?)
         .callback_pool(PoolConfig::default().with_workers(args.output.workers.unwrap_or(1)))
         .messages(messages);
@@ -306,6 +314,22 @@ fn printing_monitor(
             .task_definitions(fetcher);
     }
     Ok(builder)
+}
+
+/// The details to fetch: with `--details`, or by default when `live` (a
+/// broker's Taskcluster messages), unless `--no-details`.
+pub(crate) fn details_settings(
+    args: &DetailsArgs,
+    live: bool,
+) -> Result<Option<DetailsSettings>, CliError> {
+    if args.no_details || !(args.details || live) {
+        return Ok(None);
+    }
+    let queue = pulse_taskcluster::Queue::new(args.taskcluster_root_url.clone())
+        .map_err(|e| CliError::usage(format!("--taskcluster-root-url: {e}")))?;
+    Ok(Some(
+        DetailsSettings::new(queue).with_timeout(Duration::from_secs(args.details_timeout)),
+    ))
 }
 
 pub(crate) fn monitor_error(e: pulse_build_monitor::Error) -> CliError {

@@ -14,8 +14,8 @@ use crate::args::{ServeArgs, SourceArg};
 use crate::broker;
 use crate::error::CliError;
 use crate::pipeline::{
-    check_queue_args, filter_from_spec, filter_spec, install_stop_handler, monitor_error,
-    queue_options, source, stats_line,
+    check_queue_args, details_settings, filter_from_spec, filter_spec, install_stop_handler,
+    monitor_error, queue_options, source, stats_line,
 };
 use crate::synthetic;
 
@@ -50,6 +50,9 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         .push_tracking(settings);
     if let Some(path) = &args.log_file {
         builder = builder.log_file(path.clone());
+    }
+    if let Some(details) = details_settings(&args.details, !offline)? {
+        builder = builder.details(details);
     }
     let progress = args.queue.progress;
     let what = if let Some(tasks) = args.synthetic_push {

@@ -18,6 +18,7 @@ use pulse_wire::{
 
 use crate::callbacks::Callbacks;
 use crate::dedupe::Dedupe;
+use crate::details::{DetailsDesk, DetailsSettings};
 use crate::eventlog::LineFile;
 use crate::handle::Monitor;
 use crate::intake::Intake;
@@ -65,6 +66,7 @@ pub struct MonitorBuilder {
     consume: ConsumeOptions,
     translators: Translators,
     pushes: Option<PushSettings>,
+    details: Option<DetailsSettings>,
 }
 
 impl Default for MonitorBuilder {
@@ -90,6 +92,7 @@ impl Default for MonitorBuilder {
             consume: ConsumeOptions::default().with_stop_timeout(Duration::from_secs(2)),
             translators: Translators::default(),
             pushes: None,
+            details: None,
         }
     }
 }
@@ -148,6 +151,22 @@ impl MonitorBuilder {
     /// [`Monitor::pushes`] then answers at any time.
     pub fn push_tracking(mut self, settings: PushSettings) -> Self {
         self.pushes = Some(settings);
+        self
+    }
+
+    /// Completes Taskcluster build and test records with their details,
+    /// fetched from the Taskcluster queue off the message path: a build's
+    /// `buildurl`, `testsurl`, `test_packages_url` and `symbols_url` from
+    /// its artifact list; a test's `buildurl` (the build it ran against)
+    /// from its definition; a failed test's `failures` and
+    /// `failing_groups` from its errorsummary artifacts. A record waits at
+    /// most [`DetailsSettings::timeout`] and then goes on without them,
+    /// `details_unavailable` saying why (as when the queue answers 404,
+    /// 500 or garbage); its message is still acknowledged only after its
+    /// callbacks. With push tracking, failed tests' first failure lines
+    /// reach their push. Off unless asked: it goes online.
+    pub fn details(mut self, settings: DetailsSettings) -> Self {
+        self.details = Some(settings);
         self
     }
 
@@ -387,7 +406,9 @@ impl MonitorBuilder {
             .as_ref()
             .map(|desk| start_ticker(Arc::clone(desk), Arc::clone(&pool), Arc::clone(&shared)))
             .transpose()?;
+        let details = self.details.take().map(DetailsDesk::start).transpose()?;
         let mut intake = Intake {
+            details,
             pushes: pushes.clone(),
             progress: matches!(self.source, Source::Taskcluster { progress: true }),
             shared: Arc::clone(&shared),

@@ -5,16 +5,21 @@
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use std::sync::atomic::Ordering;
+
 use pulse_dispatch::{Completion, Job};
 use pulse_filter::Rejection;
 use pulse_push::PushEvent;
 use pulse_translator::{BuildRecord, Record, TaskRecord, TestRecord};
 
 use crate::completion::MessageRun;
+use crate::details::Deliver;
 use crate::eventlog::LineFile;
 use crate::message::RawMessage;
 use crate::metrics::Metrics;
+use crate::pool::PoolSlot;
 use crate::pushes::{PushCallback, PushDesk};
+use crate::shared::Shared;
 
 pub(crate) type BuildCallback = Arc<dyn Fn(BuildRecord) + Send + Sync>;
 pub(crate) type TestCallback = Arc<dyn Fn(TestRecord) + Send + Sync>;
@@ -22,8 +27,11 @@ pub(crate) type TaskCallback = Arc<dyn Fn(TaskRecord) + Send + Sync>;
 pub(crate) type RawCallback = Arc<dyn Fn(&RawMessage) + Send + Sync>;
 pub(crate) type FilteredOutCallback = Arc<dyn Fn(Record, Rejection) + Send + Sync>;
 
+/// One callback call, ready to run on the pool.
+pub(crate) type Call = Box<dyn FnOnce() + Send>;
+
 /// What a monitor calls, and what wraps each call.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Callbacks {
     pub(crate) on_build: Option<BuildCallback>,
     pub(crate) on_test: Option<TestCallback>,
@@ -68,30 +76,39 @@ impl MessageJobs<'_> {
 
     /// The call a record that passed the filter makes, if its callback is set.
     pub(crate) fn matched(&mut self, record: Record) {
-        let callbacks = self.callbacks;
-        match record {
-            Record::Build(build) => {
-                if let Some(on_build) = &callbacks.on_build {
-                    let on_build = Arc::clone(on_build);
-                    self.push("build", Box::new(move || on_build(build)));
-                }
-            }
-            Record::Test(test) => {
-                if let Some(on_test) = &callbacks.on_test {
-                    let on_test = Arc::clone(on_test);
-                    self.push("test", Box::new(move || on_test(test)));
-                }
-            }
-            Record::Task(task) => {
-                if let Some(on_task) = &callbacks.on_task {
-                    let on_task = Arc::clone(on_task);
-                    self.push("task", Box::new(move || on_task(task)));
-                }
-            }
-            // Pushes and task groups reach the push tracker, not a
-            // record callback.
-            _ => {}
+        if let Some((kind, call)) = self.callbacks.call_for(record) {
+            self.push(kind, call);
         }
+    }
+
+    /// What delivers `record` once its details are fetched (or given up
+    /// on): the push tracker's failure lines, and, for a record that
+    /// `matched`, its callback call, handed to the pool. Until then the
+    /// message is not acknowledged; if it is never delivered (the monitor
+    /// stopped first), the broker delivers the message again.
+    pub(crate) fn later(
+        &self,
+        matched: bool,
+        pool: Arc<PoolSlot>,
+        shared: Arc<Shared>,
+        pushes: Option<Arc<PushDesk>>,
+    ) -> Deliver {
+        let callbacks = self.callbacks.clone();
+        let key = self.message.routing_key.clone();
+        let completion = self.completion.clone();
+        let waiting = Undelivered::new(Arc::clone(self.run), Arc::clone(&shared));
+        Box::new(move |record| {
+            let waiting = waiting.delivered();
+            if let Some(pushes) = &pushes {
+                pushes.attach_details(&record);
+            }
+            if matched {
+                if let Some((kind, call)) = callbacks.call_for(record) {
+                    let job = callbacks.job(&key, kind, call, Arc::clone(&waiting.run), completion);
+                    pool.submit_waiting(job, &shared);
+                }
+            }
+        })
     }
 
     /// The `on_push` call for a push event the message made, if set.
@@ -113,18 +130,107 @@ impl MessageJobs<'_> {
     }
 
     fn push(&mut self, kind: &str, call: Box<dyn FnOnce() + Send>) {
-        let key = format!("{} ({kind} callback)", self.message.routing_key);
-        let call = logging_panics(self.callbacks.log_file.clone(), key.clone(), call);
-        let gate = Arc::clone(self.run);
-        let metrics = self.callbacks.metrics.clone();
+        let job = self.callbacks.job(
+            &self.message.routing_key,
+            kind,
+            call,
+            Arc::clone(self.run),
+            self.completion.clone(),
+        );
+        self.jobs.push(job);
+    }
+}
+
+impl Callbacks {
+    /// The callback call a record makes, named by its kind, when its
+    /// callback is set; pushes and task groups reach the push tracker,
+    /// not a record callback.
+    pub(crate) fn call_for(
+        &self,
+        record: Record,
+    ) -> Option<(&'static str, Call)> {
+        match record {
+            Record::Build(build) => {
+                let on_build = Arc::clone(self.on_build.as_ref()?);
+                Some(("build", Box::new(move || on_build(build))))
+            }
+            Record::Test(test) => {
+                let on_test = Arc::clone(self.on_test.as_ref()?);
+                Some(("test", Box::new(move || on_test(test))))
+            }
+            Record::Task(task) => {
+                let on_task = Arc::clone(self.on_task.as_ref()?);
+                Some(("task", Box::new(move || on_task(task))))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `record` has a callback to call.
+    pub(crate) fn calls(&self, record: &Record) -> bool {
+        match record {
+            Record::Build(_) => self.on_build.is_some(),
+            Record::Test(_) => self.on_test.is_some(),
+            Record::Task(_) => self.on_task.is_some(),
+            _ => false,
+        }
+    }
+
+    /// A pool job for the message `key`: it waits for the message's
+    /// go-ahead, times the call for the metrics, logs a panic, and tells
+    /// the message's completion when it ends.
+    fn job(
+        &self,
+        key: &str,
+        kind: &str,
+        call: Box<dyn FnOnce() + Send>,
+        gate: Arc<MessageRun>,
+        completion: Completion,
+    ) -> Job {
+        let key = format!("{key} ({kind} callback)");
+        let call = logging_panics(self.log_file.clone(), key.clone(), call);
+        let metrics = self.metrics.clone();
         let job = move || {
             if gate.should_run() {
                 let _timer = metrics.as_ref().map(Metrics::time_callback);
                 call();
             }
         };
-        self.jobs
-            .push(Job::new(key, job).with_completion(self.completion.clone()));
+        Job::new(key, job).with_completion(completion)
+    }
+}
+
+/// A message's record waiting for its details: counted while it waits,
+/// and, if it is dropped undelivered, its message is left for the broker
+/// to deliver again instead of being acknowledged with nothing called.
+struct Undelivered {
+    run: Arc<MessageRun>,
+    shared: Arc<Shared>,
+    delivered: bool,
+}
+
+impl Undelivered {
+    fn new(run: Arc<MessageRun>, shared: Arc<Shared>) -> Undelivered {
+        shared.details_in_flight.fetch_add(1, Ordering::AcqRel);
+        Undelivered {
+            run,
+            shared,
+            delivered: false,
+        }
+    }
+
+    fn delivered(mut self) -> Undelivered {
+        self.delivered = true;
+        self
+    }
+}
+
+impl Drop for Undelivered {
+    fn drop(&mut self) {
+        if !self.delivered {
+            self.run.forget_acker();
+        }
+        self.shared.details_in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -40,6 +40,9 @@ pub enum ErrorKind {
     NoCallback,
     /// The push state file could not be opened or read.
     PushState(pulse_push::Error),
+    /// The Taskcluster queue client for record details could not be made
+    /// (a malformed root URL).
+    Details(pulse_taskcluster::Error),
     /// The metrics endpoint could not listen on its address.
     Metrics {
         /// The address asked for.
@@ -82,6 +85,7 @@ impl fmt::Display for Error {
                 "no callback given: set a build, test, task, push or raw-message callback",
             ),
             ErrorKind::PushState(e) => write!(f, "{e}"),
+            ErrorKind::Details(e) => write!(f, "record details: {e}"),
             ErrorKind::Metrics { address, reason } => {
                 write!(f, "cannot serve metrics on {address:?}: {reason}")
             }
@@ -98,6 +102,7 @@ impl std::error::Error for Error {
             ErrorKind::Dispatch(e) => Some(e),
             ErrorKind::Spawn(e) => Some(e),
             ErrorKind::PushState(e) => Some(e),
+            ErrorKind::Details(e) => Some(e),
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ use pulse_wire::{Acker, Delivery};
 use crate::callbacks::{Callbacks, MessageJobs};
 use crate::completion::{completion, MessageRun};
 use crate::dedupe::{Admission, Dedupe};
+use crate::details::{Deliver, DetailsDesk};
 use crate::eventlog::{dead_letter_line, LineFile};
 use crate::message::RawMessage;
 use crate::metrics::Metrics;
@@ -48,6 +49,8 @@ pub(crate) struct Intake {
     pub(crate) pool: Arc<PoolSlot>,
     /// Push tracking, when asked for.
     pub(crate) pushes: Option<Arc<PushDesk>>,
+    /// Record details (build URLs, failure lines), when asked for.
+    pub(crate) details: Option<Arc<DetailsDesk>>,
     /// Unfinished tasks' records reach the record callbacks (progress).
     pub(crate) progress: bool,
 }
@@ -199,14 +202,49 @@ impl Intake {
             match verdict {
                 Ok(()) => {
                     Counters::add(&counters.matched, 1);
-                    calls.matched(record);
+                    let wants = self.callbacks.calls(&record) || self.pushes_want(&record);
+                    match self.details.as_ref().filter(|_| wants) {
+                        Some(details) => {
+                            let deliver = self.deliver_later(&calls, true);
+                            if let Some((record, _)) = details.take(record, deliver) {
+                                calls.matched(record);
+                            }
+                        }
+                        None => calls.matched(record),
+                    }
                 }
-                Err(rejection) => calls.filtered_out(record, rejection),
+                Err(rejection) => {
+                    // A push shows what broke whatever the record filter keeps.
+                    if let Some(details) =
+                        self.details.as_ref().filter(|_| self.pushes_want(&record))
+                    {
+                        let deliver = self.deliver_later(&calls, false);
+                        let _ = details.take(record.clone(), deliver);
+                    }
+                    calls.filtered_out(record, rejection);
+                }
             }
         }
         // With no call made (and nothing unwritten), dropping the last
         // clone acknowledges at once.
         unwritten
+    }
+
+    /// Whether the push tracker wants this record's details: a failed test
+    /// of a tracked push.
+    fn pushes_want(&self, record: &Record) -> bool {
+        self.pushes.is_some()
+            && matches!(record, Record::Test(_))
+            && record.result() == Some(pulse_translator::JobResult::Testfailed)
+    }
+
+    fn deliver_later(&self, calls: &MessageJobs<'_>, matched: bool) -> Deliver {
+        calls.later(
+            matched,
+            Arc::clone(&self.pool),
+            Arc::clone(&self.shared),
+            self.pushes.clone(),
+        )
     }
 
     /// Builds, tests and finished tasks reach the record callbacks and the

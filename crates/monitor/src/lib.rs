@@ -82,6 +82,7 @@ mod builder;
 mod callbacks;
 mod completion;
 mod dedupe;
+mod details;
 mod error;
 mod eventlog;
 #[cfg(feature = "fetch")]
@@ -99,6 +100,7 @@ mod source;
 mod stats;
 
 pub use builder::MonitorBuilder;
+pub use details::{DetailsSettings, DEFAULT_DETAILS_TIMEOUT};
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "fetch")]
 pub use fetch::TaskDefinitionFetcher;

@@ -142,6 +142,28 @@ impl PushDesk {
         events
     }
 
+    /// Gives a failed test's push its failure lines, once its details
+    /// came (or why they could not).
+    pub(crate) fn attach_details(&self, record: &Record) {
+        let Some(job) = record.job() else { return };
+        if job.result != Some(JobResult::Testfailed) {
+            return;
+        }
+        let (Some(revision), Some(task_id), Some(run_id)) =
+            (&job.revision, &job.task_id, job.run_id)
+        else {
+            return;
+        };
+        self.lock().attach_details(
+            &job.tree,
+            revision,
+            task_id,
+            run_id,
+            &job.failures,
+            job.details_unavailable.as_deref(),
+        );
+    }
+
     /// Writes what changed. Until it succeeds, what was applied must not
     /// be acknowledged.
     pub(crate) fn flush(&self) -> Result<(), pulse_push::Error> {

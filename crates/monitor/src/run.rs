@@ -107,6 +107,13 @@ impl Run {
                     }
                     intake.take_message(message);
                 }
+                // Records still waiting for their details come before the
+                // pushes' last word.
+                while self.shared.details_in_flight.load(Ordering::Acquire) > 0
+                    && !self.shared.is_stopping()
+                {
+                    std::thread::sleep(IDLE_CHECK);
+                }
                 if let (Some((desk, _)), false) = (&self.pushes, self.shared.is_stopping()) {
                     // Nothing more will come: complete pushes finish now.
                     desk.end_of_input(&self.pool, &self.shared);
@@ -114,7 +121,7 @@ impl Run {
                 let stopped = if self.shared.is_stopping() {
                     Some(stop_deadline(stop.recv().ok()))
                 } else {
-                    wait_until_idle(&self.pool, stop)
+                    wait_until_idle(&self.pool, &self.shared, stop)
                 };
                 (stopped, None)
             }
@@ -182,9 +189,9 @@ fn stop_deadline(deadline: Option<Duration>) -> Instant {
 /// Once the input has run out, waits for the callbacks still queued or
 /// running, still heeding a stop: a replay interrupted after its last
 /// message was handed out must not wait for every callback.
-fn wait_until_idle(pool: &PoolSlot, stop: &Receiver<Duration>) -> Option<Instant> {
+fn wait_until_idle(pool: &PoolSlot, shared: &Shared, stop: &Receiver<Duration>) -> Option<Instant> {
     loop {
-        if pool.is_idle() {
+        if pool.is_idle() && shared.details_in_flight.load(Ordering::Acquire) == 0 {
             return None;
         }
         match stop.recv_timeout(IDLE_CHECK) {

@@ -1,7 +1,7 @@
 //! [`Shared`]: what the monitor's threads and its handle share (counters,
 //! the consumer, the stop flag), and the [`StopReport`] they leave.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) last_received: Mutex<Option<Instant>>,
     /// Set once a stop is asked for: the intake then takes no more work.
     pub(crate) stopping: AtomicBool,
+    /// Records waiting for their details (their messages unacknowledged).
+    pub(crate) details_in_flight: AtomicUsize,
     /// Keys of callback calls never handed to the pool because of a stop.
     abandoned: Mutex<Vec<String>>,
 }
@@ -36,6 +38,7 @@ impl Shared {
             started: Instant::now(),
             last_received: Mutex::new(None),
             stopping: AtomicBool::new(false),
+            details_in_flight: AtomicUsize::new(0),
             abandoned: Mutex::new(Vec::new()),
         }
     }

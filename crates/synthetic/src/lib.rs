@@ -83,6 +83,10 @@
 //!   mozilla/version-control-tools `docs/hgmo/notifications.rst`).
 //! - [`Push::truth`] counts the push's tasks by final result, as tests'
 //!   independent truth ([`PushTruth`]).
+//! - [`Push::queue_api`] is what the queue's API answers about the push:
+//!   artifact lists (builds' installers, test packages, symbols), test
+//!   definitions (`MOZ_FETCHES` naming the build) and failed test runs'
+//!   errorsummaries, whose failures [`Push::failures`] gives.
 //!
 //! # The tasks of a push
 //!
@@ -203,6 +207,7 @@
 mod catalog;
 mod message;
 mod push;
+mod queue_api;
 mod rng;
 mod truth;
 
@@ -214,6 +219,7 @@ use chrono::{DateTime, Utc};
 pub use message::SyntheticMessage;
 pub use pulse_translator::JobKind;
 pub use push::{InvalidPush, PushBuilder};
+pub use queue_api::{ApiAnswer, SyntheticFailure};
 pub use truth::PushTruth;
 
 /// One push: its decision task and the task group it created, every task

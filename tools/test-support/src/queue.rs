@@ -135,6 +135,28 @@ impl QueueServer {
         QueueServer { root_url, requests }
     }
 
+    /// The queue's API for a generated push ([`pulse_synthetic::Push::queue_api`]):
+    /// artifact lists, test definitions, errorsummaries; each of `overrides`
+    /// (path and reply) answers instead of what the push would.
+    pub fn serving_push<P: Into<String>>(
+        push: &pulse_synthetic::Push,
+        overrides: impl IntoIterator<Item = (P, Reply)>,
+    ) -> QueueServer {
+        let mut routes: HashMap<String, Reply> = push
+            .queue_api()
+            .into_iter()
+            .map(|(path, answer)| {
+                let reply = match answer {
+                    pulse_synthetic::ApiAnswer::Json(value) => Reply::Json(value),
+                    pulse_synthetic::ApiAnswer::Bytes(bytes) => Reply::Bytes(bytes),
+                };
+                (path, reply)
+            })
+            .collect();
+        routes.extend(overrides.into_iter().map(|(p, r)| (p.into(), r)));
+        QueueServer::start(routes)
+    }
+
     /// Requests so far, by path and query.
     pub fn requests(&self) -> BTreeMap<String, usize> {
         self.requests.lock().unwrap().clone()

@@ -145,10 +145,7 @@ impl Callbacks {
     /// The callback call a record makes, named by its kind, when its
     /// callback is set; pushes and task groups reach the push tracker,
     /// not a record callback.
-    pub(crate) fn call_for(
-        &self,
-        record: Record,
-    ) -> Option<(&'static str, Call)> {
+    pub(crate) fn call_for(&self, record: Record) -> Option<(&'static str, Call)> {
         match record {
             Record::Build(build) => {
                 let on_build = Arc::clone(self.on_build.as_ref()?);

@@ -54,6 +54,7 @@ fn record(bytes: &[u8]) -> Record {
         tier: None,
         key: "k".into(),
         timestamp: None,
+        reconciled: false,
     })
 }
 

@@ -100,5 +100,8 @@ fn replays_fetch_details_only_when_asked() {
         assert_eq!(tests, held, "{task_id}");
         checked += 1;
     }
-    assert!(checked > 0, "the push has failed tests whose lines were compared");
+    assert!(
+        checked > 0,
+        "the push has failed tests whose lines were compared"
+    );
 }

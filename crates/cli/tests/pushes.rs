@@ -62,6 +62,7 @@ fn watch_pushes(tree_list: &str, label: &str, state: Option<&str>) -> Running {
         tree_list,
         "--pushes",
         "--json",
+        "--no-details",
         // Long enough that a loaded machine pausing between two messages
         // of one push does not finish it early.
         "--quiet-period",

@@ -262,6 +262,7 @@ fn watch_prints_every_finished_run_of_a_published_push_once() {
         "--json",
         "--label",
         &label,
+        "--no-details",
     ]);
     watch.wait_for_stderr(
         "pulse-monitor: consuming queue/guest/",

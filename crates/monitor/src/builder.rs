@@ -26,6 +26,7 @@ use crate::message::RawMessage;
 use crate::metrics::{Metrics, MetricsServer};
 use crate::pool::PoolSlot;
 use crate::pushes::{start_ticker, PushDesk, PushSettings};
+use crate::reconcile::Reconciler;
 use crate::run::{Input, Run};
 use crate::shared::Shared;
 use crate::source::{Source, Translators};
@@ -402,12 +403,10 @@ impl MonitorBuilder {
         self.callbacks.log_file = log_file.map(Arc::new);
         self.callbacks.metrics = metrics.clone();
         let pool = Arc::new(PoolSlot::new(pool));
-        let ticker = pushes
-            .as_ref()
-            .map(|desk| start_ticker(Arc::clone(desk), Arc::clone(&pool), Arc::clone(&shared)))
-            .transpose()?;
+        let details_queue = self.details.as_ref().map(|d| Arc::clone(&d.queue));
         let details = self.details.take().map(DetailsDesk::start).transpose()?;
         let mut intake = Intake {
+            reconciling: false,
             details,
             pushes: pushes.clone(),
             progress: matches!(self.source, Source::Taskcluster { progress: true }),
@@ -421,6 +420,28 @@ impl MonitorBuilder {
             pool: Arc::clone(&pool),
         };
 
+        // Reconciliation needs a push state to fill and the queue to ask.
+        let reconciler = match (&pushes, details_queue, &input) {
+            (Some(desk), Some(queue), Input::Broker(_)) => Some(Reconciler::new(
+                queue,
+                Arc::clone(desk),
+                intake.for_reconciliation(),
+                Arc::clone(&shared),
+                self.durable,
+            )),
+            _ => None,
+        };
+        let ticker = pushes
+            .as_ref()
+            .map(|desk| {
+                start_ticker(
+                    Arc::clone(desk),
+                    Arc::clone(&pool),
+                    Arc::clone(&shared),
+                    reconciler,
+                )
+            })
+            .transpose()?;
         let mut queue_to_delete = None;
         let run = match input {
             Input::Broker(settings) => {

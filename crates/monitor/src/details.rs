@@ -184,13 +184,15 @@ impl DetailsDesk {
         Ok(desk)
     }
 
-    /// Takes `record` if it wants details and returns `None`; `deliver`
-    /// is then called once, on another thread, within the timeout. Returns
-    /// the record and `deliver` untouched when it wants none.
-    pub(crate) fn take(&self, record: Record, deliver: Deliver) -> Option<(Record, Deliver)> {
-        if wanted(&record).is_none() {
-            return Some((record, deliver));
-        }
+    /// Whether `record` has details to fetch: a finished Taskcluster build
+    /// or test.
+    pub(crate) fn wants(&self, record: &Record) -> bool {
+        wanted(record).is_some()
+    }
+
+    /// Takes a record that [`wants`](Self::wants) details; `deliver` is
+    /// called once, on another thread, within the timeout.
+    pub(crate) fn take(&self, record: Record, deliver: Deliver) {
         let pending = Arc::new(Pending {
             record: Mutex::new(Some((record, deliver))),
             deadline: Instant::now() + self.settings.timeout,
@@ -207,7 +209,6 @@ impl DetailsDesk {
                 pending.deliver_without("the monitor is stopping")
             }
         }
-        None
     }
 }
 

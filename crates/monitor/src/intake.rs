@@ -53,6 +53,8 @@ pub(crate) struct Intake {
     pub(crate) details: Option<Arc<DetailsDesk>>,
     /// Unfinished tasks' records reach the record callbacks (progress).
     pub(crate) progress: bool,
+    /// The intake of reconciliation: its records are marked `reconciled`.
+    pub(crate) reconciling: bool,
 }
 
 impl Intake {
@@ -184,6 +186,19 @@ impl Intake {
                 Vec::new()
             }
         };
+        let mut records = records;
+        if self.reconciling {
+            for record in &mut records {
+                match record {
+                    Record::Task(task) => task.reconciled = true,
+                    other => {
+                        if let Some(job) = other.job_mut() {
+                            job.reconciled = true;
+                        }
+                    }
+                }
+            }
+        }
         Counters::add(&counters.translated, records.len() as u64);
         let unwritten = self.pushes.as_ref().map(|pushes| {
             for event in pushes.apply(&records) {
@@ -203,23 +218,25 @@ impl Intake {
                 Ok(()) => {
                     Counters::add(&counters.matched, 1);
                     let wants = self.callbacks.calls(&record) || self.pushes_want(&record);
-                    match self.details.as_ref().filter(|_| wants) {
-                        Some(details) => {
-                            let deliver = self.deliver_later(&calls, true);
-                            if let Some((record, _)) = details.take(record, deliver) {
-                                calls.matched(record);
-                            }
-                        }
+                    // A Deliver is made only for a record the desk takes:
+                    // one dropped unused would leave its message unacknowledged.
+                    match self
+                        .details
+                        .as_ref()
+                        .filter(|details| wants && details.wants(&record))
+                    {
+                        Some(details) => details.take(record, self.deliver_later(&calls, true)),
                         None => calls.matched(record),
                     }
                 }
                 Err(rejection) => {
                     // A push shows what broke whatever the record filter keeps.
-                    if let Some(details) =
-                        self.details.as_ref().filter(|_| self.pushes_want(&record))
+                    if let Some(details) = self
+                        .details
+                        .as_ref()
+                        .filter(|details| self.pushes_want(&record) && details.wants(&record))
                     {
-                        let deliver = self.deliver_later(&calls, false);
-                        let _ = details.take(record.clone(), deliver);
+                        details.take(record.clone(), self.deliver_later(&calls, false));
                     }
                     calls.filtered_out(record, rejection);
                 }
@@ -228,6 +245,26 @@ impl Intake {
         // With no call made (and nothing unwritten), dropping the last
         // clone acknowledges at once.
         unwritten
+    }
+
+    /// An intake for reconciliation: the same translation, filter,
+    /// callbacks, pushes and details, its records marked `reconciled`, no
+    /// dedupe window and no dead letters.
+    pub(crate) fn for_reconciliation(&self) -> Intake {
+        Intake {
+            shared: Arc::clone(&self.shared),
+            callbacks: self.callbacks.clone(),
+            filter: self.filter.clone(),
+            translators: self.translators.clone(),
+            dead_letters: None,
+            dedupe: None,
+            metrics: self.metrics.clone(),
+            pool: Arc::clone(&self.pool),
+            pushes: self.pushes.clone(),
+            details: self.details.clone(),
+            progress: self.progress,
+            reconciling: true,
+        }
     }
 
     /// Whether the push tracker wants this record's details: a failed test

@@ -93,6 +93,7 @@ mod message;
 mod metrics;
 mod pool;
 mod pushes;
+mod reconcile;
 pub mod replay;
 mod run;
 mod shared;

@@ -19,6 +19,7 @@ use pulse_push::{PushEvent, PushSummary, PushTracker, TrackerConfig};
 use pulse_translator::{JobResult, Record};
 
 use crate::pool::PoolSlot;
+use crate::reconcile::Reconciler;
 use crate::shared::Shared;
 use crate::{Error, ErrorKind};
 
@@ -164,6 +165,23 @@ impl PushDesk {
         );
     }
 
+    /// The pushes not finished yet, with their task groups.
+    pub(crate) fn in_flight(&self) -> Vec<(String, String, Vec<String>)> {
+        self.lock().in_flight()
+    }
+
+    /// Whether the push already reflects a task's definition (`run`
+    /// `None`) or its run in that state.
+    pub(crate) fn knows(
+        &self,
+        tree: &str,
+        revision: &str,
+        task_id: &str,
+        run: Option<(u32, pulse_translator::TaskState)>,
+    ) -> bool {
+        self.lock().knows(tree, revision, task_id, run)
+    }
+
     /// Writes what changed. Until it succeeds, what was applied must not
     /// be acknowledged.
     pub(crate) fn flush(&self) -> Result<(), pulse_push::Error> {
@@ -258,6 +276,7 @@ pub(crate) fn start_ticker(
     desk: Arc<PushDesk>,
     pool: Arc<PoolSlot>,
     shared: Arc<Shared>,
+    reconciler: Option<Arc<Reconciler>>,
 ) -> Result<JoinHandle<()>, Error> {
     std::thread::Builder::new()
         .name("pulse-monitor-pushes".into())
@@ -265,6 +284,9 @@ pub(crate) fn start_ticker(
             while !shared.is_stopping() {
                 for event in desk.tick(false) {
                     desk.submit(event, &pool, &shared);
+                }
+                if let Some(reconciler) = &reconciler {
+                    reconciler.look();
                 }
                 std::thread::park_timeout(TICK);
             }

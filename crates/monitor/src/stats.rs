@@ -35,6 +35,13 @@ pub struct Stats {
     /// read-only state file): their messages were left unacknowledged, for
     /// the broker to deliver again.
     pub state_write_errors: u64,
+    /// Messages the monitor missed (a deleted queue, a lost connection, a
+    /// restart) and read back from the Taskcluster queue's listing of the
+    /// task groups of the pushes in flight.
+    pub reconciled: u64,
+    /// Listings of task groups that failed; reconciliation is tried again
+    /// 30 s later.
+    pub reconcile_errors: u64,
     /// Times the broker cancelled the consumer because the queue had been
     /// deleted (PulseGuardian deletes queues that grow too long); the
     /// monitor declared it again, and what was routed meanwhile is lost.
@@ -69,6 +76,8 @@ pub(crate) struct Counters {
     pub(crate) duplicates: AtomicU64,
     pub(crate) dropped_requeued: AtomicU64,
     pub(crate) state_write_errors: AtomicU64,
+    pub(crate) reconciled: AtomicU64,
+    pub(crate) reconcile_errors: AtomicU64,
 }
 
 impl Counters {
@@ -89,6 +98,8 @@ impl Counters {
             duplicates: get(&self.duplicates),
             dropped_requeued: get(&self.dropped_requeued),
             state_write_errors: get(&self.state_write_errors),
+            reconciled: get(&self.reconciled),
+            reconcile_errors: get(&self.reconcile_errors),
             queue_deleted: 0,
             stalls: 0,
             reconnects,

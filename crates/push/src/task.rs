@@ -69,6 +69,25 @@ impl Observation {
     }
 }
 
+impl Observation {
+    /// A bare observation of a run reaching `state`, to ask whether it
+    /// would change anything.
+    pub(crate) fn probe(task_id: &str, run_id: u32, state: TaskState) -> Observation {
+        Observation {
+            task_id: task_id.to_string(),
+            run_id,
+            state,
+            result: JobResult::Unknown,
+            label: None,
+            kind: String::new(),
+            task_group_id: None,
+            push_id: None,
+            logurl: None,
+            at: None,
+        }
+    }
+}
+
 /// The queue state a finished build or test record stands for.
 fn finished_state(result: JobResult) -> TaskState {
     match result {

@@ -283,6 +283,46 @@ impl PushTracker {
         self.dirty_tasks.insert((key, task_id.to_string()));
     }
 
+    /// The pushes not finished yet, with their task groups: what a
+    /// reconciliation lists from the queue after messages may have been
+    /// lost.
+    pub fn in_flight(&self) -> Vec<(String, String, Vec<String>)> {
+        self.pushes
+            .values()
+            .filter(|push| !push.row.finished && !push.row.task_groups.is_empty())
+            .map(|push| {
+                (
+                    push.row.tree.clone(),
+                    push.row.revision.clone(),
+                    push.row.task_groups.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether the tracker already knows a task's run this far: defined
+    /// (`run_id` `None`), or the run in `state` or a later one.
+    pub fn knows(
+        &self,
+        tree: &str,
+        revision: &str,
+        task_id: &str,
+        run: Option<(u32, pulse_translator::TaskState)>,
+    ) -> bool {
+        let Some(task) = self
+            .pushes
+            .get(&(tree.to_string(), revision.to_string()))
+            .and_then(|push| push.tasks.get(task_id))
+        else {
+            return false;
+        };
+        let Some((run_id, state)) = run else {
+            return task.defined;
+        };
+        let observation = crate::task::Observation::probe(task_id, run_id, state);
+        !task.clone().merge(&observation)
+    }
+
     /// Whether [`flush`](Self::flush) has anything to write.
     pub fn has_unsaved_changes(&self) -> bool {
         !(self.dirty_pushes.is_empty() && self.dirty_tasks.is_empty() && self.removed.is_empty())

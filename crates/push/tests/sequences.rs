@@ -84,6 +84,7 @@ fn record(rng: &mut Rng) -> Record {
         tier: None,
         key: "k".into(),
         timestamp: None,
+        reconciled: false,
     })
 }
 

@@ -220,6 +220,11 @@ fn message(
 /// The task's status as the queue knows it when it publishes the message:
 /// the runs so far, this one as of `phase`, and, once an exception is
 /// resolved with a rerun, the rerun's pending run.
+/// A task's status once its last run resolved, as the queue lists it.
+pub(crate) fn final_status(push: &Push, task: &SyntheticTask) -> Value {
+    status(push, task, task.runs.len() - 1, Phase::Resolved)
+}
+
 fn status(push: &Push, task: &SyntheticTask, index: usize, phase: Phase) -> Value {
     if phase == Phase::Defined {
         return status_json(push, task, 0, json!("unscheduled"), Vec::new());

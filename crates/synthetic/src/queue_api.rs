@@ -51,7 +51,10 @@ impl Push {
     /// artifact list of every resolved run, the definition of every test
     /// task, and the errorsummary of every failed test run.
     pub fn queue_api(&self) -> Vec<(String, ApiAnswer)> {
-        let mut answers = Vec::new();
+        let mut answers = vec![(
+            format!("/api/queue/v1/task-group/{}/list", self.task_group_id()),
+            ApiAnswer::Json(self.task_group_listing()),
+        )];
         for task in &self.tasks {
             if task.job_kind == JobKind::Test {
                 answers.push((
@@ -123,6 +126,28 @@ impl Push {
                 group: group.clone(),
             })
             .collect()
+    }
+
+    /// `listTaskGroup` once every task resolved: each task's status with
+    /// all its runs, and its definition's tags and routes (one page).
+    fn task_group_listing(&self) -> Value {
+        let tasks: Vec<Value> = self
+            .tasks
+            .iter()
+            .map(|task| {
+                json!({
+                    "status": crate::message::final_status(self, task),
+                    "task": {
+                        "taskGroupId": self.task_group_id(),
+                        "schedulerId": task.scheduler_id,
+                        "routes": task.routes,
+                        "tags": task.tags,
+                        "metadata": {"name": task.label},
+                    },
+                })
+            })
+            .collect();
+        json!({"taskGroupId": self.task_group_id(), "tasks": tasks})
     }
 
     /// A test's definition as the queue serves it: what the record's build

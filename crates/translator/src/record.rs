@@ -181,6 +181,11 @@ pub struct JobInfo {
     /// could not: a 404, a timeout, a garbled errorsummary…
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details_unavailable: Option<String>,
+    /// True for a record the monitor made from the Taskcluster queue's
+    /// listing of a task group, for a run whose message it missed (a
+    /// deleted queue, a restart); left out otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconciled: bool,
 }
 
 /// One failure line of a failed test run, as Treeherder reads a test
@@ -253,6 +258,7 @@ impl JobInfo {
             failures: Vec::new(),
             failing_groups: Vec::new(),
             details_unavailable: None,
+            reconciled: false,
         }
     }
 }
@@ -417,6 +423,10 @@ pub struct TaskRecord {
     /// `YYYY-MM-DDTHH:MM:SSZ`.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// True for a record made from the queue's listing of a task group,
+    /// for a run whose message the monitor missed; left out otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconciled: bool,
 }
 
 /// A push to a repository, as hg.mozilla.org announced it

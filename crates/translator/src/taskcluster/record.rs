@@ -348,6 +348,7 @@ fn task_record(
         tier: shared.tier,
         key: msg.routing_key.clone(),
         timestamp: Some(shared.timestamp),
+        reconciled: false,
     })
 }
 

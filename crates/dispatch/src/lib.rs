@@ -7,7 +7,9 @@
 //! before they get here; this crate knows nothing about them.
 //!
 //! - [`Pool::new`] starts [`Config::workers`] threads reading one bounded
-//!   crossbeam channel; no work stealing, no per-worker queues.
+//!   crossbeam channel; no work stealing, no per-worker queues. An idle
+//!   worker sleeps on a condition variable until a submit wakes it, so an
+//!   idle pool uses no CPU and a worker does not spin after each job.
 //! - [`Pool::submit`] blocks while the queue is full, so a flood of
 //!   messages slows the consumer instead of growing memory;
 //!   [`Pool::try_submit`] hands the job back instead.

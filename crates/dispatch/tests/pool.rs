@@ -443,3 +443,36 @@ fn zero_workers_means_one_per_core() {
     assert_eq!(pool.workers(), cores);
     assert_eq!(self::pool(3, 1).workers(), 3);
 }
+
+#[test]
+fn jobs_submitted_one_at_a_time_to_idle_workers_all_run() {
+    // Each job finds every worker asleep (the previous one has ended), so
+    // a wake-up lost between a worker's last look at the queue and its
+    // sleep would leave a job unrun and this test waiting.
+    let pool = pool(4, 8);
+    for n in 0..5_000 {
+        let (completion, outcome) = completion_channel();
+        pool.submit(Job::new(format!("single-{n}"), || {}).with_completion(completion));
+        assert_eq!(
+            outcome.recv_timeout(PATIENCE).expect("the job ran").ran,
+            1,
+            "job {n}"
+        );
+    }
+    assert_eq!(pool.shutdown().stats.done, 5_000);
+}
+
+#[test]
+fn a_zero_bound_hands_each_job_to_an_idle_worker() {
+    let pool = pool(2, 0);
+    let ran = Arc::new(AtomicUsize::new(0));
+    for n in 0..1_000 {
+        let ran = Arc::clone(&ran);
+        pool.submit(Job::new(format!("handed-{n}"), move || {
+            ran.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    let report = pool.shutdown();
+    assert_eq!(ran.load(Ordering::Relaxed), 1_000);
+    assert!(report.is_complete());
+}

@@ -112,7 +112,10 @@ impl Intake {
 
     /// One message of the in-process source.
     pub(crate) fn take_message(&mut self, message: RawMessage) {
-        self.arrived(1);
+        // A reconciled message was not received: `reconciled` counts it.
+        if !self.reconciling {
+            self.arrived(1);
+        }
         let mut jobs = Vec::new();
         self.jobs_for(message, None, &mut jobs);
         self.hand_over(jobs);

@@ -42,8 +42,9 @@ pub(crate) struct Reconciler {
 
 /// What the reconciler saw last.
 struct Watch {
-    /// Reconcile at the next look (a start on a push state).
-    due: bool,
+    /// The pushes in flight in the state it started on, reconciled at the
+    /// first look (once a durable queue's backlog is drained); taken then.
+    at_start: Option<Vec<(String, String, Vec<String>)>>,
     queue_deleted: u64,
     reconnects: u64,
     /// When the last reconciliation failed.
@@ -58,19 +59,20 @@ impl Reconciler {
         shared: Arc<Shared>,
         durable: bool,
     ) -> Arc<Reconciler> {
+        let in_flight = pushes.in_flight();
         Arc::new(Reconciler {
             queue,
+            state: Mutex::new(Watch {
+                at_start: (!in_flight.is_empty()).then_some(in_flight),
+                queue_deleted: 0,
+                reconnects: 0,
+                failed_at: None,
+            }),
             pushes,
             intake: Mutex::new(intake),
             shared,
             durable,
             running: AtomicBool::new(false),
-            state: Mutex::new(Watch {
-                due: true,
-                queue_deleted: 0,
-                reconnects: 0,
-                failed_at: None,
-            }),
         })
     }
 
@@ -89,7 +91,7 @@ impl Reconciler {
             // A durable queue's backlog comes first: what waits in it was
             // not missed.
             let backlog = self.durable && stats.queue_depth != Some(0);
-            let reason = if watch.due && !backlog {
+            let reason = if watch.at_start.is_some() && !backlog {
                 Some("started on a push state")
             } else if stats.queue_deleted > watch.queue_deleted {
                 Some("the queue was deleted")
@@ -104,21 +106,25 @@ impl Reconciler {
                 None
             };
             if reason.is_some() && !self.running.swap(true, Ordering::AcqRel) {
-                watch.due = false;
+                // At start, only what the state had in flight: pushes begun
+                // since arrive live.
+                let pushes = watch.at_start.take();
                 watch.queue_deleted = stats.queue_deleted;
                 watch.reconnects = stats.reconnects;
                 watch.failed_at = None;
-                reason
+                reason.map(|reason| (reason, pushes))
             } else {
                 None
             }
         };
-        let Some(reason) = reason else { return };
+        let Some((reason, pushes)) = reason else {
+            return;
+        };
         let reconciler = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("pulse-monitor-reconcile".into())
             .spawn(move || {
-                reconciler.reconcile(reason);
+                reconciler.reconcile(reason, pushes);
                 reconciler.running.store(false, Ordering::Release);
             });
         if let Err(e) = spawned {
@@ -127,8 +133,9 @@ impl Reconciler {
         }
     }
 
-    fn reconcile(&self, reason: &str) {
-        let in_flight = self.pushes.in_flight();
+    /// Reconciles `pushes`, or every push in flight.
+    fn reconcile(&self, reason: &str, pushes: Option<Vec<(String, String, Vec<String>)>>) {
+        let in_flight = pushes.unwrap_or_else(|| self.pushes.in_flight());
         if in_flight.is_empty() {
             return;
         }

@@ -56,9 +56,15 @@ pub struct Running {
 
 impl Running {
     pub fn start(args: &[&str]) -> Running {
+        Running::start_with_env(args, &[])
+    }
+
+    /// [`start`](Self::start) with these environment variables set.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut child = Command::new(BIN)
             .args(args)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -85,17 +91,17 @@ impl Running {
         }
     }
 
-    /// Waits for a stderr line containing `text`.
-    pub fn wait_for_stderr(&mut self, text: &str, timeout: Duration) {
+    /// Waits for a stderr line containing `text`, and returns it.
+    pub fn wait_for_stderr(&mut self, text: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         while let Ok(line) = self
             .stderr
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         {
             let found = line.contains(text);
-            self.stderr_seen.push(line);
+            self.stderr_seen.push(line.clone());
             if found {
-                return;
+                return line;
             }
         }
         let _ = self.child.kill();

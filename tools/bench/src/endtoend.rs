@@ -312,6 +312,41 @@ pub struct Best {
     parse: f64,
     monitor: f64,
     busy: String,
+    /// The least CPU per message over the rounds (µs): this process and
+    /// the broker, (process, broker) for the bare consumer and the monitor.
+    bare_cpu: Option<(f64, f64)>,
+    monitor_cpu: Option<(f64, f64)>,
+    /// Whether the broker's CPU could be read (it runs on this machine).
+    broker_counted: bool,
+}
+
+/// Runs `drain` and returns its result with the CPU it cost per message
+/// (µs): this process's (every thread: the consumer's, amiquip's, the
+/// monitor's) and the broker's, read before and after.
+fn with_cpu<T>(
+    broker: Option<&str>,
+    count: u64,
+    drain: impl FnOnce() -> Result<T, BoxError>,
+) -> Result<(T, (f64, f64)), BoxError> {
+    let (process_before, broker_before) = threads::process_and_broker_cpu(broker);
+    let result = drain()?;
+    let (process_after, broker_after) = threads::process_and_broker_cpu(broker);
+    let per_message = |seconds: f64| seconds / count as f64 * 1e6;
+    Ok((
+        result,
+        (
+            per_message(process_after - process_before),
+            per_message(broker_after - broker_before),
+        ),
+    ))
+}
+
+/// Keeps the lower total of two (process, broker) costs.
+fn least(kept: Option<(f64, f64)>, new: (f64, f64)) -> Option<(f64, f64)> {
+    match kept {
+        Some(old) if old.0 + old.1 <= new.0 + new.1 => Some(old),
+        _ => Some(new),
+    }
 }
 
 /// Drains the three copies of a backlog of `count` one after the other,
@@ -326,16 +361,17 @@ pub fn race(
     monitor: &dyn Fn() -> Result<(Drain, String), BoxError>,
 ) -> Result<(), BoxError> {
     let (mut bare, mut parse, mut drained) = (None, None, None);
+    let broker_pid = threads::broker_pid();
+    let broker_pid = broker_pid.as_deref();
+    let (mut bare_cpu, mut monitor_cpu) = ((0.0, 0.0), (0.0, 0.0));
     for turn in 0..3 {
         match (turn + round) % 3 {
             0 => {
-                bare = Some(broker::bare_drain(
-                    &ctx.broker,
-                    &queues.bare_queue,
-                    PREFETCH,
-                    count,
-                    false,
-                )?)
+                let (drain, cpu) = with_cpu(broker_pid, count, || {
+                    broker::bare_drain(&ctx.broker, &queues.bare_queue, PREFETCH, count, false)
+                })?;
+                bare = Some(drain);
+                bare_cpu = cpu;
             }
             1 => {
                 parse = Some(broker::bare_drain(
@@ -346,14 +382,25 @@ pub fn race(
                     true,
                 )?)
             }
-            _ => drained = Some(monitor()?),
+            _ => {
+                let (drain, cpu) = with_cpu(broker_pid, count, monitor)?;
+                drained = Some(drain);
+                monitor_cpu = cpu;
+            }
         }
     }
+    best.bare_cpu = least(best.bare_cpu, bare_cpu);
+    best.monitor_cpu = least(best.monitor_cpu, monitor_cpu);
+    best.broker_counted = broker_pid.is_some();
     let (bare, parse) = (bare.expect("ran").rate(), parse.expect("ran").rate());
     let (monitor, busy) = drained.expect("ran");
     eprintln!(
-        "  {what} round {round}: bare {bare:.0} msg/s, bare+parse {parse:.0} msg/s, monitor {:.0} msg/s; monitor threads busy: {busy}",
+        "  {what} round {round}: bare {bare:.0} msg/s, bare+parse {parse:.0} msg/s, monitor {:.0} msg/s; monitor threads busy: {busy}; CPU per msg (process + broker) bare {:.1} + {:.1} µs, monitor {:.1} + {:.1} µs",
         monitor.rate(),
+        bare_cpu.0,
+        bare_cpu.1,
+        monitor_cpu.0,
+        monitor_cpu.1,
     );
     best.bare = best.bare.max(bare);
     best.parse = best.parse.max(parse);
@@ -366,10 +413,29 @@ pub fn race(
 
 /// The two rows of an end-to-end measurement.
 pub fn throughput_rows(title: &str, how: String, best: &Best) -> Vec<Row> {
+    let cpu_title = format!("CPU per message at saturation, {title} → no-op callback");
     let title = format!("end to end, {title} → no-op callback");
+    let (monitor_cpu, bare_cpu) = (
+        best.monitor_cpu.unwrap_or((f64::NAN, f64::NAN)),
+        best.bare_cpu.unwrap_or((f64::NAN, f64::NAN)),
+    );
     vec![
+        Row::compare(
+            cpu_title,
+            monitor_cpu.0 + monitor_cpu.1,
+            bare_cpu.0 + bare_cpu.1,
+            |us| format!("{us:.1} µs"),
+        )
+        .target(Target::RatioAtMost(1.5))
+        .note(format!(
+            "the drains below; CPU time of the bench process (`CLOCK_PROCESS_CPUTIME_ID`) (every thread of the consumer: the monitor's or the bare consumer's, amiquip's) plus {} (utime+stime, 10 ms ticks), from before the consumer connects to after it stopped, per message; monitor {:.1} + broker {:.1} µs, bare consumer {:.1} + broker {:.1} µs; the round with the least total; the broker also serves whatever else runs on it meanwhile",
+            if best.broker_counted { "the local broker's (`beam.smp`)" } else { "nothing for the broker (not on this machine)" },
+            monitor_cpu.0,
+            monitor_cpu.1,
+            bare_cpu.0,
+            bare_cpu.1,
+        )),
         Row::versus(title.clone(), best.monitor, best.bare, "msg/s")
-            .target(Target::RatioAtLeast(0.9))
             .note(format!(
                 "{how}; baseline: bare amiquip consumer, prefetch {PREFETCH}, acks coalesced as the monitor's are, no work; monitor threads busy (share of one core): {}",
                 best.busy

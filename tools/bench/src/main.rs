@@ -4,6 +4,7 @@
 //! 1. Translation ([`translation`]): raw buildbot messages translated per
 //!    second against parsing the same bytes into `IgnoredAny`; normalized
 //!    payloads and buildernames per second.
+//!    SIMD JSON ([`simd`]): sonic-rs against serde_json on the same bodies.
 //! 2. End to end ([`endtoend`]): the full monitor (translation, filter,
 //!    dispatch, ack after the callback) against a bare amiquip consumer,
 //!    both draining the same pre-published backlog.
@@ -17,6 +18,8 @@
 //!    `pulse-synthetic`) end to end against the bare consumer.
 //! 7. Cost ([`cost`]): CPU seconds per 100,000 messages at a steady
 //!    1,000 msg/s, the monitor process against a bare consumer process.
+//!    Idle ([`cost::idle`]): an idle monitor process's CPU as a share of
+//!    a core, and CPU per message at 10 and 100 msg/s.
 //! 8. Burst ([`burst`]): a push published as fast as the broker takes it;
 //!    peak queue depth and time to drain, monitor against bare consumer.
 //! 9. Replay ([`replay`]): recorded Taskcluster messages replayed with a
@@ -30,7 +33,7 @@
 //!
 //! ```text
 //! bench [--quick]
-//!       [--only translation,throughput,latency,memory,scale,taskcluster,cost,burst,replay]
+//!       [--only translation,simd,throughput,latency,memory,scale,taskcluster,cost,idle,burst,replay]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
@@ -43,6 +46,7 @@ mod endtoend;
 mod processes;
 mod replay;
 mod report;
+mod simd;
 mod taskcluster;
 mod tc_messages;
 mod threads;
@@ -198,14 +202,16 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 11] = [
     "translation",
+    "simd",
     "throughput",
     "latency",
     "memory",
     "scale",
     "taskcluster",
     "cost",
+    "idle",
     "burst",
     "replay",
 ];
@@ -268,6 +274,17 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         rows.extend(translation::run(&corpus, settings));
         print_rows(&rows);
     }
+    if wants("simd") {
+        eprintln!("simd ...");
+        match simd::run(&corpus, quick) {
+            Ok(new) => rows.extend(new),
+            Err(e) => {
+                eprintln!("!!! simd failed: {e}");
+                failures.push(format!("simd: {e}"));
+            }
+        }
+        print_rows(&rows);
+    }
 
     let broker_sections = [
         "throughput",
@@ -276,6 +293,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         "scale",
         "taskcluster",
         "cost",
+        "idle",
         "burst",
     ];
     if broker_sections.iter().any(|s| wants(s)) {
@@ -349,7 +367,13 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
             taskcluster::throughput(&ctx, count, rounds)
         });
         section("cost", &mut rows, &|| {
-            cost::cpu(&ctx, if quick { 5 } else { 30 }, 1_000)
+            cost::cpu(&ctx, if quick { 5 } else { 30 }, 1_000, true)
+        });
+        section("idle", &mut rows, &|| {
+            let mut rows = cost::idle(&ctx, if quick { 10 } else { 60 })?;
+            rows.extend(cost::cpu(&ctx, if quick { 10 } else { 60 }, 10, false)?);
+            rows.extend(cost::cpu(&ctx, if quick { 5 } else { 30 }, 100, false)?);
+            Ok(rows)
         });
         section("burst", &mut rows, &|| {
             let (count, rounds) = if quick { (5_000, 1) } else { (20_000, 2) };
@@ -369,6 +393,20 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
             Err(e) => {
                 eprintln!("!!! replay failed: {e}");
                 failures.push(format!("replay: {e}"));
+            }
+        }
+        print_rows(&rows);
+        eprintln!("replay (a day) ...");
+        let (tasks, small, large) = if quick {
+            (1_000, 10_000, 100_000)
+        } else {
+            (3_000, 100_000, 1_000_000)
+        };
+        match replay::day(tasks, small, large) {
+            Ok(new) => rows.extend(new),
+            Err(e) => {
+                eprintln!("!!! replay (a day) failed: {e}");
+                failures.push(format!("replay (a day): {e}"));
             }
         }
         print_rows(&rows);

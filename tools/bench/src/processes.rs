@@ -392,6 +392,13 @@ impl Children {
         Ok(())
     }
 
+    /// Closes every child's stdin, which stops it.
+    pub fn stop(&mut self) {
+        for child in &mut self.running {
+            child.stdin.take();
+        }
+    }
+
     /// Waits for every child's report. With `shared_count`, the children
     /// share one queue: once their progress adds up to it, and half a
     /// second more for duplicates, their stdin is closed to stop them.

@@ -312,3 +312,128 @@ pub fn run(tasks: usize, passes: usize) -> Result<Vec<Row>, BoxError> {
     );
     Ok(rows)
 }
+
+/// Writes autoland pushes of `tasks` tasks (seeds 1, 2, …) to `large`
+/// until it holds at least `large_lines` lines, the first pushes up to
+/// `small_lines` also to `small`. Returns (lines, bytes, pushes) of each.
+fn write_day(
+    small: &Path,
+    large: &Path,
+    tasks: usize,
+    (small_lines, large_lines): (u64, u64),
+) -> Result<[(u64, u64, u64); 2], BoxError> {
+    let mut out_small = BufWriter::new(File::create(small)?);
+    let mut out_large = BufWriter::new(File::create(large)?);
+    let (mut lines, mut pushes) = (0u64, 0u64);
+    let mut small_done = None;
+    let mut seed = 1;
+    while lines < large_lines {
+        let push = pulse_synthetic::Push::builder()
+            .tree("autoland")
+            .tasks(tasks)
+            .seed(seed)
+            .build();
+        seed += 1;
+        for message in push.messages() {
+            let line = serde_json::to_vec(&message.message)?;
+            out_large.write_all(&line)?;
+            out_large.write_all(b"\n")?;
+            if small_done.is_none() {
+                out_small.write_all(&line)?;
+                out_small.write_all(b"\n")?;
+            }
+            lines += 1;
+        }
+        pushes += 1;
+        if small_done.is_none() && lines >= small_lines {
+            small_done = Some((lines, pushes));
+        }
+    }
+    out_small.flush()?;
+    out_large.flush()?;
+    let (small_lines, small_pushes) = small_done.unwrap_or((lines, pushes));
+    Ok([
+        (small_lines, std::fs::metadata(small)?.len(), small_pushes),
+        (lines, std::fs::metadata(large)?.len(), pushes),
+    ])
+}
+
+/// A day of traffic: a recording of about `large_lines` messages (pushes
+/// of `tasks` tasks) replayed with push tracking against `IgnoredAny` over
+/// the same lines, and the peak RSS of that replay in a child process for
+/// the first `small_lines` and for all of them.
+pub fn day(tasks: usize, small_lines: u64, large_lines: u64) -> Result<Vec<Row>, BoxError> {
+    let recordings = Recordings {
+        dir: std::env::temp_dir().join(format!(
+            "pulse-bench-day-{}",
+            &pulse_wire::random_label()[..8]
+        )),
+    };
+    std::fs::create_dir_all(&recordings.dir)?;
+    let small = recordings.dir.join("day-small.jsonl");
+    let large = recordings.dir.join("day-large.jsonl");
+    let started = Instant::now();
+    let [(small_lines, _, small_pushes), (lines, bytes, pushes)] =
+        write_day(&small, &large, tasks, (small_lines, large_lines))?;
+    eprintln!(
+        "  day: wrote {small_lines} and {lines} lines ({pushes} pushes, {:.0} MB) in {:.1} s",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    // One pass each: the file is large enough to time, and too large to
+    // stay in the page cache beside everything else on a shared machine.
+    let (ignored, ignored_seconds) = ignore_lines(&large)?;
+    let replayed = replay_file(&large, true)?;
+    if replayed.messages != lines || ignored != lines {
+        return Err(format!(
+            "{lines} lines written, {} replayed, {ignored} parsed",
+            replayed.messages
+        )
+        .into());
+    }
+    let mut peaks = Vec::new();
+    for (file, expected) in [(&small, small_lines), (&large, lines)] {
+        let child = replay_in_child(file, true)?;
+        if child.messages != expected {
+            return Err(format!("{expected} lines written, {} replayed", child.messages).into());
+        }
+        let mib = child.vm_hwm_kib as f64 / 1024.0;
+        eprintln!(
+            "  day: replay of {expected} msgs with push tracking in a child: VmHWM {mib:.1} MiB, {:.1} s",
+            child.seconds
+        );
+        peaks.push(mib);
+    }
+    let mib = |m: f64| format!("{m:.1} MiB");
+    Ok(vec![
+        Row::versus(
+            format!(
+                "a day of traffic: replay of {} msgs with push tracking",
+                thousands(lines as f64)
+            ),
+            replayed.messages as f64 / replayed.seconds,
+            ignored as f64 / ignored_seconds,
+            "msg/s",
+        )
+        .note(format!(
+            "{pushes} generated {tasks}-task autoland pushes (seeds 1–{pushes}), {lines} JSON lines of {} B average as `pulse-monitor synthetic-push` writes them; `replay::stream` into a monitor with `push_tracking(PushSettings::default())` (in memory) and `on_push`, Taskcluster with progress, no record reaching a callback, one callback worker; one pass; baseline: the same file read line by line into IgnoredAny",
+            bytes / lines.max(1),
+        )),
+        Row::compare(
+            format!(
+                "peak RSS of that replay, {} vs {} msgs",
+                thousands(lines as f64),
+                thousands(small_lines as f64)
+            ),
+            peaks[1],
+            peaks[0],
+            mib,
+        )
+        .target(Target::RatioAtMost(1.25))
+        .note(format!(
+            "the replay in a child process (VmHWM) of the first {small_pushes} pushes and of all {pushes}: {:.1} and {:.1} MiB; the in-memory push tracker keeps every push until its retention (7 days), which a day's recording never reaches",
+            peaks[0], peaks[1]
+        )),
+    ])
+}

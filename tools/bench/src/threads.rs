@@ -65,10 +65,18 @@ pub fn busy_since(before: &BTreeMap<String, f64>, wall: Duration) -> String {
 }
 
 /// CPU seconds (user and system) this process used so far, threads that
-/// ended included: utime and stime of /proc/self/stat, in clock ticks
-/// (10 ms).
+/// ended included, to the nanosecond (`CLOCK_PROCESS_CPUTIME_ID`).
 pub fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    // To the nanosecond, ended threads included; /proc's ticks otherwise.
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID).map_or_else(
+        |_| cpu_seconds_of("self"),
+        |time| time.tv_sec() as f64 + time.tv_nsec() as f64 * 1e-9,
+    )
+}
+
+/// CPU seconds (user and system) process `pid` (or `self`) used so far.
+pub fn cpu_seconds_of(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return f64::NAN;
     };
     stat.rsplit_once(')')
@@ -81,4 +89,23 @@ pub fn process_cpu_seconds() -> f64 {
                 / TICKS_PER_SECOND
         })
         .unwrap_or(f64::NAN)
+}
+
+/// The local RabbitMQ's Erlang VM (`beam.smp`), if it runs on this
+/// machine: its CPU is part of what a message costs.
+pub fn broker_pid() -> Option<String> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid = entry.file_name().into_string().ok()?;
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            (comm.trim() == "beam.smp").then_some(pid)
+        })
+}
+
+/// CPU seconds used so far by this process and by the broker (when it
+/// runs here).
+pub fn process_and_broker_cpu(broker: Option<&str>) -> (f64, f64) {
+    (process_cpu_seconds(), broker.map_or(0.0, cpu_seconds_of))
 }

@@ -147,19 +147,26 @@ fn interleaved_pushes_on_two_trees_finish_once_with_their_truth() {
         Push::builder()
             .tree(tree_a.as_str())
             .tasks(250)
-            .seed(61)
+            .seed(11)
             .build(),
         Push::builder()
             .tree(tree_b.as_str())
             .tasks(200)
-            .seed(62)
+            .seed(12)
             .build(),
         Push::builder()
             .tree(tree_a.as_str())
             .tasks(150)
-            .seed(63)
+            .seed(13)
             .build(),
     ];
+    // The seeds' groups resolve never (11), twice (12) and once (13).
+    let resolutions: Vec<usize> = pushes.iter().map(|p| p.group_resolved_at.len()).collect();
+    assert_eq!(
+        resolutions,
+        [0, 2, 1],
+        "a missing and a doubled resolution are covered"
+    );
     let label = unique("cli-pushes");
     let mut watch = watch_pushes(&format!("{tree_a},{tree_b}"), &label, None);
 
@@ -196,6 +203,10 @@ fn interleaved_pushes_on_two_trees_finish_once_with_their_truth() {
             push.revision
         );
         assert_equals_truth(&done[0]["push"], &truth, push);
+        assert_eq!(
+            done[0]["push"]["groups_resolved"],
+            push.group_resolved_at.len()
+        );
         let kinds: Vec<&str> = all
             .iter()
             .filter(|e| e["push"]["revision"] == push.revision.as_str())

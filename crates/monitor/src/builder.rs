@@ -200,6 +200,7 @@ impl MonitorBuilder {
     pub fn source(mut self, source: Source) -> Self {
         self.source = source;
         self.translators.unfinished = matches!(source, Source::Taskcluster { progress: true });
+        self.translators.default_family = Some(source.family());
         self
     }
 
@@ -369,6 +370,7 @@ impl MonitorBuilder {
             })
             .transpose()?;
         self.translators.unfinished |= pushes.is_some();
+        self.translators.default_family = Some(self.source.family());
         self.translators.pushes = pushes.is_some();
         let log_file = self.log_file.as_deref().map(LineFile::open).transpose()?;
         let dead_letters = self

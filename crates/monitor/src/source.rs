@@ -1,7 +1,7 @@
 //! Which Pulse messages a monitor reads, and how each kind is translated.
 
 use pulse_filter::Filter;
-use pulse_translator::{exchanges, JobResult, Message, Record};
+use pulse_translator::{exchanges, Family, JobResult, Message, Record};
 
 /// Which exchanges a monitor reads on the broker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -112,6 +112,15 @@ impl Source {
 }
 
 impl Source {
+    /// The family of the messages this source reads.
+    pub(crate) fn family(self) -> Family {
+        match self {
+            Source::Buildbot => Family::Buildbot,
+            Source::Normalized => Family::Normalized,
+            Source::Taskcluster { .. } => Family::Taskcluster,
+        }
+    }
+
     /// What push tracking needs bound besides [`bindings`](Self::bindings):
     /// every run of every task of the filter's trees whatever the results
     /// rule (a push is counted whole), `task-defined` (the expected set),
@@ -167,6 +176,9 @@ pub(crate) struct Translators {
     /// Whether what only push tracking reads (hg pushes, resolved groups)
     /// is translated.
     pub(crate) pushes: bool,
+    /// How messages of exchanges no translator knows are read: as the
+    /// source's (a mirror or private exchange carrying its messages).
+    pub(crate) default_family: Option<Family>,
     pub(crate) options: pulse_translator::Options,
     /// Completes Taskcluster messages that do not say enough on their own.
     #[cfg(feature = "fetch")]
@@ -188,7 +200,10 @@ impl Translators {
         if (unfinished && !self.unfinished) || (push_only && !self.pushes) {
             return Ok(Vec::new());
         }
-        let translated = pulse_translator::translate(message, &self.options);
+        let translated = match (exchanges::family(exchange), self.default_family) {
+            (None, Some(family)) => pulse_translator::translate_as(family, message, &self.options),
+            _ => pulse_translator::translate(message, &self.options),
+        };
         #[cfg(feature = "fetch")]
         let translated = match (translated, &self.task_definitions) {
             (Err(error), Some(fetcher)) if crate::fetch::needs_definition(&error) => {
@@ -198,5 +213,38 @@ impl Translators {
             (translated, _) => translated,
         };
         translated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A private exchange (a mirror, a test's own) carrying the source's
+    /// messages is read as the source's; without a source, it is an error.
+    #[test]
+    fn unknown_exchanges_are_read_as_the_sources() {
+        let body = br#"{"buildername": "Linux x86-64 mozilla-central build", "tree": "mozilla-central",
+          "platform": "linux64", "buildtype": "opt", "key": "k", "product": "firefox",
+          "revision": null, "builddate": null, "buildid": null, "job_number": null, "build_number": null,
+          "previous_buildid": null, "status": 0, "locale": "en-US", "buildurl": null, "testsurl": null,
+          "test_packages_url": null, "symbols_url": null, "logurl": null, "release": null,
+          "slave": null, "repack": null, "version": null, "tags": []}"#;
+        let message = Message::new(
+            "exchange/my-mirror",
+            "build.mozilla-central.linux64.opt.firefox.k",
+            body.to_vec(),
+        );
+        let as_normalized = Translators {
+            default_family: Some(Source::Normalized.family()),
+            ..Translators::default()
+        };
+        let records = as_normalized.translate(&message).unwrap();
+        assert!(matches!(&records[..], [Record::Build(b)] if b.job.tree == "mozilla-central"));
+        let unplaced = Translators::default().translate(&message).unwrap_err();
+        assert!(
+            unplaced.to_string().contains("exchange/my-mirror"),
+            "{unplaced}"
+        );
     }
 }

@@ -106,4 +106,4 @@ pub use record::{
     Record, TaskGroupRecord, TaskRecord, TestRecord,
 };
 pub use status::{JobResult, Status, TaskState};
-pub use translate::translate;
+pub use translate::{translate, translate_as};

@@ -33,6 +33,22 @@ use crate::{Options, Record};
 /// ```
 pub fn translate(message: &Message, options: &Options) -> Result<Vec<Record>, Error> {
     match exchanges::family(&message.exchange) {
+        Some(family) => translate_as(family, message, options),
+        None => Err(Error::new(ErrorKind::UnknownExchange {
+            exchange: message.exchange.clone(),
+        })),
+    }
+}
+
+/// The records in `message`, read as a message of `family` whatever its
+/// exchange: for exchanges of one's own carrying Pulse's messages (a
+/// mirror, a test's private exchange), where [`translate`] knows no family.
+pub fn translate_as(
+    family: Family,
+    message: &Message,
+    options: &Options,
+) -> Result<Vec<Record>, Error> {
+    match Some(family) {
         Some(Family::Buildbot) => {
             let normalized =
                 buildbot::translate_with_key(&message.routing_key, &message.body, options)?;

@@ -1,14 +1,15 @@
 //! The page in a real browser: headless Chromium (Debian's `chromium`),
 //! driven over the DevTools protocol on a pipe, opens the page of a
-//! generated push. The counts it shows equal the generator's truth; a
-//! failure that comes later appears without a reload; a failure whose
+//! generated push published to the local RabbitMQ. The counts it shows
+//! equal the generator's truth; a failure published to the broker later
+//! appears without a reload; a failure whose
 //! label is markup and script shows as text and runs nothing; the banner
 //! says when the monitor is disconnected. It saves a screenshot
 //! (`PULSE_PAGE_SCREENSHOT=path` saves it there too: README's
 //! `docs/page.png`).
 //!
-//! Under `CI=true` a missing `chromium` fails the test; elsewhere it is
-//! skipped with a message.
+//! Under `CI=true` a missing `chromium` or broker fails the test; elsewhere
+//! it is skipped with a message.
 
 use std::io::{BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -17,13 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use chrono::Utc;
 use pulse_build_monitor::{Filter, Monitor, PushSettings};
 use pulse_page::{Page, PageOptions};
-use pulse_push::{PushEventKind, PushTracker, TrackerConfig};
 use pulse_synthetic::Push;
 use pulse_test_support::{find_program, require, unique, TempDir};
-use pulse_translator::{exchanges, translate, Message, Options};
+use pulse_translator::{exchanges, Message};
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -179,9 +178,8 @@ fn text_of(selector: &str) -> String {
 }
 
 /// A failed test task of `tree`'s push `revision` whose label is markup and
-/// script, through the translator and a push tracker: the push event a
-/// monitor would announce.
-fn hostile_failure(tree: &str, revision: &str, label: &str) -> pulse_push::PushEvent {
+/// script, as the queue publishes it on `task-failed`.
+fn hostile_failure(tree: &str, revision: &str, label: &str) -> Message {
     let body = json!({
         "status": {"taskId": "fxnfF4hJRbq2uSO5DEAK1A", "taskGroupId": "G0ZzO1kfTWSZx0RbTcKfNA",
             "state": "failed", "runs": [{"runId": 0, "state": "failed", "reasonResolved": "failed",
@@ -189,22 +187,21 @@ fn hostile_failure(tree: &str, revision: &str, label: &str) -> pulse_push::PushE
         "runId": 0,
         "task": {"tags": {"kind": "test", "label": label}}
     });
-    let message = Message::new(
+    Message::new(
         exchanges::TASK_FAILED,
         "primary.fxnfF4hJRbq2uSO5DEAK1A.0",
         serde_json::to_vec(&body).unwrap(),
     )
-    .with_cc(vec![format!("route.tc-treeherder.v2.{tree}.{revision}")]);
-    let mut tracker = PushTracker::in_memory(TrackerConfig::default());
-    let now = Utc::now();
-    let mut events = Vec::new();
-    for record in translate(&message, &Options::default()).unwrap() {
-        events.extend(tracker.apply(&record, now));
+    .with_cc(vec![format!("route.tc-treeherder.v2.{tree}.{revision}")])
+}
+
+fn publish(settings: &pulse_wire::ConnectionSettings, messages: &[Message]) {
+    let mut publisher = pulse_wire::Publisher::connect(settings).unwrap();
+    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
+        publisher.declare_exchange(exchange).unwrap();
     }
-    events
-        .into_iter()
-        .find(|e| e.event == PushEventKind::FirstFailure)
-        .expect("a first failure")
+    publisher.publish_batch(messages).unwrap();
+    let _ = publisher.close();
 }
 
 #[test]
@@ -215,29 +212,48 @@ fn the_page_in_chromium_shows_the_truth_live_and_as_text() {
     }
     let chromium = chromium.unwrap();
 
-    // A generated push, through a monitor, onto the page.
-    let push = Push::builder().tree("autoland").tasks(600).seed(5).build();
+    let Some(settings) = pulse_test_support::broker_settings("page-browser") else {
+        return;
+    };
+
+    // A generated push, through the broker and a monitor, onto the page.
+    let tree = unique("page-browser");
+    let later_tree = unique("page-browser-later");
+    let push = Push::builder()
+        .tree(tree.as_str())
+        .tasks(600)
+        .seed(5)
+        .build();
     let truth = push.truth();
     let page = Page::new(PageOptions::default());
     let messages: Vec<Message> = push.messages().into_iter().map(|m| m.message).collect();
+    let label_of_queue = unique("page-browser");
+    let _queue = pulse_test_support::BrokerCleanup::for_label(&settings, &label_of_queue);
     let monitor = page
         .attach(
             Monitor::builder()
-                .filter(Filter::builder().any_tree().build().unwrap())
-                .push_tracking(PushSettings::default()),
+                .filter(
+                    Filter::builder()
+                        .trees([tree.as_str(), later_tree.as_str()])
+                        .build()
+                        .unwrap(),
+                )
+                .push_tracking(PushSettings::default().with_quiet_period(Duration::from_secs(1))),
         )
         .source(pulse_build_monitor::Source::Taskcluster { progress: false })
-        .messages(messages)
+        .broker(settings.clone())
+        .label(&label_of_queue)
+        .declare_exchanges(true)
         .start()
         .unwrap();
     let monitor = Arc::new(monitor);
     let _follower = page.follow(Arc::clone(&monitor)).unwrap();
-    monitor.join();
+    publish(&settings, &messages);
     let server = page.serve("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = server.url();
 
     let mut browser = Browser::launch(&chromium);
-    let key = format!("autoland/{}", push.revision);
+    let key = format!("{tree}/{}", push.revision);
     browser.navigate(&format!("{url}#/push/{key}"));
     let finished =
         format!("document.querySelector('section[data-push=\"{key}\"][data-state=\"finished\"]')");
@@ -285,9 +301,9 @@ fn the_page_in_chromium_shows_the_truth_live_and_as_text() {
         .map(|l| l.as_str().unwrap())
         .collect();
     assert!(links[0].starts_with("https://firefox-ci-tc.services.mozilla.com/tasks/"));
-    assert!(links.iter().any(|l| l
-        .starts_with("https://treeherder.mozilla.org/jobs?repo=autoland&revision=")
-        && l.contains("selectedTaskRun=")));
+    assert!(links.iter().any(|l| l.starts_with(&format!(
+        "https://treeherder.mozilla.org/jobs?repo={tree}&revision="
+    )) && l.contains("selectedTaskRun=")));
 
     // The tree view: the same counts, and the latest builds.
     browser.eval("window.location.hash = '#/'; window.__sameDocument = true");
@@ -312,8 +328,8 @@ fn the_page_in_chromium_shows_the_truth_live_and_as_text() {
         "test-linux1804-64/debug-{}<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">",
         unique("mochitest")
     );
-    page.push_event(&hostile_failure("mozilla-central", revision, &label));
-    let other = format!("mozilla-central/{revision}");
+    publish(&settings, &[hostile_failure(&later_tree, revision, &label)]);
+    let other = format!("{later_tree}/{revision}");
     browser.wait_until(
         "the later push in the tree view",
         &format!("document.querySelector('tr[data-push=\"{other}\"]')"),

@@ -33,8 +33,23 @@ fn start(
     server: &QueueServer,
     heard: &Arc<Mutex<Heard>>,
 ) -> Monitor {
+    start_working(settings, label, tree, state, server, heard, Duration::ZERO)
+}
+
+/// [`start`], each build and test callback taking `work`, two workers: a
+/// slow consumer whose queue backs up.
+fn start_working(
+    settings: ConnectionSettings,
+    label: &str,
+    tree: &str,
+    state: &std::path::Path,
+    server: &QueueServer,
+    heard: &Arc<Mutex<Heard>>,
+    work: Duration,
+) -> Monitor {
     let (builds, tests, pushes) = (Arc::clone(heard), Arc::clone(heard), Arc::clone(heard));
-    let note = |heard: &Mutex<Heard>, record: &Record| {
+    let note = move |heard: &Mutex<Heard>, record: &Record| {
+        std::thread::sleep(work);
         let job = record.job().unwrap();
         let key = (job.task_id.clone().unwrap(), job.run_id.unwrap());
         heard
@@ -60,6 +75,8 @@ fn start(
                 .with_quiet_period(Duration::from_secs(1)),
         )
         .details(DetailsSettings::new(queue).with_timeout(Duration::from_secs(10)))
+        .callback_pool(pulse_build_monitor::PoolConfig::default().with_workers(2))
+        .consume_options(pulse_build_monitor::ConsumeOptions::default().with_prefetch(20))
         .on_build(move |b| note(&builds, &Record::Build(b)))
         .on_test(move |t| note(&tests, &Record::Test(t)))
         .on_push(move |e| pushes.lock().unwrap().events.push(e))
@@ -251,4 +268,104 @@ fn a_queue_that_fails_is_retried_later_and_the_live_path_goes_on() {
     let warnings = log.matching(log::Level::Warn, "cannot list task group");
     assert!(!warnings.is_empty(), "{:?}", log.all());
     assert!(warnings[0].contains("trying again"), "{}", warnings[0]);
+}
+
+/// PulseGuardian's case: a queue that grew is deleted mid-push, with what
+/// it held. The monitor declares it again, lists the push's task group and
+/// reads back what the deleted backlog held.
+#[test]
+fn a_queue_deleted_mid_push_is_reconciled_from_the_listing() {
+    let Some(vhost) = Vhost::create("faults") else {
+        return;
+    };
+    let tree = unique("reconcile-deleted");
+    let push = Push::builder()
+        .tree(tree.as_str())
+        .tasks(300)
+        .seed(19)
+        .build();
+    let truth = push.truth();
+    let server = QueueServer::serving_push(&push, Vec::<(String, Reply)>::new());
+    let dir = TempDir::new("reconcile-deleted");
+    let state = dir.join("pushes.sqlite");
+    let label = unique("reconcile-deleted");
+    let queue = pulse_wire::queue_name("guest", Some(&label));
+    let messages: Vec<Message> = push.messages().into_iter().map(|m| m.message).collect();
+
+    let heard: Arc<Mutex<Heard>> = Arc::default();
+    // Slow callbacks: the queue backs up behind them.
+    let monitor = start_working(
+        vhost.settings("deleted-monitor"),
+        &label,
+        &tree,
+        &state,
+        &server,
+        &heard,
+        Duration::from_millis(15),
+    );
+    publish(&vhost.settings("deleted-pub"), &messages);
+    wait_until(
+        Duration::from_secs(60),
+        "a backlog behind the slow callbacks",
+        || {
+            let stats = monitor.stats();
+            stats.received >= messages.len() as u64 / 5
+                && stats.received < messages.len() as u64 / 2
+        },
+    );
+    vhost
+        .ctl()
+        .run_ok(&["delete_queue", "-p", vhost.name(), &queue]);
+    wait_until(
+        Duration::from_secs(120),
+        "the push finished after the deletion",
+        || {
+            heard
+                .lock()
+                .unwrap()
+                .events
+                .iter()
+                .any(|e| e.event == PushEventKind::Finished)
+        },
+    );
+    let stats = monitor.stop().stats;
+    println!(
+        "RESULT reconcile-deleted received={} of {} reconciled={} queue_deleted={}",
+        stats.received,
+        messages.len(),
+        stats.reconciled,
+        stats.queue_deleted
+    );
+    assert_eq!(stats.queue_deleted, 1, "{stats:?}");
+    assert!(
+        stats.received < messages.len() as u64,
+        "the deletion took messages with it"
+    );
+    assert!(stats.reconciled > 0, "{stats:?}");
+    let heard = heard.lock().unwrap();
+    let finished = heard
+        .events
+        .iter()
+        .find(|e| e.event == PushEventKind::Finished)
+        .unwrap();
+    let counts = finished.push.counts;
+    assert_eq!(
+        (
+            counts.tasks,
+            counts.success,
+            counts.testfailed,
+            counts.busted,
+            counts.exception,
+            counts.usercancel
+        ),
+        (
+            truth.tasks,
+            truth.success,
+            truth.testfailed,
+            truth.busted,
+            truth.exception,
+            truth.usercancel
+        ),
+        "{counts:?}"
+    );
 }

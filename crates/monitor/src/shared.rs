@@ -83,7 +83,7 @@ impl Shared {
     }
 }
 
-/// What [`Monitor::stop`] found when the monitor ended.
+/// What [`Monitor::stop`](crate::Monitor::stop) found when the monitor ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StopReport {

@@ -10,23 +10,18 @@ use std::time::{Duration, Instant};
 
 use common::{broker_available, unique, Running, BROKER_URL};
 use pulse_synthetic::{Push, PushTruth};
+use pulse_test_support::publish_pulse_messages;
 use pulse_translator::{exchanges, Message};
 use pulse_wire::{ConnectionSettings, Publisher};
 use serde_json::Value;
 
-fn publish(messages: &[Message]) {
-    let settings = ConnectionSettings::from_url(BROKER_URL).unwrap();
-    let mut publisher = Publisher::connect(&settings).unwrap();
-    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
-        publisher.declare_exchange(exchange).unwrap();
-    }
-    publisher.publish_batch(messages).unwrap();
-    publisher.close().unwrap();
-}
-
 /// A push's messages, made awkward the way real traffic is: some tasks'
 /// runs before their `task-defined`, and (`push_message_last`) the hg
 /// push message after every task.
+fn broker() -> ConnectionSettings {
+    ConnectionSettings::from_url(BROKER_URL).unwrap()
+}
+
 fn awkward_messages(push: &Push, push_message_last: bool) -> Vec<Message> {
     let mut messages: Vec<Message> = push.messages().into_iter().map(|m| m.message).collect();
     // Every fifth task's definition moves behind its next message.
@@ -181,7 +176,7 @@ fn interleaved_pushes_on_two_trees_finish_once_with_their_truth() {
             interleaved.extend(stream.next());
         }
     }
-    publish(&interleaved);
+    publish_pulse_messages(&broker(), &interleaved);
 
     let events = events_until(&mut watch, Duration::from_secs(120), |events| {
         pushes.iter().all(|push| !finished(events, push).is_empty())
@@ -249,7 +244,7 @@ fn a_monitor_killed_mid_push_resumes_from_its_state_and_durable_queue() {
     let state = state.to_str().unwrap();
 
     let mut watch = watch_pushes(&tree, &label, Some(state));
-    publish(first);
+    publish_pulse_messages(&broker(), first);
     // Mid-push: the push has started, and the first half is still being
     // worked through when the process dies.
     events_until(&mut watch, Duration::from_secs(60), |events| {
@@ -258,7 +253,7 @@ fn a_monitor_killed_mid_push_resumes_from_its_state_and_durable_queue() {
     watch.child.kill().unwrap();
     watch.child.wait().unwrap();
 
-    publish(rest);
+    publish_pulse_messages(&broker(), rest);
     let mut restarted = watch_pushes(&tree, &label, Some(state));
     let events = events_until(&mut restarted, Duration::from_secs(120), |events| {
         !finished(events, &push).is_empty()

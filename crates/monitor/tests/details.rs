@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulse_build_monitor::{
-    exchanges, DetailsSettings, Filter, Message, Monitor, MonitorBuilder, PushEvent, PushEventKind,
-    Record, Source,
+    DetailsSettings, Filter, Message, Monitor, MonitorBuilder, PushEvent, PushEventKind, Record,
+    Source,
 };
 use pulse_synthetic::{JobKind, Outcome, Push};
 use pulse_taskcluster::{Queue, Retry};
@@ -114,12 +114,8 @@ fn a_failing_push_through_the_broker_gets_its_urls_and_failure_lines() {
         )
         .start()
         .unwrap();
-    let mut publisher = pulse_wire::Publisher::connect(&settings).unwrap();
-    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
-        publisher.declare_exchange(exchange).unwrap();
-    }
     let messages: Vec<Message> = push.messages().into_iter().map(|m| m.message).collect();
-    publisher.publish_batch(&messages).unwrap();
+    pulse_test_support::publish_pulse_messages(&settings, &messages);
 
     let finished = push.truth().tasks as usize;
     wait_until(WAIT, "the push finished", || {

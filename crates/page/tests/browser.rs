@@ -21,7 +21,7 @@ use base64::Engine;
 use pulse_build_monitor::{Filter, Monitor, PushSettings};
 use pulse_page::{Page, PageOptions};
 use pulse_synthetic::Push;
-use pulse_test_support::{find_program, require, unique, TempDir};
+use pulse_test_support::{find_program, publish_pulse_messages, require, unique, TempDir};
 use pulse_translator::{exchanges, Message};
 use serde_json::{json, Value};
 
@@ -195,15 +195,6 @@ fn hostile_failure(tree: &str, revision: &str, label: &str) -> Message {
     .with_cc(vec![format!("route.tc-treeherder.v2.{tree}.{revision}")])
 }
 
-fn publish(settings: &pulse_wire::ConnectionSettings, messages: &[Message]) {
-    let mut publisher = pulse_wire::Publisher::connect(settings).unwrap();
-    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
-        publisher.declare_exchange(exchange).unwrap();
-    }
-    publisher.publish_batch(messages).unwrap();
-    let _ = publisher.close();
-}
-
 #[test]
 fn the_page_in_chromium_shows_the_truth_live_and_as_text() {
     let chromium = find_program("chromium");
@@ -248,7 +239,7 @@ fn the_page_in_chromium_shows_the_truth_live_and_as_text() {
         .unwrap();
     let monitor = Arc::new(monitor);
     let _follower = page.follow(Arc::clone(&monitor)).unwrap();
-    publish(&settings, &messages);
+    publish_pulse_messages(&settings, &messages);
     let server = page.serve("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = server.url();
 
@@ -328,7 +319,7 @@ fn the_page_in_chromium_shows_the_truth_live_and_as_text() {
         "test-linux1804-64/debug-{}<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">",
         unique("mochitest")
     );
-    publish(&settings, &[hostile_failure(&later_tree, revision, &label)]);
+    publish_pulse_messages(&settings, &[hostile_failure(&later_tree, revision, &label)]);
     let other = format!("{later_tree}/{revision}");
     browser.wait_until(
         "the later push in the tree view",

@@ -11,12 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulse_build_monitor::{
-    exchanges, ConnectionSettings, DetailsSettings, Filter, Message, Monitor, PushEvent,
-    PushEventKind, PushSettings, Record, Source,
+    ConnectionSettings, DetailsSettings, Filter, Message, Monitor, PushEvent, PushEventKind,
+    PushSettings, Record, Source,
 };
 use pulse_synthetic::{JobKind, Push};
 use pulse_taskcluster::Queue;
-use pulse_test_support::{unique, wait_until, QueueServer, Reply, TempDir, Vhost};
+use pulse_test_support::{
+    publish_pulse_messages, unique, wait_until, QueueServer, Reply, TempDir, Vhost,
+};
 
 #[derive(Default)]
 struct Heard {
@@ -84,13 +86,36 @@ fn start_working(
         .expect("the monitor starts")
 }
 
-fn publish(settings: &ConnectionSettings, messages: &[Message]) {
-    let mut publisher = pulse_wire::Publisher::connect(settings).unwrap();
-    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
-        publisher.declare_exchange(exchange).unwrap();
-    }
-    publisher.publish_batch(messages).unwrap();
-    let _ = publisher.close();
+/// The push finished, once, with the generator's counts.
+fn assert_finished_with_truth(heard: &Heard, truth: &pulse_synthetic::PushTruth) {
+    let finished: Vec<&PushEvent> = heard
+        .events
+        .iter()
+        .filter(|e| e.event == PushEventKind::Finished)
+        .collect();
+    assert_eq!(finished.len(), 1, "finished once");
+    let counts = finished[0].push.counts;
+    let got = [
+        counts.tasks,
+        counts.success,
+        counts.testfailed,
+        counts.busted,
+        counts.exception,
+        counts.usercancel,
+    ];
+    let want = [
+        truth.tasks,
+        truth.success,
+        truth.testfailed,
+        truth.busted,
+        truth.exception,
+        truth.usercancel,
+    ];
+    assert_eq!(
+        got, want,
+        "tasks, success, testfailed, busted, exception, usercancel: {counts:?}"
+    );
+    assert_eq!(counts.unfinished(), 0);
 }
 
 #[test]
@@ -121,7 +146,7 @@ fn a_push_missed_while_stopped_is_read_back_from_the_queue() {
         &server,
         &heard,
     );
-    publish(&vhost.settings("reconcile-pub"), first);
+    publish_pulse_messages(&vhost.settings("reconcile-pub"), first);
     wait_until(Duration::from_secs(60), "the first part handled", || {
         let stats = monitor.stats();
         stats.received >= first.len() as u64 && stats.acknowledged >= stats.received
@@ -129,7 +154,7 @@ fn a_push_missed_while_stopped_is_read_back_from_the_queue() {
     let report = monitor.stop();
     assert!(report.is_complete(), "{report:?}");
     // The queue went with the monitor: the rest reaches nobody.
-    publish(&vhost.settings("reconcile-pub"), rest);
+    publish_pulse_messages(&vhost.settings("reconcile-pub"), rest);
 
     let monitor = start(
         vhost.settings("reconcile-b"),
@@ -165,32 +190,7 @@ fn a_push_missed_while_stopped_is_read_back_from_the_queue() {
     assert_eq!(stats.reconcile_errors, 0);
 
     let heard = heard.lock().unwrap();
-    let finished = heard
-        .events
-        .iter()
-        .find(|e| e.event == PushEventKind::Finished)
-        .unwrap();
-    let counts = finished.push.counts;
-    assert_eq!(
-        (
-            counts.tasks,
-            counts.success,
-            counts.testfailed,
-            counts.busted,
-            counts.exception,
-            counts.usercancel
-        ),
-        (
-            truth.tasks,
-            truth.success,
-            truth.testfailed,
-            truth.busted,
-            truth.exception,
-            truth.usercancel
-        ),
-        "{counts:?}"
-    );
-    assert_eq!(counts.unfinished(), 0);
+    assert_finished_with_truth(&heard, &truth);
 
     // Each final run of a build or test arrived once: live, or reconciled.
     let mut reconciled = 0;
@@ -238,7 +238,7 @@ fn a_queue_that_fails_is_retried_later_and_the_live_path_goes_on() {
         &server,
         &heard,
     );
-    publish(&vhost.settings("down-pub"), first);
+    publish_pulse_messages(&vhost.settings("down-pub"), first);
     wait_until(Duration::from_secs(60), "the first part handled", || {
         let stats = monitor.stats();
         stats.received >= first.len() as u64 && stats.acknowledged >= stats.received
@@ -260,7 +260,7 @@ fn a_queue_that_fails_is_retried_later_and_the_live_path_goes_on() {
     );
     // The live path goes on: what is published now is handled.
     let before = monitor.stats().received;
-    publish(&vhost.settings("down-pub"), rest);
+    publish_pulse_messages(&vhost.settings("down-pub"), rest);
     wait_until(Duration::from_secs(60), "the rest handled live", || {
         monitor.stats().received >= before + rest.len() as u64
     });
@@ -303,7 +303,7 @@ fn a_queue_deleted_mid_push_is_reconciled_from_the_listing() {
         &heard,
         Duration::from_millis(15),
     );
-    publish(&vhost.settings("deleted-pub"), &messages);
+    publish_pulse_messages(&vhost.settings("deleted-pub"), &messages);
     wait_until(
         Duration::from_secs(60),
         "a backlog behind the slow callbacks",
@@ -343,29 +343,5 @@ fn a_queue_deleted_mid_push_is_reconciled_from_the_listing() {
     );
     assert!(stats.reconciled > 0, "{stats:?}");
     let heard = heard.lock().unwrap();
-    let finished = heard
-        .events
-        .iter()
-        .find(|e| e.event == PushEventKind::Finished)
-        .unwrap();
-    let counts = finished.push.counts;
-    assert_eq!(
-        (
-            counts.tasks,
-            counts.success,
-            counts.testfailed,
-            counts.busted,
-            counts.exception,
-            counts.usercancel
-        ),
-        (
-            truth.tasks,
-            truth.success,
-            truth.testfailed,
-            truth.busted,
-            truth.exception,
-            truth.usercancel
-        ),
-        "{counts:?}"
-    );
+    assert_finished_with_truth(&heard, &truth);
 }

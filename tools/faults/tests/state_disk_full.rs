@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulse_build_monitor::{
-    exchanges, ConsumeOptions, Filter, Monitor, PushEvent, PushEventKind, PushSettings, Source,
+    ConsumeOptions, Filter, Monitor, PushEvent, PushEventKind, PushSettings, Source,
 };
 use pulse_faults::CapturedLog;
 use pulse_synthetic::Push;
@@ -93,13 +93,8 @@ fn a_full_disk_acknowledges_nothing_it_could_not_record() {
         .start()
         .expect("the monitor starts while the disk has room");
 
-    let mut publisher =
-        pulse_wire::Publisher::connect(&vhost.settings("disk-full-publisher")).unwrap();
-    for exchange in exchanges::TASK_ALL.iter().chain(&exchanges::PUSH_LIFECYCLE) {
-        publisher.declare_exchange(exchange).unwrap();
-    }
     let messages: Vec<_> = push.messages().into_iter().map(|m| m.message).collect();
-    publisher.publish_batch(&messages).unwrap();
+    pulse_test_support::publish_pulse_messages(&vhost.settings("disk-full-publisher"), &messages);
 
     assert!(
         wait_for(Duration::from_secs(60), || monitor
@@ -173,7 +168,6 @@ fn a_full_disk_acknowledges_nothing_it_could_not_record() {
     );
     assert_eq!(counts.unfinished(), 0);
     assert_eq!(finished(&events), 1, "finished once");
-    let _ = publisher.delete_queue(&pulse_wire::queue_name("guest", Some(&label)));
     drop(monitor);
     drop(disk);
 }

@@ -13,7 +13,8 @@
 //! - Broker administration with `rabbitmqctl` (root on this machine):
 //!   [`Ctl`], [`rabbitmqctl`], [`close_connection_named`], and [`Vhost`], a
 //!   private virtual host deleted on drop.
-//! - [`BrokerCleanup`]: deletes a test's queues and exchanges on drop.
+//! - [`BrokerCleanup`]: deletes a test's queues and exchanges on drop;
+//!   [`publish_pulse_messages`] publishes to Pulse's exchanges.
 //! - [`DefinitionServer`]: a Taskcluster queue on 127.0.0.1 serving task
 //!   definitions, for the `fetch` tests; [`QueueServer`]: one serving any
 //!   path with a [`Reply`] (pages, gzip, redirects, errors, 500-then-200,
@@ -54,6 +55,27 @@ pub const BROKER_ADDR: &str = "127.0.0.1:5672";
 
 /// guest/guest on the local broker's default vhost.
 pub const BROKER_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+
+/// Publishes `messages` with confirms, on a connection of its own, after
+/// declaring every Pulse exchange they may be published to (Taskcluster's
+/// and hg.mozilla.org's; other tests may have declared them already).
+pub fn publish_pulse_messages(settings: &ConnectionSettings, messages: &[pulse_wire::Message]) {
+    let mut settings = settings.clone();
+    settings.connection_name.push_str("-publisher");
+    let mut publisher = pulse_wire::Publisher::connect(&settings).expect("publisher connects");
+    for exchange in pulse_message::exchanges::TASK_ALL
+        .iter()
+        .chain(&pulse_message::exchanges::PUSH_LIFECYCLE)
+    {
+        publisher
+            .declare_exchange(exchange)
+            .expect("exchange declared");
+    }
+    publisher
+        .publish_batch(messages)
+        .expect("messages published");
+    let _ = publisher.close();
+}
 
 /// Whether something accepts TCP connections at `127.0.0.1:port`.
 pub fn port_open(port: u16) -> bool {

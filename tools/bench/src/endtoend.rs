@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::ConsumeOptions;
-use pulse_build_monitor::{Filter, Monitor, PushSettings, Source};
+use pulse_build_monitor::{exchanges, DetailsSettings, Filter, Monitor, PushSettings, Source};
 use pulse_wire::{ConnectionSettings, Message};
 
 use crate::broker::{self, BoxError, Drain};
@@ -57,7 +57,7 @@ pub fn start_monitor(
     label: &str,
     callback: impl Fn(Heard<'_>) + Send + Sync + 'static,
 ) -> Result<Monitor, BoxError> {
-    start_monitor_tracking(settings, source, label, None, callback)
+    start_monitor_tracking(settings, source, label, None, None, callback)
 }
 
 /// [`start_monitor`], tracking pushes as `pushes` say when given.
@@ -66,6 +66,7 @@ pub fn start_monitor_tracking(
     source: Source,
     label: &str,
     pushes: Option<PushSettings>,
+    details: Option<DetailsSettings>,
     callback: impl Fn(Heard<'_>) + Send + Sync + 'static,
 ) -> Result<Monitor, BoxError> {
     let callback = Arc::new(callback);
@@ -79,6 +80,9 @@ pub fn start_monitor_tracking(
     if let Some(pushes) = pushes {
         bindings.extend(source.push_bindings(&filter));
         builder = builder.push_tracking(pushes);
+    }
+    if let Some(details) = details {
+        builder = builder.details(details);
     }
     let monitor = builder
         .broker(settings.clone())
@@ -499,6 +503,37 @@ pub fn throughput(
 /// baseline, publish-to-arrival latency of a bare consumer reading a copy
 /// of every message at the same time.
 pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError> {
+    latency_with(ctx, seconds, rate, false)
+}
+
+/// The latency rows again while failed tests' details are fetched from a
+/// Taskcluster queue that never answers: a failed test message every
+/// 20 ms beside the raw stream, each holding a details thread until its
+/// 30 s deadline. The raw messages' latency must not notice.
+pub fn latency_slow_details(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxError> {
+    latency_with(ctx, seconds, rate, true)
+}
+
+/// A Taskcluster queue on 127.0.0.1 that accepts every connection and
+/// never answers; the connections are kept until the process ends.
+fn silent_queue() -> Result<String, BoxError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    Ok(url)
+}
+
+fn latency_with(
+    ctx: &Context,
+    seconds: u64,
+    rate: u64,
+    slow_details: bool,
+) -> Result<Vec<Row>, BoxError> {
     let kind = Kind::Raw;
     let templates = ctx.templates(kind);
     let exchange = ctx.name("exchange", "latency");
@@ -514,9 +549,72 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
     let base = ctx.next_base();
     let (tracker, done) = Tracker::new(base, count, true);
     let seen = Arc::clone(&tracker);
-    let monitor = start_monitor(&ctx.broker, kind.source(), &label, move |heard| {
-        seen.handle(heard)
-    })?;
+    // With slow details: failed tests of a generated push of its own tree,
+    // routed to the same queue, whose details never come.
+    let failed_tests: Vec<Message> = if slow_details {
+        let tree = format!("{}-details", ctx.run);
+        let push = pulse_synthetic::Push::builder()
+            .tree(tree.as_str())
+            .tasks(3000)
+            .seed(3)
+            .build();
+        let mut publisher = pulse_wire::Publisher::connect(&ctx.broker)?;
+        publisher.declare(
+            &pulse_wire::Topology::new(pulse_wire::QueueSpec::durable(&queue))
+                .bind(
+                    exchanges::TASK_FAILED,
+                    format!("route.tc-treeherder.v2.{tree}.#"),
+                )
+                .exchange_declaration(pulse_wire::ExchangeDeclaration::Declare),
+        )?;
+        let _ = publisher.close();
+        push.messages()
+            .into_iter()
+            .filter(|m| m.exchange == exchanges::TASK_FAILED)
+            .map(|m| m.message)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let details = if slow_details {
+        let queue =
+            pulse_taskcluster::Queue::new(silent_queue()?)?.timeout(Duration::from_secs(30));
+        Some(DetailsSettings::new(queue).with_timeout(Duration::from_secs(30)))
+    } else {
+        None
+    };
+    let monitor = start_monitor_tracking(
+        &ctx.broker,
+        kind.source(),
+        &label,
+        None,
+        details,
+        move |heard| seen.handle(heard),
+    )?;
+    let stop_failing = Arc::new(AtomicBool::new(false));
+    let failing = {
+        let (settings, stop) = (ctx.broker.clone(), Arc::clone(&stop_failing));
+        std::thread::spawn(move || -> usize {
+            let Ok(mut publisher) = pulse_wire::Publisher::connect(&settings) else {
+                return 0;
+            };
+            let mut sent = 0;
+            // Round and round until stopped (an empty list sends nothing).
+            for message in failed_tests.iter().cycle() {
+                if stop.load(Ordering::SeqCst)
+                    || publisher
+                        .publish_batch(std::slice::from_ref(message))
+                        .is_err()
+                {
+                    break;
+                }
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = publisher.close();
+            sent
+        })
+    };
     let stop_bare = Arc::new(AtomicBool::new(false));
     let bare = {
         let (settings, tracker, stop) = (
@@ -553,6 +651,10 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
     });
     let _ = done.recv_timeout(Duration::from_secs(10));
     stop_bare.store(true, Ordering::SeqCst);
+    stop_failing.store(true, Ordering::SeqCst);
+    let failing_sent = failing
+        .join()
+        .map_err(|_| "the failing publisher panicked")?;
     let bare_result = bare.join().map_err(|_| "the bare consumer panicked")?;
     let report = monitor.stop();
     ctx.ledger.delete_queue(&queue);
@@ -581,6 +683,17 @@ pub fn latency(ctx: &Context, seconds: u64, rate: u64) -> Result<Vec<Row>, BoxEr
         row.ratio = Some(ms / bare_ms);
         row
     };
+    if slow_details {
+        let how = format!(
+            "{how}; meanwhile {failing_sent} failed-test messages (one every 20 ms) whose details (artifact list, errorsummary) were asked of a Taskcluster queue that accepts connections and never answers: each holds one of the 4 details threads until its 30 s deadline, the rest wait in the details queue or go without"
+        );
+        return Ok(vec![row(
+            "latency publish → callback, p99, while details hang",
+            0.99,
+        )
+        .target(Target::RatioAtMost(1.2))
+        .note(how)]);
+    }
     let mut rows = vec![
         row("latency publish → callback, p50", 0.50).note(how),
         row("latency publish → callback, p99", 0.99).target(Target::RatioAtMost(1.2)),

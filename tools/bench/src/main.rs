@@ -347,6 +347,9 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         section("latency", &mut rows, &|| {
             endtoend::latency(&ctx, if quick { 5 } else { 30 }, 1_000)
         });
+        section("latency", &mut rows, &|| {
+            endtoend::latency_slow_details(&ctx, if quick { 5 } else { 30 }, 1_000)
+        });
         section("memory", &mut rows, &|| {
             let sizes: &[u64] = if quick {
                 &[2_000, 10_000]

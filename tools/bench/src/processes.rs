@@ -246,7 +246,7 @@ fn start_child_monitor(
         .push_state
         .as_ref()
         .map(|file| PushSettings::default().with_state_file(file));
-    let monitor = start_monitor_tracking(settings, source, label, pushes, move |heard| {
+    let monitor = start_monitor_tracking(settings, source, label, pushes, None, move |heard| {
         if !sleep.is_zero() {
             std::thread::sleep(sleep);
         }

@@ -406,7 +406,23 @@ impl MonitorBuilder {
         self.callbacks.metrics = metrics.clone();
         let pool = Arc::new(PoolSlot::new(pool));
         let details_queue = self.details.as_ref().map(|d| Arc::clone(&d.queue));
-        let details = self.details.take().map(DetailsDesk::start).transpose()?;
+        // On a broker, a record waiting for its details holds its message's
+        // acknowledgement, and so a slot of the prefetch window: at most
+        // half the window may wait, or a queue that hangs would stop every
+        // other message (the bench's "while details hang" row). In
+        // process there is no window to fill.
+        let window = matches!(input, Input::Broker(_))
+            .then(|| usize::from(self.consume.prefetch).div_ceil(2).max(1));
+        let details = self
+            .details
+            .take()
+            .map(|mut settings| {
+                if let Some(window) = window {
+                    settings.waiting = settings.waiting.min(window);
+                }
+                DetailsDesk::start(settings)
+            })
+            .transpose()?;
         let mut intake = Intake {
             reconciling: false,
             details,

@@ -37,10 +37,13 @@ pub struct DetailsSettings {
     /// How long a record waits for its details before it goes without
     /// them ([`DEFAULT_DETAILS_TIMEOUT`], 30 s).
     pub timeout: Duration,
-    /// Threads fetching details (default 4).
+    /// Threads fetching details (default 8).
     pub workers: usize,
     /// Records that may wait for a fetching thread; past that a record
-    /// goes without its details at once (default 1,000).
+    /// goes without its details at once (default 1,000). A monitor on a
+    /// broker caps it at half its prefetch window: each waiting record
+    /// holds its message's acknowledgement, and the rest of the window must
+    /// keep flowing while the queue is slow.
     pub waiting: usize,
     /// Caps on each errorsummary read.
     pub limits: errorsummary::Limits,
@@ -52,7 +55,7 @@ impl DetailsSettings {
         DetailsSettings {
             queue: Arc::new(queue),
             timeout: DEFAULT_DETAILS_TIMEOUT,
-            workers: 4,
+            workers: 8,
             waiting: 1000,
             limits: errorsummary::Limits::default(),
         }

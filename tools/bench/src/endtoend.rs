@@ -601,6 +601,13 @@ fn latency_with(
             let mut sent = 0;
             // Round and round until stopped (an empty list sends nothing).
             for message in failed_tests.iter().cycle() {
+                // A message of its own each time (its routing key's last,
+                // reserved word): the same bytes again would be a
+                // redelivery to the dedupe window, parked behind the first.
+                let mut message = message.clone();
+                message.routing_key =
+                    format!("{}{sent}", message.routing_key.trim_end_matches('_'));
+                let message = &message;
                 if stop.load(Ordering::SeqCst)
                     || publisher
                         .publish_batch(std::slice::from_ref(message))

@@ -1,8 +1,9 @@
 //! Record details fetched from a local Taskcluster queue serving a
 //! generated push: builds get their URLs, tests their build, failed tests
-//! the failure lines the server holds, and pushes their failed tasks'
-//! first lines; a queue that answers 404, 500, garbage, too much or never
-//! leaves each record arriving on time with its reason.
+//! the failure lines the server holds (Treeherder's own samples among
+//! them), and pushes their failed tasks' first lines; a queue that answers
+//! 404, 500, garbage, too much or never leaves each record arriving on
+//! time with its reason.
 
 mod common;
 
@@ -342,4 +343,134 @@ fn a_queue_that_never_answers_delays_records_by_the_timeout_only() {
             "{reason}"
         );
     }
+}
+
+#[test]
+fn failed_runs_serving_treeherders_samples_get_treeherders_failure_lines() {
+    // Three failed test runs whose errorsummary is one of Treeherder's own
+    // samples (tools/test-support/samples/treeherder), gzipped as the
+    // queue's storage serves logs; what the records carry is what
+    // Treeherder's tests expect of those files.
+    let push = failing_push(300);
+    let failed: Vec<(String, u32)> = push
+        .tasks
+        .iter()
+        .filter(|t| is_test(t) && t.outcome() == Outcome::Failed)
+        .map(|t| (t.task_id.clone(), t.runs.last().unwrap().run_id))
+        .take(3)
+        .collect();
+    assert_eq!(failed.len(), 3, "failing_push fails at least 3 tests");
+    let samples = [
+        "mochitest-browser-chrome_errorsummary.log",
+        "plain-chunked_errorsummary_astral.log",
+        "mochitest-browser-chrome_cf1_errorsummary.log",
+    ];
+    let overrides: Vec<(String, Reply)> = failed
+        .iter()
+        .zip(samples)
+        .map(|((task_id, run_id), sample)| {
+            let run = format!("/task/{task_id}/runs/{run_id}/artifacts/");
+            let (path, _) = push
+                .queue_api()
+                .into_iter()
+                .find(|(path, _)| path.contains(&run) && path.ends_with("_errorsummary.log"))
+                .expect("a failed test run's errorsummary");
+            (
+                path,
+                Reply::Gzip(pulse_test_support::treeherder_sample(sample)),
+            )
+        })
+        .collect();
+    let server = QueueServer::serving_push(&push, overrides);
+    let heard: Arc<Mutex<Heard>> = Arc::default();
+    let monitor = listening(Monitor::builder(), &heard)
+        .source(Source::Taskcluster { progress: false })
+        .filter(
+            Filter::builder()
+                .trees([push.tree.as_str()])
+                .talos(true)
+                .build()
+                .unwrap(),
+        )
+        .details(
+            DetailsSettings::new(queue(&server, Duration::from_secs(5)))
+                .with_timeout(Duration::from_secs(20)),
+        )
+        .messages(push.messages().into_iter().map(|m| m.message))
+        .start()
+        .unwrap();
+    assert!(monitor.join().is_complete());
+    let heard = heard.lock().unwrap();
+    let job = |(task_id, run_id): &(String, u32)| {
+        heard
+            .records
+            .iter()
+            .map(|r| r.job().unwrap())
+            .find(|j| j.task_id.as_deref() == Some(task_id) && j.run_id == Some(*run_id))
+            .unwrap_or_else(|| panic!("the failed test {task_id} arrived"))
+            .clone()
+    };
+
+    // test_store_error_summary_group_status: 5 failure lines; ERROR
+    // groups dom/workers (first), preferences and pictureinpicture.
+    let mochitest = job(&failed[0]);
+    assert_eq!(mochitest.details_unavailable, None);
+    let tests: Vec<(&str, &str, &str)> = mochitest
+        .failures
+        .iter()
+        .map(|f| {
+            (
+                f.test.as_deref().unwrap(),
+                f.status.as_deref().unwrap(),
+                f.expected.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    let pip = "toolkit/components/pictureinpicture/tests/";
+    assert_eq!(
+        tests,
+        [
+            (&*format!("{pip}browser_fullscreen.js"), "FAIL", "PASS"),
+            (&*format!("{pip}browser_fullscreen.js"), "FAIL", "PASS"),
+            (&*format!("{pip}browser_videoSelection.js"), "FAIL", "PASS"),
+            (&*format!("{pip}browser_videoSelection.js"), "FAIL", "PASS"),
+            (&*format!("{pip}browser_videoSelection.js"), "FAIL", "PASS"),
+        ]
+    );
+    assert_eq!(
+        mochitest.failures[0].line,
+        format!("TEST-UNEXPECTED-FAIL | {pip}browser_fullscreen.js | Uncaught exception - undefined - timed out after 50 tries.")
+    );
+    assert_eq!(
+        mochitest.failing_groups,
+        [
+            "dom/workers/test/browser.ini",
+            "browser/components/preferences/tests/browser.ini",
+            &*format!("{pip}browser.ini"),
+        ]
+    );
+
+    // test_store_error_summary_astral: the characters outside the Basic
+    // Multilingual Plane arrive as they were.
+    let astral = job(&failed[1]);
+    assert_eq!(astral.details_unavailable, None);
+    assert_eq!(astral.failures.len(), 1);
+    let line = &astral.failures[0];
+    assert_eq!(
+        line.test.as_deref(),
+        Some("toolkit/content/tests/widgets/test_videocontrols_video_direction.html \u{1F346}")
+    );
+    assert_eq!(line.subtest.as_deref(), Some("Test timed out. \u{10081}"));
+    assert_eq!(line.message.as_deref(), Some("\u{F0151}"));
+    assert!(astral.failing_groups.is_empty());
+
+    // test_confirm_failure_*: a confirm-failure run with no failure line,
+    // its one group ERROR.
+    let confirm = job(&failed[2]);
+    assert_eq!(confirm.details_unavailable, None);
+    assert!(confirm.failures.is_empty());
+    assert_eq!(
+        confirm.failing_groups,
+        ["browser/components/preferences/tests/browser.ini"]
+    );
 }

@@ -17,6 +17,13 @@
 //!
 //! Other actions (`test_groups`, `truncated`…) are read and ignored; lines
 //! that are not JSON objects with an `action` are skipped and counted.
+//!
+//! Treeherder stores every result, `log` and `crash` line it is given as a
+//! failure line, and counts its cut-off in lines of the file; this module
+//! keeps only the failures above and caps failures alone. On Treeherder's
+//! own sample errorsummaries, whose result lines are all unexpected, both
+//! give the same failure lines and failing groups
+//! (`tests/treeherder_samples.rs`).
 
 use serde::Deserialize;
 use serde_json::Value;

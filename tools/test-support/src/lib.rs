@@ -19,6 +19,9 @@
 //!   definitions, for the `fetch` tests; [`QueueServer`]: one serving any
 //!   path with a [`Reply`] (pages, gzip, redirects, errors, 500-then-200,
 //!   a hang), for the `pulse-taskcluster` client's tests.
+//! - Treeherder's own errorsummary samples, unchanged
+//!   ([`TREEHERDER_SAMPLES`], [`treeherder_sample`]): real files for the
+//!   errorsummary reader and for [`QueueServer`] to serve.
 //!
 //! Helpers only one test file needs stay in that file; helpers one crate's
 //! tests share stay in its `tests/common/mod.rs`.
@@ -39,11 +42,13 @@
 mod cleanup;
 mod ctl;
 mod queue;
+mod samples;
 
 pub use cleanup::BrokerCleanup;
 pub use ctl::{close_connection_named, rabbitmqctl, Ctl, Vhost};
 pub use pulse_test_corpus::*;
 pub use queue::{DefinitionServer, QueueServer, Reply};
+pub use samples::{treeherder_sample, treeherder_samples_dir, TREEHERDER_SAMPLES};
 
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

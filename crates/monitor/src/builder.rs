@@ -30,6 +30,7 @@ use crate::reconcile::Reconciler;
 use crate::run::{Input, Run};
 use crate::shared::Shared;
 use crate::source::{Source, Translators};
+use crate::state_writer::StateWriter;
 use crate::{Error, ErrorKind};
 
 /// How long a non-durable monitor's queue outlives its last consumer, so
@@ -423,10 +424,23 @@ impl MonitorBuilder {
                 DetailsDesk::start(settings)
             })
             .transpose()?;
+        // A broker's acknowledgements wait for the state file; memory and
+        // in-process sources have nothing to wait for.
+        let state_writer = match (&pushes, &self.pushes, &input) {
+            (Some(desk), Some(settings), Input::Broker(_)) if settings.state_file.is_some() => {
+                Some(Arc::new(StateWriter::new(
+                    Arc::clone(desk),
+                    Arc::clone(&shared),
+                    self.consume.prefetch,
+                )))
+            }
+            _ => None,
+        };
         let mut intake = Intake {
             reconciling: false,
             details,
             pushes: pushes.clone(),
+            state_writer: state_writer.clone(),
             progress: matches!(self.source, Source::Taskcluster { progress: true }),
             shared: Arc::clone(&shared),
             callbacks: self.callbacks,
@@ -487,6 +501,13 @@ impl MonitorBuilder {
         let run = match (&pushes, ticker) {
             (Some(desk), Some(ticker)) => run.with_pushes(Arc::clone(desk), ticker),
             _ => run,
+        };
+        let run = match state_writer {
+            Some(writer) => {
+                let thread = writer.start()?;
+                run.with_state_writer(writer, thread)
+            }
+            None => run,
         };
         Monitor::start(shared, move |stop| run.run(stop), metrics_server, pushes)
     }

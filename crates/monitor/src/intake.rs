@@ -6,7 +6,7 @@
 //! own thread.
 
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pulse_dispatch::Job;
 use pulse_filter::Filter;
@@ -24,16 +24,8 @@ use crate::pool::PoolSlot;
 use crate::pushes::PushDesk;
 use crate::shared::Shared;
 use crate::source::Translators;
+use crate::state_writer::{StateWriter, Unwritten};
 use crate::stats::Counters;
-
-/// A message whose acknowledgement waits for the push state to be
-/// written: its run (to let go of the acker if the write fails) and a
-/// clone of its completion token (which holds the acknowledgement back).
-type Unwritten = (Arc<MessageRun>, pulse_dispatch::Completion);
-
-/// How long the intake pauses after the push state could not be written,
-/// before it takes the redelivered messages again.
-const STATE_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// Translates, filters and hands callback calls to the pool.
 pub(crate) struct Intake {
@@ -49,6 +41,9 @@ pub(crate) struct Intake {
     pub(crate) pool: Arc<PoolSlot>,
     /// Push tracking, when asked for.
     pub(crate) pushes: Option<Arc<PushDesk>>,
+    /// On a broker with a push state file: holds acknowledgements until
+    /// the state is written.
+    pub(crate) state_writer: Option<Arc<StateWriter>>,
     /// Record details (build URLs, failure lines), when asked for.
     pub(crate) details: Option<Arc<DetailsDesk>>,
     /// Unfinished tasks' records reach the record callbacks (progress).
@@ -64,8 +59,8 @@ impl Intake {
     pub(crate) fn take_deliveries(&mut self, deliveries: Vec<Delivery>) {
         self.arrived(deliveries.len());
         let mut jobs = Vec::new();
-        // With push tracking, each message's acknowledgement waits here
-        // until the batch's effect on the push state is written.
+        // With a push state file, each message's acknowledgement waits
+        // until its effect on the push state is written.
         let mut unwritten = Vec::new();
         let mut deliveries = deliveries.into_iter();
         for delivery in deliveries.by_ref() {
@@ -83,30 +78,8 @@ impl Intake {
             self.hand_over(std::mem::take(&mut jobs));
         }
         deliveries.for_each(|delivery| delivery.acker.release());
-        self.written(unwritten);
-    }
-
-    /// Writes the batch's push state, then lets its messages be
-    /// acknowledged; if it cannot be written, they are left to the broker
-    /// to deliver again, and applying them again changes nothing.
-    fn written(&self, unwritten: Vec<Unwritten>) {
-        let Some(pushes) = &self.pushes else { return };
-        if unwritten.is_empty() {
-            return;
-        }
-        if let Err(error) = pushes.flush() {
-            log::error!(
-                "{error}; {} message(s) left unacknowledged for redelivery",
-                unwritten.len()
-            );
-            Counters::add(&self.shared.counters.state_write_errors, 1);
-            for (run, _completion) in &unwritten {
-                run.forget_acker();
-            }
-            drop(unwritten);
-            // The broker hands them back at once: without a pause this
-            // thread would spin on a full disk.
-            std::thread::sleep(STATE_RETRY_PAUSE);
+        if let Some(writer) = &self.state_writer {
+            writer.hold(unwritten);
         }
     }
 
@@ -133,8 +106,8 @@ impl Intake {
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     }
 
-    /// The callback calls `message` makes, added to `jobs`; with push
-    /// tracking, what holds its acknowledgement until the state is written.
+    /// The callback calls `message` makes, added to `jobs`; with a state
+    /// writer, what holds its acknowledgement until the state is written.
     fn jobs_for(
         &self,
         message: RawMessage,
@@ -203,12 +176,15 @@ impl Intake {
             }
         }
         Counters::add(&counters.translated, records.len() as u64);
-        let unwritten = self.pushes.as_ref().map(|pushes| {
+        if let Some(pushes) = &self.pushes {
             for event in pushes.apply(&records) {
                 calls.push_event(pushes, event);
             }
-            (Arc::clone(&run), completion.clone())
-        });
+        }
+        let unwritten = self
+            .state_writer
+            .is_some()
+            .then(|| (Arc::clone(&run), completion.clone()));
         for record in records {
             if !self.reaches_record_callbacks(&record) {
                 continue;
@@ -264,6 +240,7 @@ impl Intake {
             metrics: self.metrics.clone(),
             pool: Arc::clone(&self.pool),
             pushes: self.pushes.clone(),
+            state_writer: None,
             details: self.details.clone(),
             progress: self.progress,
             reconciling: true,

@@ -32,8 +32,9 @@
 //! shuts everything down in order. Dependencies run one way: `builder`
 //! uses every other module, `handle` and `run` use `shared`, nothing uses
 //! `builder`. `pushes` tracks pushes (pulse-push)
-//! for `on_push`, writing their state before the batch's messages are
-//! acknowledged. `eventlog` writes the log and
+//! for `on_push`; with a state file on a broker, `state_writer` holds
+//! messages' acknowledgements until their effect on the state is written,
+//! one transaction per 20 ms window. `eventlog` writes the log and
 //! dead-letter files, `metrics` serves Prometheus text, `stats` counts.
 //!
 //! With the cargo feature `fetch` (off by default, so the default build
@@ -98,6 +99,7 @@ pub mod replay;
 mod run;
 mod shared;
 mod source;
+mod state_writer;
 mod stats;
 
 pub use builder::MonitorBuilder;

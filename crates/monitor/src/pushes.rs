@@ -3,8 +3,9 @@
 //! thread finishes pushes with, and hands push events to `on_push`.
 //!
 //! A broker message is acknowledged only once its effect on the push state
-//! is written: the intake flushes the tracker once per batch of
-//! deliveries, before it lets go of their acknowledgements.
+//! is written: with a state file, the `state_writer` flushes the tracker
+//! once per write window before it lets go of the window's
+//! acknowledgements.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

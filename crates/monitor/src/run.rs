@@ -18,6 +18,7 @@ use crate::message::RawMessage;
 use crate::pool::PoolSlot;
 use crate::pushes::PushDesk;
 use crate::shared::{Shared, StopReport, DEFAULT_STOP_DEADLINE};
+use crate::state_writer::StateWriter;
 use crate::stats::Stats;
 
 /// How often the monitor's thread, waiting for the last callbacks of an
@@ -37,6 +38,9 @@ pub(crate) struct Run {
     work: Work,
     /// Push tracking: the tracker and the thread that finishes quiet pushes.
     pushes: Option<(Arc<PushDesk>, JoinHandle<()>)>,
+    /// A broker's push state file: the writer holding acknowledgements
+    /// and its thread.
+    state_writer: Option<(Arc<StateWriter>, JoinHandle<()>)>,
 }
 
 enum Work {
@@ -62,6 +66,7 @@ impl Run {
             pool,
             work: Work::Broker { queue_to_delete },
             pushes: None,
+            state_writer: None,
         }
     }
 
@@ -69,6 +74,17 @@ impl Run {
     /// in the shutdown's order.
     pub(crate) fn with_pushes(mut self, desk: Arc<PushDesk>, ticker: JoinHandle<()>) -> Run {
         self.pushes = Some((desk, ticker));
+        self
+    }
+
+    /// With a state writer: its thread is stopped, and what it holds
+    /// written, before the connection closes.
+    pub(crate) fn with_state_writer(
+        mut self,
+        writer: Arc<StateWriter>,
+        thread: JoinHandle<()>,
+    ) -> Run {
+        self.state_writer = Some((writer, thread));
         self
     }
 
@@ -87,6 +103,7 @@ impl Run {
                 messages,
             },
             pushes: None,
+            state_writer: None,
         }
     }
 
@@ -133,6 +150,13 @@ impl Run {
             let _ = ticker.join();
             desk
         });
+        // One writer at a time: the last window is written below, after
+        // the callbacks, by this thread.
+        let writer = self.state_writer.map(|(writer, thread)| {
+            writer.wake();
+            let _ = thread.join();
+            writer
+        });
         let pool = self.pool.take().expect("only this thread takes the pool");
         let mut pool_report = match stopped {
             Some(deadline) => {
@@ -141,10 +165,14 @@ impl Run {
             None => pool.shutdown(),
         };
         pool_report.abandoned.extend(self.shared.take_abandoned());
-        if let Some(desk) = desk {
-            if let Err(error) = desk.flush() {
-                log::error!("{error}");
+        match (writer, desk) {
+            (Some(writer), _) => writer.write_held(),
+            (None, Some(desk)) => {
+                if let Err(error) = desk.flush() {
+                    log::error!("{error}");
+                }
             }
+            (None, None) => {}
         }
         // Every decision is in (or abandoned): closing now returns only
         // what no callback finished with to the queue.

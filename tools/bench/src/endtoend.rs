@@ -57,18 +57,34 @@ pub fn start_monitor(
     label: &str,
     callback: impl Fn(Heard<'_>) + Send + Sync + 'static,
 ) -> Result<Monitor, BoxError> {
-    start_monitor_tracking(settings, source, label, None, None, callback)
+    start_monitor_tracking(settings, source, label, Extras::default(), callback)
 }
 
-/// [`start_monitor`], tracking pushes as `pushes` say when given.
+/// What a bench monitor does besides calling back with records.
+#[derive(Default)]
+pub struct Extras {
+    /// Track pushes so.
+    pub pushes: Option<PushSettings>,
+    /// Fetch record details so.
+    pub details: Option<DetailsSettings>,
+    /// Feed this page with push events and builds (needs `pushes`).
+    pub page: Option<pulse_page::Page>,
+}
+
+/// [`start_monitor`], with push tracking, details and a page as `extras`
+/// say.
 pub fn start_monitor_tracking(
     settings: &ConnectionSettings,
     source: Source,
     label: &str,
-    pushes: Option<PushSettings>,
-    details: Option<DetailsSettings>,
+    extras: Extras,
     callback: impl Fn(Heard<'_>) + Send + Sync + 'static,
 ) -> Result<Monitor, BoxError> {
+    let Extras {
+        pushes,
+        details,
+        page,
+    } = extras;
     let callback = Arc::new(callback);
     let (on_test, on_task) = (Arc::clone(&callback), Arc::clone(&callback));
     let filter = match source {
@@ -84,6 +100,10 @@ pub fn start_monitor_tracking(
     if let Some(details) = details {
         builder = builder.details(details);
     }
+    let built = page.clone();
+    if let Some(page) = page {
+        builder = builder.on_push(move |event| page.push_event(&event));
+    }
     let monitor = builder
         .broker(settings.clone())
         .source(source)
@@ -93,6 +113,9 @@ pub fn start_monitor_tracking(
         .declare_exchanges(true)
         .consume_options(ConsumeOptions::default().with_prefetch(PREFETCH))
         .on_build(move |build| {
+            if let Some(page) = &built {
+                page.build(&build);
+            }
             callback(Heard {
                 key: &build.job.key,
                 revision: build.job.revision.as_deref(),
@@ -583,14 +606,14 @@ fn latency_with(
     } else {
         None
     };
-    let monitor = start_monitor_tracking(
-        &ctx.broker,
-        kind.source(),
-        &label,
-        None,
+    let extras = Extras {
         details,
-        move |heard| seen.handle(heard),
-    )?;
+        ..Extras::default()
+    };
+    let monitor =
+        start_monitor_tracking(&ctx.broker, kind.source(), &label, extras, move |heard| {
+            seen.handle(heard)
+        })?;
     let stop_failing = Arc::new(AtomicBool::new(false));
     let failing = {
         let (settings, stop) = (ctx.broker.clone(), Arc::clone(&stop_failing));

@@ -19,7 +19,10 @@
 //! 7. Cost ([`cost`]): CPU seconds per 100,000 messages at a steady
 //!    1,000 msg/s, the monitor process against a bare consumer process.
 //!    Idle ([`cost::idle`]): an idle monitor process's CPU as a share of
-//!    a core, and CPU per message at 10 and 100 msg/s.
+//!    a core, and CPU per message at 10 and 100 msg/s. Page ([`page`]):
+//!    the monitor with everything on (push tracking, details, the live
+//!    page) with 100 open live pages, against none and against the bare
+//!    consumer.
 //! 8. Burst ([`burst`]): a push published as fast as the broker takes it;
 //!    peak queue depth and time to drain, monitor against bare consumer.
 //! 9. Replay ([`replay`]): recorded Taskcluster messages replayed with a
@@ -33,7 +36,7 @@
 //!
 //! ```text
 //! bench [--quick]
-//!       [--only translation,simd,throughput,latency,memory,scale,taskcluster,cost,idle,burst,replay]
+//!       [--only translation,simd,throughput,latency,memory,scale,taskcluster,cost,page,idle,burst,replay]
 //!       [--broker amqp://guest:guest@127.0.0.1:5672/] [--report FILE] [--ledger FILE]
 //! ```
 #![deny(missing_docs)]
@@ -43,6 +46,7 @@ mod burst;
 mod corpus;
 mod cost;
 mod endtoend;
+mod page;
 mod processes;
 mod replay;
 mod report;
@@ -202,7 +206,7 @@ impl Context {
     }
 }
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "translation",
     "simd",
     "throughput",
@@ -211,6 +215,7 @@ const SECTIONS: [&str; 11] = [
     "scale",
     "taskcluster",
     "cost",
+    "page",
     "idle",
     "burst",
     "replay",
@@ -293,6 +298,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         "scale",
         "taskcluster",
         "cost",
+        "page",
         "idle",
         "burst",
     ];
@@ -371,6 +377,9 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         });
         section("cost", &mut rows, &|| {
             cost::cpu(&ctx, if quick { 5 } else { 30 }, 1_000, true)
+        });
+        section("page", &mut rows, &|| {
+            page::cpu(&ctx, if quick { 5 } else { 30 }, 1_000, 100)
         });
         section("idle", &mut rows, &|| {
             let mut rows = cost::idle(&ctx, if quick { 10 } else { 60 })?;

@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pulse_build_monitor::{PushSettings, Source};
+use pulse_build_monitor::{DetailsSettings, PushSettings, Source};
 use pulse_wire::ConnectionSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::{self, BareHooks, BoxError, Drain};
 use crate::corpus::seq_of;
-use crate::endtoend::{start_monitor_tracking, Heard, PREFETCH};
+use crate::endtoend::{start_monitor_tracking, Extras, Heard, PREFETCH};
 use crate::report::{thousands, Row, Target};
 use crate::{threads, Context, Kind};
 
@@ -62,6 +62,14 @@ pub struct ChildArgs {
     /// Track pushes, with their state in this SQLite file.
     #[arg(long, value_name = "FILE")]
     push_state: Option<PathBuf>,
+    /// Serve the live page (pulse-page) of what the monitor sees on a
+    /// loopback port, said on stdout as `page <address>` before `ready`.
+    #[arg(long, requires = "push_state")]
+    page: bool,
+    /// Fetch record details (build URLs, failure lines) from the
+    /// Taskcluster queue at this root URL.
+    #[arg(long, value_name = "URL")]
+    details_root: Option<String>,
 }
 
 /// What a child reports when done.
@@ -132,8 +140,16 @@ struct ChildState {
 
 /// What the child runs.
 enum Consumer {
-    Monitor(pulse_build_monitor::Monitor),
+    /// A monitor, and the page it feeds, if any.
+    Monitor(Arc<pulse_build_monitor::Monitor>, Option<ServedPage>),
     Bare(std::thread::JoinHandle<Result<(), String>>),
+}
+
+/// A child's live page: the server and the thread copying the monitor's
+/// pushes into it, both stopped when dropped.
+struct ServedPage {
+    _server: pulse_page::PageServer,
+    _follower: pulse_page::Follower,
 }
 
 /// The child's main.
@@ -143,13 +159,32 @@ pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let consumer = match (&args.bare_queue, &args.label) {
         (Some(queue), _) => start_bare(&settings, queue, args.count, &state, done_tx)?,
-        (None, Some(label)) => Consumer::Monitor(start_child_monitor(
-            &settings,
-            label,
-            &args,
-            Arc::clone(&state),
-            done_tx,
-        )?),
+        (None, Some(label)) => {
+            let page = args
+                .page
+                .then(|| pulse_page::Page::new(pulse_page::PageOptions::default()));
+            let monitor = Arc::new(start_child_monitor(
+                &settings,
+                label,
+                &args,
+                page.clone(),
+                Arc::clone(&state),
+                done_tx,
+            )?);
+            let served = match page {
+                Some(page) => {
+                    let server = page.serve("127.0.0.1:0".parse()?)?;
+                    println!("page {}", server.address());
+                    let follower = page.follow(Arc::clone(&monitor))?;
+                    Some(ServedPage {
+                        _server: server,
+                        _follower: follower,
+                    })
+                }
+                None => None,
+            };
+            Consumer::Monitor(monitor, served)
+        }
         (None, None) => return Err("a child needs --label or --bare-queue".into()),
     };
     let cpu_at_ready = threads::process_cpu_seconds();
@@ -180,7 +215,8 @@ pub fn child_main(args: ChildArgs) -> Result<(), BoxError> {
     let cpu_seconds = threads::process_cpu_seconds() - cpu_at_ready;
     let wall_seconds = ready_at.elapsed().as_secs_f64();
     let (translation_errors, callback_panics) = match consumer {
-        Consumer::Monitor(monitor) => {
+        Consumer::Monitor(monitor, page) => {
+            drop(page);
             let stats = monitor.stop().stats;
             (stats.translation_errors, stats.callback_panics)
         }
@@ -224,6 +260,7 @@ fn start_child_monitor(
     settings: &ConnectionSettings,
     label: &str,
     args: &ChildArgs,
+    page: Option<pulse_page::Page>,
     state: Arc<ChildState>,
     done_tx: mpsc::Sender<()>,
 ) -> Result<pulse_build_monitor::Monitor, BoxError> {
@@ -246,7 +283,19 @@ fn start_child_monitor(
         .push_state
         .as_ref()
         .map(|file| PushSettings::default().with_state_file(file));
-    let monitor = start_monitor_tracking(settings, source, label, pushes, None, move |heard| {
+    let details = args
+        .details_root
+        .as_deref()
+        .map(|root| -> Result<DetailsSettings, BoxError> {
+            Ok(DetailsSettings::new(pulse_taskcluster::Queue::new(root)?))
+        })
+        .transpose()?;
+    let extras = Extras {
+        pushes,
+        details,
+        page,
+    };
+    let monitor = start_monitor_tracking(settings, source, label, extras, move |heard| {
         if !sleep.is_zero() {
             std::thread::sleep(sleep);
         }
@@ -323,6 +372,7 @@ struct Running {
 }
 
 enum Said {
+    Page(std::net::SocketAddr),
     Ready,
     Progress(u64),
     Done(ChildReport),
@@ -336,6 +386,7 @@ pub struct Children {
     running: Vec<Running>,
     said: mpsc::Receiver<(usize, Said)>,
     ready: Vec<bool>,
+    pages: HashMap<usize, std::net::SocketAddr>,
     progress: HashMap<usize, u64>,
     reports: Vec<Option<ChildReport>>,
     /// Every child reported: they end by themselves.
@@ -350,6 +401,7 @@ impl Children {
             running: Vec::new(),
             said,
             ready: vec![false; args.len()],
+            pages: HashMap::new(),
             progress: HashMap::new(),
             reports: args.iter().map(|_| None).collect(),
             finished: false,
@@ -364,6 +416,9 @@ impl Children {
     /// Reads what one child said, waiting at most 100 ms.
     fn listen(&mut self) -> Result<(), String> {
         match self.said.recv_timeout(Duration::from_millis(100)) {
+            Ok((index, Said::Page(address))) => {
+                self.pages.insert(index, address);
+            }
             Ok((index, Said::Ready)) => self.ready[index] = true,
             Ok((index, Said::Progress(n))) => {
                 self.progress.insert(index, n);
@@ -390,6 +445,11 @@ impl Children {
             self.listen()?;
         }
         Ok(())
+    }
+
+    /// Where child `index` serves its page (known once it is ready).
+    pub fn page(&self, index: usize) -> Option<std::net::SocketAddr> {
+        self.pages.get(&index).copied()
     }
 
     /// Closes every child's stdin, which stops it.
@@ -466,7 +526,12 @@ fn spawn(
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let message = if line == "ready" {
+            let message = if let Some(address) = line.strip_prefix("page ") {
+                match address.parse() {
+                    Ok(address) => Said::Page(address),
+                    Err(_) => continue,
+                }
+            } else if line == "ready" {
                 Said::Ready
             } else if let Some(n) = line.strip_prefix("progress ") {
                 Said::Progress(n.parse().unwrap_or(0))

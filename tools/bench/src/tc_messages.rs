@@ -22,6 +22,8 @@ pub struct TcStream {
     pub revision: String,
     /// The messages.
     pub messages: Vec<Message>,
+    /// The push they are the first messages of.
+    pub push: Push,
 }
 
 impl TcStream {
@@ -47,12 +49,13 @@ impl TcStream {
                 .collect();
             if messages.len() >= count || tasks >= 100_000 {
                 return TcStream {
-                    revision: push.revision,
+                    revision: push.revision.clone(),
                     messages: messages
                         .into_iter()
                         .take(count)
                         .map(|m| m.message)
                         .collect(),
+                    push,
                 };
             }
             tasks = tasks * 3 / 2;

@@ -7,7 +7,7 @@
 #   scripts/bench.sh --quick --only translation,latency
 #
 # Sections (--only): translation, throughput, latency, memory, scale,
-# taskcluster, cost, burst, replay.
+# taskcluster, cost, page, idle, burst, replay; simd with translation.
 #
 # The broker is PULSE_BENCH_BROKER (default amqp://guest:guest@127.0.0.1:5672/).
 # Only the part of BENCHMARKS.md between the "generated" markers is

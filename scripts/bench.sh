@@ -6,8 +6,8 @@
 #   scripts/bench.sh --quick    short run (< 2 minutes), for CI-ish checks
 #   scripts/bench.sh --quick --only translation,latency
 #
-# Sections (--only): translation, throughput, latency, memory, scale,
-# taskcluster, cost, page, idle, burst, replay; simd with translation.
+# Sections (--only): translation, simd, throughput, latency, memory,
+# scale, taskcluster, cost, page, idle, burst, replay.
 #
 # The broker is PULSE_BENCH_BROKER (default amqp://guest:guest@127.0.0.1:5672/).
 # Only the part of BENCHMARKS.md between the "generated" markers is

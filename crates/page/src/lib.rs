@@ -28,6 +28,10 @@
 //! contain HTML and script text) and is served with a content security
 //! policy that allows its own script and nothing else.
 //!
+//! A change reaches an open page at once; the changes that follow within
+//! 0.2 s are gathered into its next write, so a page costs at most five
+//! wake-ups a second however busy the monitor is.
+//!
 //! Each open page has one bounded queue; broadcasting never waits, so a
 //! page that stops reading skips what it missed and catches up with a
 //! fresh snapshot, and is dropped after [`PageOptions::stalled_after`]: it

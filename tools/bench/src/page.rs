@@ -106,9 +106,10 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64, clients: usize) -> Result<Vec
     let per_100k = |r: &ChildReport| r.cpu_seconds / count as f64 * 100_000.0;
     let share = |r: &ChildReport| r.cpu_seconds / r.wall_seconds * 100.0;
     let events: u64 = saw.iter().map(|s| s.pushes).sum();
+    let builds: u64 = saw.iter().map(|s| s.builds).sum();
     let bytes: u64 = saw.iter().map(|s| s.bytes).sum();
     eprintln!(
-        "  page: watched {:.2} s, unwatched {:.2} s, bare {:.2} s CPU for {count} msgs; {clients} pages read {events} push events, {} KB",
+        "  page: watched {:.2} s, unwatched {:.2} s, bare {:.2} s CPU for {count} msgs; {clients} pages read {events} push and {builds} build events, {} KB",
         watched.cpu_seconds,
         unwatched.cpu_seconds,
         bare.cpu_seconds,
@@ -123,7 +124,7 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64, clients: usize) -> Result<Vec
             |s| format!("{s:.2} s"),
         )
         .note(format!(
-            "{count} msgs of a generated push ({} B average) for {seconds} s ({:.1} s actual, publisher at most {:.1} ms behind schedule); two monitor processes with everything on (push tracking with an SQLite state, record details from a local Taskcluster queue serving the push, {fetched} requests, the live page fed by it) read copies of the same stream at the same time; {clients} server-sent event streams open on the first the whole time ({events} push events, {} KB read, every page saw pushes), none on the second (the baseline); CPU time of each child process from consuming to its last message: {:.2} s ({:.1}% of a core) and {:.2} s ({:.1}%)",
+            "{count} msgs of a generated push ({} B average) for {seconds} s ({:.1} s actual, publisher at most {:.1} ms behind schedule); two monitor processes with everything on (push tracking with an SQLite state, record details from a local Taskcluster queue serving the push, {fetched} requests, the live page fed by it) read copies of the same stream at the same time; {clients} server-sent event streams open on the first the whole time ({events} push and {builds} build events, {} KB read, every page saw pushes), none on the second (the baseline); CPU time of each child process from consuming to its last message: {:.2} s ({:.1}% of a core) and {:.2} s ({:.1}%)",
             stream.average_size(),
             took.as_secs_f64(),
             worst_lag.as_secs_f64() * 1e3,
@@ -153,6 +154,7 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64, clients: usize) -> Result<Vec
 struct Saw {
     bytes: u64,
     pushes: u64,
+    builds: u64,
 }
 
 #[derive(Default)]
@@ -160,6 +162,7 @@ struct Counters {
     bytes: AtomicU64,
     snapshots: AtomicU64,
     pushes: AtomicU64,
+    builds: AtomicU64,
 }
 
 /// Open `/events` streams, each read by a thread of its own as a browser
@@ -202,13 +205,22 @@ impl LiveClients {
                 .counters
                 .iter()
                 .all(|c| c.snapshots.load(Ordering::Relaxed) > 0);
-            if snapshots && get(page, "/api/status")?.contains(&want) {
+            let status = get(page, "/api/status")?;
+            if snapshots && status.contains(&want) {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(
-                    format!("the page's clients are not all live after {timeout:?}").into(),
-                );
+                let with_snapshot = self
+                    .counters
+                    .iter()
+                    .filter(|c| c.snapshots.load(Ordering::Relaxed) > 0)
+                    .count();
+                let status = status.rsplit("\r\n").next().unwrap_or_default();
+                return Err(format!(
+                    "the page's clients are not all live after {timeout:?}: {with_snapshot} of {} have their snapshot; the page says {status}",
+                    self.streams.len()
+                )
+                .into());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -227,6 +239,7 @@ impl LiveClients {
             .map(|c| Saw {
                 bytes: c.bytes.load(Ordering::Relaxed),
                 pushes: c.pushes.load(Ordering::Relaxed),
+                builds: c.builds.load(Ordering::Relaxed),
             })
             .collect()
     }
@@ -249,6 +262,7 @@ fn read_events(mut stream: TcpStream, counters: &Counters) {
         for (name, counter) in [
             (&b"event: snapshot\n"[..], &counters.snapshots),
             (&b"event: push\n"[..], &counters.pushes),
+            (&b"event: build\n"[..], &counters.builds),
         ] {
             let found = text
                 .windows(name.len())

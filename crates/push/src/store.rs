@@ -1,10 +1,15 @@
 //! The state file: pushes and their tasks in SQLite, written a batch at a
-//! time in one transaction, read back whole when a tracker opens it.
+//! time in one transaction, read back when a tracker opens it.
 //!
 //! WAL journal with `synchronous = NORMAL`: a committed batch survives the
 //! process being killed at any point, which is what the monitor must
 //! survive. A power loss or operating-system crash may lose the last
 //! committed batches: the one case where acknowledged messages can be lost.
+//!
+//! A tracker without a state file keeps the tasks of its finished pushes
+//! in a [`Store::temporary`] database of the same schema: SQLite's private
+//! temporary file, whose page cache is bounded and which is deleted when
+//! the tracker goes.
 
 use std::path::{Path, PathBuf};
 
@@ -92,12 +97,19 @@ impl PushRow {
     }
 }
 
-/// An open state file.
+/// An open state file, or a tracker's temporary database.
 #[derive(Debug)]
 pub(crate) struct Store {
     path: PathBuf,
     connection: Connection,
 }
+
+/// The name errors give a temporary database, which has no path.
+const TEMPORARY: &str = "(temporary database of finished pushes' tasks)";
+
+/// The columns a task is read from, in the order [`task_of_row`] reads.
+const TASK_COLUMNS: &str = "task_id, label, kind, task_group_id, defined, run_id, state, result,
+                            logurl, at, details";
 
 impl Store {
     /// Opens (or creates) the state file at `path`.
@@ -118,20 +130,40 @@ impl Store {
                 ),
             }));
         }
+        Store::with_schema(
+            path,
+            connection,
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        )
+    }
+
+    /// A private temporary database of the same schema (SQLite's file for
+    /// the name ""): written only when a push's tasks leave memory, gone
+    /// when dropped, so neither a crash nor durability matters.
+    pub(crate) fn temporary() -> Result<Store, Error> {
+        let path = Path::new(TEMPORARY);
+        let connection = Connection::open("").map_err(|e| store_error(path, "cannot open", e))?;
+        Store::with_schema(
+            path,
+            connection,
+            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;",
+        )
+    }
+
+    fn with_schema(path: &Path, connection: Connection, pragmas: &str) -> Result<Store, Error> {
         connection
             .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
+                "{pragmas} {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
             ))
-            .map_err(fail)?;
+            .map_err(|e| store_error(path, "cannot open", e))?;
         Ok(Store {
             path: path.to_path_buf(),
             connection,
         })
     }
 
-    /// Every push and every task, with the push each task belongs to.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn load(&self) -> Result<(Vec<PushRow>, Vec<((String, String), TaskEntry)>), Error> {
+    /// Every push.
+    pub(crate) fn pushes(&self) -> Result<Vec<PushRow>, Error> {
         let fail = |e: rusqlite::Error| store_error(&self.path, "cannot read", e);
         let mut statement = self
             .connection
@@ -164,49 +196,56 @@ impl Store {
             .map_err(fail)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(fail)?;
+        Ok(pushes)
+    }
+
+    /// Every task, with the push it belongs to, one at a time: the caller
+    /// keeps what it needs, not the whole file.
+    pub(crate) fn tasks(
+        &self,
+        mut each: impl FnMut((String, String), TaskEntry),
+    ) -> Result<(), Error> {
+        let fail = |e: rusqlite::Error| store_error(&self.path, "cannot read", e);
         let mut statement = self
             .connection
-            .prepare(
-                "SELECT tree, revision, task_id, label, kind, task_group_id, defined, run_id,
-                        state, result, logurl, at, details
-                 FROM tasks",
-            )
+            .prepare(&format!("SELECT tree, revision, {TASK_COLUMNS} FROM tasks"))
             .map_err(fail)?;
-        let tasks = statement
-            .query_map([], |row| {
-                Ok((
-                    (row.get(0)?, row.get(1)?),
-                    TaskEntry {
-                        task_id: row.get(2)?,
-                        label: row.get(3)?,
-                        kind: row.get(4)?,
-                        task_group_id: row.get(5)?,
-                        defined: row.get(6)?,
-                        run_id: row.get(7)?,
-                        state: parse_json::<TaskState>(
-                            8,
-                            &format!("\"{}\"", row.get::<_, String>(8)?),
-                        )?,
-                        result: parse_json::<JobResult>(
-                            9,
-                            &format!("\"{}\"", row.get::<_, String>(9)?),
-                        )?,
-                        logurl: row.get(10)?,
-                        at: row.get(11)?,
-                        failures: Vec::new(),
-                        details_unavailable: None,
-                    }
-                    .with_details(
-                        row.get::<_, Option<String>>(12)?
-                            .map(|text| parse_json::<Details>(12, &text))
-                            .transpose()?,
-                    ),
-                ))
-            })
-            .map_err(fail)?
-            .collect::<Result<Vec<_>, _>>()
+        let mut rows = statement.query([]).map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let key = (row.get(0).map_err(fail)?, row.get(1).map_err(fail)?);
+            each(key, task_of_row(row, 2).map_err(fail)?);
+        }
+        Ok(())
+    }
+
+    /// One task of a push, if it was written.
+    pub(crate) fn task(
+        &self,
+        (tree, revision): &(String, String),
+        task_id: &str,
+    ) -> Result<Option<TaskEntry>, Error> {
+        let fail = |e: rusqlite::Error| store_error(&self.path, "cannot read", e);
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE tree = ?1 AND revision = ?2 AND task_id = ?3"
+            ))
             .map_err(fail)?;
-        Ok((pushes, tasks))
+        let mut rows = statement
+            .query(params![tree, revision, task_id])
+            .map_err(fail)?;
+        match rows.next().map_err(fail)? {
+            Some(row) => Ok(Some(task_of_row(row, 0).map_err(fail)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// How many tasks it holds.
+    #[cfg(test)]
+    pub(crate) fn count_tasks(&self) -> i64 {
+        self.connection
+            .query_row("SELECT count(*) FROM tasks", [], |row| row.get(0))
+            .expect("counting tasks")
     }
 
     /// Writes these pushes and tasks and removes these pushes, all or
@@ -319,6 +358,33 @@ impl TaskEntry {
         }
         self
     }
+}
+
+/// The task in [`TASK_COLUMNS`], starting at column `first`.
+fn task_of_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<TaskEntry> {
+    let column = |i: usize| first + i;
+    let text = |i: usize| -> rusqlite::Result<String> {
+        Ok(format!("\"{}\"", row.get::<_, String>(column(i))?))
+    };
+    Ok(TaskEntry {
+        task_id: row.get(column(0))?,
+        label: row.get(column(1))?,
+        kind: row.get(column(2))?,
+        task_group_id: row.get(column(3))?,
+        defined: row.get(column(4))?,
+        run_id: row.get(column(5))?,
+        state: parse_json::<TaskState>(column(6), &text(6)?)?,
+        result: parse_json::<JobResult>(column(7), &text(7)?)?,
+        logurl: row.get(column(8))?,
+        at: row.get(column(9))?,
+        failures: Vec::new(),
+        details_unavailable: None,
+    }
+    .with_details(
+        row.get::<_, Option<String>>(column(10))?
+            .map(|text| parse_json::<Details>(column(10), &text))
+            .transpose()?,
+    ))
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(

@@ -1,5 +1,11 @@
 //! [`PushTracker`]: records in, push events out, state kept in memory and,
 //! when opened on a file, in SQLite.
+//!
+//! A finished push is paged out: only its row, counts and failed tasks
+//! stay in memory, the rest of its tasks live in SQLite (the state file,
+//! or a private temporary database), so memory follows the pushes in
+//! flight, not the pushes kept for the retention. A later record reads
+//! back the one task it touches; nothing else needs the others.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -35,6 +41,13 @@ pub struct TrackerConfig {
     /// Pushes unchanged for this long are removed, from memory and from
     /// the state file ([`DEFAULT_RETENTION`], 7 days).
     pub retention: Duration,
+    /// Whether a finished push's tasks leave memory (true by default): all
+    /// but its failed ones go to the state file or, in memory, to a
+    /// private temporary database, and a later record reads back what it
+    /// touches. False keeps every task in memory until the retention,
+    /// which grows with the pushes kept; the events and summaries are the
+    /// same either way.
+    pub page_out: bool,
 }
 
 impl TrackerConfig {
@@ -51,6 +64,13 @@ impl TrackerConfig {
         self.retention = retention;
         self
     }
+
+    /// Whether finished pushes' tasks leave memory.
+    #[must_use]
+    pub fn with_page_out(mut self, page_out: bool) -> TrackerConfig {
+        self.page_out = page_out;
+        self
+    }
 }
 
 impl Default for TrackerConfig {
@@ -58,6 +78,7 @@ impl Default for TrackerConfig {
         TrackerConfig {
             quiet_period: DEFAULT_QUIET_PERIOD,
             retention: DEFAULT_RETENTION,
+            page_out: true,
         }
     }
 }
@@ -75,6 +96,56 @@ struct Push {
     counts: Counts,
     /// Failed tasks in the order they failed.
     failed: Vec<String>,
+    /// Its tasks missing from `tasks` are in the store: set when it
+    /// finished and its tasks but the failed ones left memory. A record
+    /// of such a task reads it back; a changed one stays in memory until
+    /// the push finishes again.
+    paged_out: bool,
+}
+
+impl Push {
+    fn new(row: PushRow) -> Push {
+        Push {
+            row,
+            tasks: HashMap::new(),
+            counts: Counts::default(),
+            failed: Vec::new(),
+            paged_out: false,
+        }
+    }
+
+    /// Drops the tasks the store holds, keeping the failed ones (the
+    /// summary lists them, details attach to them) and those `keep`
+    /// says are not written yet.
+    fn drop_paged(&mut self, keep: impl Fn(&TaskEntry) -> bool) {
+        self.tasks.retain(|_, task| task.failed() || keep(task));
+        // A 3000-task map keeps its buckets when emptied.
+        self.tasks.shrink_to_fit();
+        self.paged_out = true;
+    }
+}
+
+/// Where the tracker's state lives besides memory.
+#[derive(Debug)]
+enum Storage {
+    /// Nothing but memory: nothing is paged out.
+    Memory,
+    /// The state file: every change is written at [`PushTracker::flush`],
+    /// and paged-out tasks are read back from it.
+    File(Store),
+    /// A private temporary database holding only the tasks of paged-out
+    /// pushes, written when they leave memory.
+    Temporary(Store),
+}
+
+impl Storage {
+    /// Where paged-out tasks are read from.
+    fn pages(&self) -> Option<&Store> {
+        match self {
+            Storage::Memory => None,
+            Storage::File(store) | Storage::Temporary(store) => Some(store),
+        }
+    }
 }
 
 /// Groups Taskcluster records by push and says when a push starts, first
@@ -94,21 +165,43 @@ pub struct PushTracker {
     /// Pushes known from their push message by id only (a message that
     /// carried several pushes names the tip of the last one alone).
     by_push_id: HashMap<(String, u64), PushRecord>,
-    store: Option<Store>,
+    storage: Storage,
+    /// A paged-out task that could not be read back: its record was not
+    /// applied, so the next [`flush`](Self::flush) fails and the message
+    /// is not acknowledged.
+    unread: Option<Error>,
     dirty_pushes: HashSet<PushKey>,
     dirty_tasks: HashSet<(PushKey, String)>,
     removed: Vec<PushKey>,
 }
 
 impl PushTracker {
-    /// A tracker that keeps its state in memory only.
+    /// A tracker that keeps its state in memory only: lost when it goes.
+    /// Finished pushes' tasks (but the failed ones) go to a private
+    /// temporary database, deleted with the tracker ([`TrackerConfig::page_out`]).
     pub fn in_memory(config: TrackerConfig) -> PushTracker {
+        let storage = if config.page_out {
+            match Store::temporary() {
+                Ok(store) => Storage::Temporary(store),
+                Err(error) => {
+                    log::warn!("{error}; finished pushes stay in memory");
+                    Storage::Memory
+                }
+            }
+        } else {
+            Storage::Memory
+        };
+        PushTracker::with_storage(config, storage)
+    }
+
+    fn with_storage(config: TrackerConfig, storage: Storage) -> PushTracker {
         PushTracker {
             config,
             pushes: HashMap::new(),
             groups: HashMap::new(),
             by_push_id: HashMap::new(),
-            store: None,
+            storage,
+            unread: None,
             dirty_pushes: HashSet::new(),
             dirty_tasks: HashSet::new(),
             removed: Vec::new(),
@@ -117,44 +210,42 @@ impl PushTracker {
 
     /// A tracker whose state lives in the SQLite file at `path` (created
     /// when missing), loaded now: a restarted monitor goes on where the
-    /// last one stopped.
+    /// last one stopped. Finished pushes stay paged out: their tasks are
+    /// counted as they are read, and only the failed ones kept.
     pub fn open(path: &Path, config: TrackerConfig) -> Result<PushTracker, Error> {
         let store = Store::open(path)?;
-        let (rows, tasks) = store.load()?;
-        let mut tracker = PushTracker::in_memory(config);
+        let rows = store.pushes()?;
+        let mut tracker = PushTracker::with_storage(config, Storage::Memory);
+        let page_out = tracker.config.page_out;
         for row in rows {
             let key = (row.tree.clone(), row.revision.clone());
-            tracker.pushes.insert(
-                key,
-                Push {
-                    row,
-                    tasks: HashMap::new(),
-                    counts: Counts::default(),
-                    failed: Vec::new(),
-                },
-            );
+            let mut push = Push::new(row);
+            push.paged_out = page_out && push.row.finished;
+            tracker.pushes.insert(key, push);
         }
         let mut failed_at: Vec<(PushKey, Option<DateTime<Utc>>, String)> = Vec::new();
-        for (key, task) in tasks {
+        store.tasks(|key, task| {
             let Some(push) = tracker.pushes.get_mut(&key) else {
-                continue;
+                return;
             };
             if let Some(group) = &task.task_group_id {
                 tracker.groups.insert(group.clone(), key.clone());
             }
             count(&mut push.counts, &task, 1);
             if task.failed() {
-                failed_at.push((key.clone(), task.at, task.task_id.clone()));
+                failed_at.push((key, task.at, task.task_id.clone()));
             }
-            push.tasks.insert(task.task_id.clone(), task);
-        }
+            if !push.paged_out || task.failed() {
+                push.tasks.insert(task.task_id.clone(), task);
+            }
+        })?;
         failed_at.sort();
         for (key, _, task_id) in failed_at {
             if let Some(push) = tracker.pushes.get_mut(&key) {
                 push.failed.push(task_id);
             }
         }
-        tracker.store = Some(store);
+        tracker.storage = Storage::File(store);
         Ok(tracker)
     }
 
@@ -180,7 +271,8 @@ impl PushTracker {
     }
 
     /// Finishes the pushes that have been quiet for the quiet period with
-    /// every task final, and forgets those older than the retention.
+    /// every task final, and pages them out ([`TrackerConfig::page_out`]);
+    /// forgets those older than the retention.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<PushEvent> {
         let quiet = chrono::Duration::from_std(self.config.quiet_period).unwrap_or_default();
         let retention = chrono::Duration::from_std(self.config.retention).unwrap_or_default();
@@ -203,6 +295,21 @@ impl PushTracker {
                 push.row.announced = Some(push.counts);
                 events.push(event(PushEventKind::Finished, push));
             }
+            if self.config.page_out {
+                page_out(key, push, &mut self.storage, &self.dirty_tasks);
+            }
+        }
+        let paged: Vec<PushKey> = expired
+            .iter()
+            .filter(|key| self.pushes[*key].paged_out)
+            .cloned()
+            .collect();
+        if let (Storage::Temporary(store), false) = (&mut self.storage, paged.is_empty()) {
+            // The state file forgets them at the next flush; the temporary
+            // database has nothing to wait for.
+            if let Err(error) = store.save(&[], &[], &paged) {
+                log::warn!("{error}; expired pushes' tasks stay in it");
+            }
         }
         for key in expired {
             self.pushes.remove(&key);
@@ -218,9 +325,14 @@ impl PushTracker {
 
     /// Writes what changed since the last flush to the state file, in one
     /// transaction; nothing to do in memory. Until it returns `Ok`, what
-    /// was applied since must not be acknowledged.
+    /// was applied since must not be acknowledged. It also fails once
+    /// after a record could not be applied because the task it touches,
+    /// paged out, could not be read back.
     pub fn flush(&mut self) -> Result<(), Error> {
-        let Some(store) = &mut self.store else {
+        if let Some(error) = self.unread.take() {
+            return Err(error);
+        }
+        let Storage::File(store) = &mut self.storage else {
             self.dirty_pushes.clear();
             self.dirty_tasks.clear();
             self.removed.clear();
@@ -243,8 +355,20 @@ impl PushTracker {
             })
             .collect();
         store.save(&pushes, &tasks, &self.removed)?;
+        // What a paged-out push kept in memory only until it was written
+        // (a task changed after its finish, before the flush) goes now.
+        for (key, task_id) in self.dirty_tasks.drain() {
+            if let Some(push) = self.pushes.get_mut(&key) {
+                if push.paged_out && push.row.finished {
+                    if let Some(task) = push.tasks.get(&task_id) {
+                        if !task.failed() {
+                            push.tasks.remove(&task_id);
+                        }
+                    }
+                }
+            }
+        }
         self.dirty_pushes.clear();
-        self.dirty_tasks.clear();
         self.removed.clear();
         Ok(())
     }
@@ -253,7 +377,9 @@ impl PushTracker {
     /// [`FAILURE_LINES_PER_TASK`]) or why they could not be fetched. Details
     /// of a run that is no longer the task's latest, or of a task or push
     /// the tracker does not know, are dropped: they describe nothing it
-    /// shows. No event: the next one carries them.
+    /// shows. No event: the next one carries them. (A paged-out push keeps
+    /// its failed tasks in memory; details of its other tasks would be
+    /// cleared by the run that makes them fail, so they are dropped too.)
     pub fn attach_details(
         &mut self,
         tree: &str,
@@ -309,12 +435,29 @@ impl PushTracker {
         task_id: &str,
         run: Option<(u32, pulse_translator::TaskState)>,
     ) -> bool {
-        let Some(task) = self
-            .pushes
-            .get(&(tree.to_string(), revision.to_string()))
-            .and_then(|push| push.tasks.get(task_id))
-        else {
+        let key = (tree.to_string(), revision.to_string());
+        let Some(push) = self.pushes.get(&key) else {
             return false;
+        };
+        let stored;
+        let task = match push.tasks.get(task_id) {
+            Some(task) => task,
+            None if push.paged_out => {
+                match self.storage.pages().map(|store| store.task(&key, task_id)) {
+                    Some(Ok(Some(task))) => {
+                        stored = task;
+                        &stored
+                    }
+                    Some(Err(error)) => {
+                        // Not known: the record is applied again, which
+                        // changes nothing when it was.
+                        log::warn!("{error}");
+                        return false;
+                    }
+                    _ => return false,
+                }
+            }
+            None => return false,
         };
         let Some((run_id, state)) = run else {
             return task.defined;
@@ -325,7 +468,10 @@ impl PushTracker {
 
     /// Whether [`flush`](Self::flush) has anything to write.
     pub fn has_unsaved_changes(&self) -> bool {
-        !(self.dirty_pushes.is_empty() && self.dirty_tasks.is_empty() && self.removed.is_empty())
+        !(self.dirty_pushes.is_empty()
+            && self.dirty_tasks.is_empty()
+            && self.removed.is_empty()
+            && self.unread.is_none())
     }
 
     /// Every push known, most recently active first.
@@ -416,10 +562,33 @@ impl PushTracker {
             }
         }
         let push = self.pushes.get_mut(&key).expect("entry made it");
+        let mut read_back = false;
+        if push.paged_out && !push.tasks.contains_key(&observation.task_id) {
+            let pages = self.storage.pages().expect("a paged-out push has a store");
+            match pages.task(&key, &observation.task_id) {
+                Ok(Some(task)) => {
+                    push.tasks.insert(task.task_id.clone(), task);
+                    read_back = true;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    log::error!(
+                        "{error}: a record of task {} not applied",
+                        observation.task_id
+                    );
+                    self.unread.get_or_insert(error);
+                    return;
+                }
+            }
+        }
+        let mut touched = false;
         let changed = match push.tasks.get_mut(&observation.task_id) {
             Some(task) => {
                 let before = task.clone();
-                if task.merge(observation) {
+                let changed = task.merge(observation);
+                // A label or group filled in changes no count, but is kept.
+                touched = *task != before;
+                if changed {
                     count(&mut push.counts, &before, -1);
                     count(&mut push.counts, task, 1);
                     if before.failed() && !task.failed() {
@@ -428,10 +597,8 @@ impl PushTracker {
                     if !before.failed() && task.failed() {
                         push.failed.push(task.task_id.clone());
                     }
-                    true
-                } else {
-                    false
                 }
+                changed
             }
             None => {
                 let task = TaskEntry::new(observation);
@@ -448,6 +615,12 @@ impl PushTracker {
             events.push(event(PushEventKind::Started, push));
         }
         if !changed {
+            if touched {
+                self.dirty_tasks.insert((key, observation.task_id.clone()));
+            } else if read_back {
+                // As it was in the store: no need to keep it.
+                push.tasks.remove(&observation.task_id);
+            }
             return;
         }
         push.row.last_activity = now;
@@ -474,12 +647,7 @@ impl PushTracker {
         if self.pushes.contains_key(key) {
             return false;
         }
-        let push = Push {
-            row: PushRow::new(key.0.clone(), key.1.clone(), now),
-            tasks: HashMap::new(),
-            counts: Counts::default(),
-            failed: Vec::new(),
-        };
+        let push = Push::new(PushRow::new(key.0.clone(), key.1.clone(), now));
         self.pushes.insert(key.clone(), push);
         self.dirty_pushes.insert(key.clone());
         true
@@ -509,6 +677,36 @@ impl PushTracker {
             .iter()
             .find(|((t, _), push)| t == tree && push.row.push_id == Some(push_id))
             .map(|(key, _)| key.clone())
+    }
+}
+
+/// Pages out a push that just finished: its tasks but the failed ones
+/// leave memory. The state file holds them once written, so those not
+/// flushed yet stay until [`PushTracker::flush`] writes them; a temporary
+/// database is written now, and when it cannot be, they all stay.
+fn page_out(
+    key: &PushKey,
+    push: &mut Push,
+    storage: &mut Storage,
+    dirty_tasks: &HashSet<(PushKey, String)>,
+) {
+    match storage {
+        Storage::Memory => {}
+        Storage::File(_) => {
+            push.drop_paged(|task| dirty_tasks.contains(&(key.clone(), task.task_id.clone())))
+        }
+        Storage::Temporary(store) => {
+            let tasks: Vec<(&PushKey, &TaskEntry)> = push
+                .tasks
+                .values()
+                .filter(|task| !task.failed())
+                .map(|task| (key, task))
+                .collect();
+            match store.save(&[], &tasks, &[]) {
+                Ok(()) => push.drop_paged(|_| false),
+                Err(error) => log::warn!("{error}; push {} {} stays in memory", key.0, key.1),
+            }
+        }
     }
 }
 
@@ -583,5 +781,271 @@ fn summary(push: &Push) -> PushSummary {
         groups_resolved: row.groups_resolved,
         first_seen: row.first_seen,
         last_activity: row.last_activity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulse_translator::{translate, JobKind, JobResult, Options, TaskRecord, TaskState};
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+    }
+
+    fn quiet() -> TrackerConfig {
+        TrackerConfig::default().with_quiet_period(Duration::from_secs(60))
+    }
+
+    /// A generated push's records, and its key.
+    fn generated(seed: u64, tasks: usize) -> (PushKey, Vec<Record>) {
+        let push = pulse_synthetic::Push::builder()
+            .tree("autoland")
+            .tasks(tasks)
+            .seed(seed)
+            .build();
+        let records = push
+            .messages()
+            .iter()
+            .flat_map(|m| translate(&m.message, &Options::default()).unwrap())
+            .collect();
+        ((push.tree.clone(), push.revision.clone()), records)
+    }
+
+    fn feed(tracker: &mut PushTracker, records: &[Record], now: DateTime<Utc>) -> Vec<PushEvent> {
+        records
+            .iter()
+            .flat_map(|record| tracker.apply(record, now))
+            .collect()
+    }
+
+    /// A run of `task` in `state`, as the queue reports it.
+    fn run(key: &PushKey, task: &TaskEntry, run_id: u32, state: TaskState) -> Record {
+        let result = match state {
+            TaskState::Completed => JobResult::Success,
+            _ => JobResult::Unknown,
+        };
+        Record::Task(TaskRecord {
+            kind: task.kind.clone(),
+            job_kind: JobKind::Test,
+            label: task.label.clone(),
+            tree: key.0.clone(),
+            revision: Some(key.1.clone()),
+            platform: None,
+            buildtype: None,
+            state,
+            result,
+            status: None,
+            task_id: task.task_id.clone(),
+            run_id,
+            task_group_id: task.task_group_id.clone(),
+            push_id: None,
+            worker_type: None,
+            worker_id: None,
+            logurl: None,
+            builddate: Some(1_800_000_500),
+            tier: None,
+            key: "k".into(),
+            timestamp: None,
+            reconciled: false,
+        })
+    }
+
+    /// How many of the push's tasks are in memory.
+    fn in_memory(tracker: &PushTracker, key: &PushKey) -> usize {
+        tracker.pushes[key].tasks.len()
+    }
+
+    /// A push of 300 tasks, finished; a tracker that never pages out got
+    /// the same.
+    fn finished(tracker: &mut PushTracker) -> (PushKey, Vec<Record>, PushTracker) {
+        let (key, records) = generated(61, 300);
+        let mut reference = PushTracker::in_memory(quiet().with_page_out(false));
+        assert_eq!(
+            feed(tracker, &records, at(0)),
+            feed(&mut reference, &records, at(0))
+        );
+        let events = tracker.tick(at(100));
+        assert_eq!(events, reference.tick(at(100)));
+        assert_eq!(events.len(), 1, "finished: {events:?}");
+        (key, records, reference)
+    }
+
+    #[test]
+    fn a_finished_push_keeps_only_its_failed_tasks_in_memory() {
+        let dir = pulse_test_support::TempDir::new("push-page-out");
+        let path = dir.path().join("state.sqlite");
+        for on_file in [false, true] {
+            let mut tracker = if on_file {
+                PushTracker::open(&path, quiet()).unwrap()
+            } else {
+                PushTracker::in_memory(quiet())
+            };
+            let (key, _, reference) = finished(&mut tracker);
+            let counts = tracker.pushes[&key].counts;
+            assert!(counts.tasks >= 300 && counts.failed() > 0, "{counts:?}");
+            if on_file {
+                assert_eq!(
+                    in_memory(&tracker, &key),
+                    counts.tasks as usize,
+                    "not in the file yet: kept"
+                );
+                tracker.flush().unwrap();
+            }
+            let push = &tracker.pushes[&key];
+            assert!(push.paged_out);
+            assert_eq!(
+                push.tasks.len(),
+                counts.failed() as usize,
+                "on file: {on_file}"
+            );
+            assert!(push.tasks.values().all(TaskEntry::failed));
+            assert_eq!(
+                tracker.push(&key.0, &key.1),
+                reference.push(&key.0, &key.1),
+                "the summary is the same"
+            );
+        }
+        // Opened again, the finished push is read paged out, counted whole.
+        let reopened = PushTracker::open(&path, quiet()).unwrap();
+        let (key, _) = generated(61, 300);
+        let push = &reopened.pushes[&key];
+        assert!(push.paged_out);
+        assert_eq!(push.tasks.len(), push.counts.failed() as usize);
+        assert_eq!(push.failed.len(), push.tasks.len());
+    }
+
+    #[test]
+    fn a_late_rerun_reopens_a_paged_out_push_with_the_right_counts() {
+        let dir = pulse_test_support::TempDir::new("push-page-in");
+        for (case, what) in ["in memory", "state file", "state file reopened"]
+            .iter()
+            .enumerate()
+        {
+            let path = dir.path().join(format!("state-{case}.sqlite"));
+            let mut tracker = if case == 0 {
+                PushTracker::in_memory(quiet())
+            } else {
+                PushTracker::open(&path, quiet()).unwrap()
+            };
+            let (key, records, mut reference) = finished(&mut tracker);
+            tracker.flush().unwrap();
+            if case == 2 {
+                drop(tracker);
+                tracker = PushTracker::open(&path, quiet()).unwrap();
+            }
+            let failed = tracker.pushes[&key].counts.failed() as usize;
+            assert_eq!(in_memory(&tracker, &key), failed, "{what}: paged out");
+
+            // A task that succeeded, rerun: only the reference has it in memory.
+            let mut succeeded: Vec<&TaskEntry> = reference.pushes[&key]
+                .tasks
+                .values()
+                .filter(|t| t.result == JobResult::Success)
+                .collect();
+            succeeded.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+            let task = succeeded[0].clone();
+            let last = task.run_id.unwrap();
+            for probe in [
+                None,
+                Some((last, TaskState::Running)),
+                Some((last, TaskState::Completed)),
+                Some((last + 1, TaskState::Pending)),
+            ] {
+                assert_eq!(
+                    tracker.knows(&key.0, &key.1, &task.task_id, probe),
+                    reference.knows(&key.0, &key.1, &task.task_id, probe),
+                    "{what}: knows {probe:?}"
+                );
+            }
+            assert!(tracker.knows(
+                &key.0,
+                &key.1,
+                &task.task_id,
+                Some((last, TaskState::Completed))
+            ));
+            let before = reference.pushes[&key].counts;
+
+            let rerun = run(&key, &task, last + 1, TaskState::Pending);
+            let events = tracker.apply(&rerun, at(200));
+            assert_eq!(events, reference.apply(&rerun, at(200)), "{what}");
+            let kinds: Vec<PushEventKind> = events.iter().map(|e| e.event).collect();
+            assert_eq!(kinds, [PushEventKind::Reopened], "{what}");
+            let counts = events[0].push.counts;
+            assert_eq!(
+                counts.tasks, before.tasks,
+                "{what}: the same task, not a new one"
+            );
+            assert_eq!(
+                (counts.pending, counts.success, counts.reruns),
+                (1, before.success - 1, before.reruns + 1),
+                "{what}"
+            );
+            assert_eq!(
+                in_memory(&tracker, &key),
+                failed + 1,
+                "{what}: the one read back"
+            );
+            tracker.flush().unwrap();
+
+            // It finishes again with the rerun's result, and pages out again.
+            let done = run(&key, &task, last + 1, TaskState::Completed);
+            assert_eq!(
+                tracker.apply(&done, at(210)),
+                reference.apply(&done, at(210))
+            );
+            let events = tracker.tick(at(300));
+            assert_eq!(events, reference.tick(at(300)), "{what}");
+            assert_eq!(events.len(), 1, "{what}: finished again");
+            assert_eq!(
+                events[0].push.counts,
+                Counts {
+                    reruns: before.reruns + 1,
+                    ..before
+                }
+            );
+            tracker.flush().unwrap();
+            assert_eq!(in_memory(&tracker, &key), failed, "{what}: paged out again");
+
+            // Nothing new: nothing happens, nothing is read back for good.
+            assert!(feed(&mut tracker, &records, at(400)).is_empty(), "{what}");
+            feed(&mut reference, &records, at(400));
+            assert!(tracker.apply(&done, at(400)).is_empty(), "{what}");
+            assert!(
+                tracker.tick(at(500)).is_empty(),
+                "{what}: not finished twice"
+            );
+            tracker.flush().unwrap();
+            assert_eq!(in_memory(&tracker, &key), failed, "{what}");
+            if case > 0 {
+                drop(tracker);
+                let tracker = PushTracker::open(&path, quiet()).unwrap();
+                assert_eq!(
+                    tracker.push(&key.0, &key.1),
+                    reference.push(&key.0, &key.1).map(|mut push| {
+                        // Read back, failed tasks come in the order they failed at.
+                        push.failed.sort_by_key(|t| (t.at, t.task_id.clone()));
+                        push
+                    }),
+                    "{what}: across a restart"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn expired_paged_out_pushes_leave_the_temporary_database() {
+        let mut tracker = PushTracker::in_memory(quiet().with_retention(Duration::from_secs(3600)));
+        let (key, _, _) = finished(&mut tracker);
+        let pages = |tracker: &PushTracker| -> i64 {
+            let Storage::Temporary(store) = &tracker.storage else {
+                panic!("a temporary database");
+            };
+            store.count_tasks()
+        };
+        assert!(pages(&tracker) > 0);
+        tracker.tick(at(3700));
+        assert!(tracker.push(&key.0, &key.1).is_none());
+        assert_eq!(pages(&tracker), 0, "its tasks are gone too");
     }
 }

@@ -4,13 +4,17 @@
 //! libFuzzer's inputs): every task counted once, no count below zero,
 //! the buckets add up, the same messages in any order give the same
 //! counts, applying them again changes nothing, and a push is announced
-//! finished once per change.
+//! finished once per change. And paging out changes nothing: ticks that
+//! finish pushes, and so page their tasks out, interleaved with late
+//! records, give after every step the events, summaries and answers of a
+//! tracker that never pages out, in memory and on a state file opened
+//! again now and then.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pulse_push::{Counts, PushEventKind, PushTracker, TrackerConfig};
+use pulse_push::{Counts, PushEvent, PushEventKind, PushSummary, PushTracker, TrackerConfig};
 use pulse_translator::{JobKind, JobResult, Record, TaskRecord, TaskState};
 
 /// xorshift64*: repeatable inputs without a random-number crate.
@@ -105,8 +109,12 @@ fn sum(counts: &Counts) -> u32 {
         + counts.superseded
 }
 
+fn config() -> TrackerConfig {
+    TrackerConfig::default().with_quiet_period(Duration::from_secs(10))
+}
+
 fn tracker() -> PushTracker {
-    PushTracker::in_memory(TrackerConfig::default().with_quiet_period(Duration::from_secs(10)))
+    PushTracker::in_memory(config())
 }
 
 /// Applies `records` one by one, ticking now and then; returns the counts
@@ -190,4 +198,124 @@ fn any_sequence_keeps_the_invariants() {
             .collect();
         assert_eq!(again, counts);
     }
+}
+
+/// Events in a stable order (a tick lists pushes in no particular order).
+fn sorted(events: Vec<PushEvent>) -> Vec<String> {
+    let mut lines: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A state file read back lists failed tasks by when they failed, not in
+/// the order the tracker saw them fail.
+fn by_failure_time(mut pushes: Vec<PushSummary>) -> Vec<PushSummary> {
+    for push in &mut pushes {
+        push.failed
+            .sort_by(|a, b| (a.at, &a.task_id).cmp(&(b.at, &b.task_id)));
+    }
+    pushes
+}
+
+fn by_failure_time_events(events: Vec<PushEvent>) -> Vec<String> {
+    sorted(
+        events
+            .into_iter()
+            .map(|mut e| {
+                e.push = by_failure_time(vec![e.push]).remove(0);
+                e
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn paging_out_changes_nothing_whatever_the_sequence() {
+    let dir = pulse_test_support::TempDir::new("push-sequences");
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut paged_out_and_touched = 0;
+    for round in 0..150 {
+        let path = dir.path().join(format!("state-{round}.sqlite"));
+        let mut reference = PushTracker::in_memory(config().with_page_out(false));
+        let mut paged = tracker();
+        let mut file = PushTracker::open(&path, config()).unwrap();
+        let length = 1 + rng.below(150) as usize;
+        let records: Vec<Record> = (0..length).map(|_| record(&mut rng)).collect();
+        let mut clock = 0;
+        let mut finished = BTreeSet::new();
+        for record in &records {
+            let now = at(clock);
+            let expected = reference.apply(record, now);
+            // Late records of finished (paged-out) pushes are what is tested.
+            if let Record::Task(task) = record {
+                if finished.contains(task.revision.as_ref().unwrap()) {
+                    paged_out_and_touched += 1;
+                }
+            }
+            assert_eq!(paged.apply(record, now), expected, "{record:?}");
+            assert_eq!(
+                by_failure_time_events(file.apply(record, now)),
+                by_failure_time_events(expected.clone())
+            );
+            if rng.below(3) == 0 {
+                clock += 20;
+                let expected = reference.tick(at(clock));
+                for event in &expected {
+                    if event.event == PushEventKind::Finished {
+                        finished.insert(event.push.revision.clone());
+                    }
+                }
+                assert_eq!(sorted(paged.tick(at(clock))), sorted(expected.clone()));
+                assert_eq!(
+                    by_failure_time_events(file.tick(at(clock))),
+                    by_failure_time_events(expected)
+                );
+            }
+            file.flush().unwrap();
+            if rng.below(25) == 0 {
+                drop(file);
+                file = PushTracker::open(&path, config()).unwrap();
+            }
+            assert_eq!(paged.pushes(), reference.pushes(), "after {record:?}");
+            assert_eq!(
+                by_failure_time(file.pushes()),
+                by_failure_time(reference.pushes())
+            );
+            // What reconciliation asks, of any task, paged out or not.
+            let probe = record_probe(&mut rng);
+            let known = reference.knows(&probe.0, &probe.1, &probe.2, probe.3);
+            assert_eq!(
+                paged.knows(&probe.0, &probe.1, &probe.2, probe.3),
+                known,
+                "{probe:?}"
+            );
+            assert_eq!(
+                file.knows(&probe.0, &probe.1, &probe.2, probe.3),
+                known,
+                "{probe:?}"
+            );
+        }
+        // Applied again: nothing happens in any of them.
+        for record in &records {
+            assert!(paged.apply(record, at(1_000_000)).is_empty());
+            assert!(file.apply(record, at(1_000_000)).is_empty());
+        }
+    }
+    assert!(
+        paged_out_and_touched > 500,
+        "too few late records of finished pushes: {paged_out_and_touched}"
+    );
+}
+
+/// A question `knows` may be asked: push, task, and a run in a state or
+/// the definition.
+fn record_probe(rng: &mut Rng) -> (String, String, String, Option<(u32, TaskState)>) {
+    let Record::Task(task) = record(rng) else {
+        unreachable!()
+    };
+    let run = (task.state != TaskState::Defined).then_some((task.run_id, task.state));
+    (task.tree, task.revision.unwrap(), task.task_id, run)
 }

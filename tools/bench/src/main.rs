@@ -351,10 +351,13 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
             Ok(rows)
         });
         section("latency", &mut rows, &|| {
-            endtoend::latency(&ctx, if quick { 5 } else { 30 }, 1_000)
-        });
-        section("latency", &mut rows, &|| {
-            endtoend::latency_slow_details(&ctx, if quick { 5 } else { 30 }, 1_000)
+            let seconds = if quick { 5 } else { 30 };
+            let mut rows = endtoend::latency(&ctx, seconds, 1_000)?;
+            let hanging = endtoend::latency_slow_details(&ctx, seconds, 1_000)?;
+            let unchanged = endtoend::details_hang_against_none(&rows, &hanging);
+            rows.extend(hanging);
+            rows.extend(unchanged);
+            Ok(rows)
         });
         section("memory", &mut rows, &|| {
             let sizes: &[u64] = if quick {

@@ -140,6 +140,9 @@ enum Command {
         /// With push tracking.
         #[arg(long)]
         pushes: bool,
+        /// The push tracker's quiet period, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 60, requires = "pushes")]
+        quiet_period: u64,
     },
 }
 
@@ -229,7 +232,14 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Child(args)) => processes::child_main(args),
-        Some(Command::ReplayChild { file, pushes }) => replay::child_main(file, pushes),
+        Some(Command::ReplayChild {
+            file,
+            pushes,
+            quiet_period,
+        }) => replay::child_main(
+            file,
+            pushes.then(|| std::time::Duration::from_secs(quiet_period)),
+        ),
         Some(Command::Cleanup { ledger }) => cleanup(ledger),
         Some(Command::Profile { work, rounds }) => translation::profile(work, rounds),
         None => run(&cli.settings),

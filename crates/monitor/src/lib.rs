@@ -34,7 +34,7 @@
 //! `builder`. `pushes` tracks pushes (pulse-push)
 //! for `on_push`; with a state file on a broker, `state_writer` holds
 //! messages' acknowledgements until their effect on the state is written,
-//! one transaction per 20 ms window. `eventlog` writes the log and
+//! one transaction per 50 ms window. `eventlog` writes the log and
 //! dead-letter files, `metrics` serves Prometheus text, `stats` counts.
 //!
 //! With the cargo feature `fetch` (off by default, so the default build

@@ -189,6 +189,14 @@ impl PushDesk {
         self.lock().flush()
     }
 
+    /// Writes what is left and lets go of the state file, for a monitor
+    /// started next on the same file; the pushes stay readable.
+    pub(crate) fn close(&self) {
+        if let Err(error) = self.lock().close() {
+            log::error!("{error}");
+        }
+    }
+
     /// For in-process sources: writes now and then, not per message.
     pub(crate) fn flush_now_and_then(&self) {
         let applied = self.applied.load(std::sync::atomic::Ordering::Relaxed);

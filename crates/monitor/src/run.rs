@@ -165,14 +165,11 @@ impl Run {
             None => pool.shutdown(),
         };
         pool_report.abandoned.extend(self.shared.take_abandoned());
-        match (writer, desk) {
-            (Some(writer), _) => writer.write_held(),
-            (None, Some(desk)) => {
-                if let Err(error) = desk.flush() {
-                    log::error!("{error}");
-                }
-            }
-            (None, None) => {}
+        if let Some(writer) = writer {
+            writer.write_held();
+        }
+        if let Some(desk) = desk {
+            desk.close();
         }
         // Every decision is in (or abandoned): closing now returns only
         // what no callback finished with to the queue.

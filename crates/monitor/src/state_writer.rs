@@ -26,7 +26,7 @@ use crate::stats::Counters;
 use crate::{Error, ErrorKind};
 
 /// How long a message's acknowledgement may wait for the state write.
-pub(crate) const WRITE_WINDOW: Duration = Duration::from_millis(20);
+pub(crate) const WRITE_WINDOW: Duration = Duration::from_millis(50);
 
 /// How long the writer pauses after the state could not be written, so a
 /// full disk does not turn into a loop of redeliveries.

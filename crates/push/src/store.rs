@@ -23,7 +23,7 @@ use crate::{Error, ErrorKind};
 
 /// The schema's version, in `PRAGMA user_version`: a file of another
 /// version is refused rather than misread.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pushes (
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS pushes (
     finished INTEGER NOT NULL,
     announced TEXT,
     PRIMARY KEY (tree, revision)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tasks (
     tree TEXT NOT NULL,
     revision TEXT NOT NULL,
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     at TEXT,
     details TEXT,
     PRIMARY KEY (tree, revision, task_id)
-);
+) WITHOUT ROWID;
 ";
 
 /// What the tracker keeps of a push besides its tasks.
@@ -133,7 +133,10 @@ impl Store {
         Store::with_schema(
             path,
             connection,
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            // Exclusive: one monitor owns a state file (a second one is
+            // refused instead of double-counting), and SQLite then keeps
+            // its cache and skips the shared-memory index between writes.
+            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
         )
     }
 
@@ -402,8 +405,14 @@ fn parse_json<T: serde::de::DeserializeOwned>(index: usize, text: &str) -> rusql
 }
 
 fn store_error(path: &Path, doing: &str, error: rusqlite::Error) -> Error {
+    let busy = error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
+    let reason = if busy {
+        format!("{doing} it: {error}: another monitor (or program) has it open")
+    } else {
+        format!("{doing} it: {error}")
+    };
     Error::new(ErrorKind::State {
         path: path.to_path_buf(),
-        reason: format!("{doing} it: {error}"),
+        reason,
     })
 }

@@ -323,6 +323,20 @@ impl PushTracker {
         events
     }
 
+    /// Writes what is left and lets go of the state file, so that another
+    /// tracker (a restarted monitor) can open it; the pushes stay
+    /// readable ([`pushes`](Self::pushes), [`push`](Self::push)). Call it
+    /// once nothing more will be applied: the file is let go even when
+    /// the last write fails (that error is returned), and later records
+    /// would not see the tasks paged out to it.
+    pub fn close(&mut self) -> Result<(), Error> {
+        let written = self.flush();
+        if matches!(self.storage, Storage::File(_)) {
+            self.storage = Storage::Memory;
+        }
+        written
+    }
+
     /// Writes what changed since the last flush to the state file, in one
     /// transaction; nothing to do in memory. Until it returns `Ok`, what
     /// was applied since must not be acknowledged. It also fails once

@@ -209,6 +209,7 @@ fn the_state_file_carries_a_push_across_a_restart() {
     assert_counts_equal_truth(&finished.push.counts, &push.truth(), "restarted");
 
     // Announced once: a third tracker on the same file does not finish it again.
+    drop(after);
     let mut third = PushTracker::open(&path, quiet()).unwrap();
     assert!(third.tick(at(200)).is_empty());
     assert_eq!(
@@ -230,8 +231,37 @@ fn old_pushes_are_removed_from_memory_and_file() {
     tracker.tick(at(3600));
     tracker.flush().unwrap();
     assert!(tracker.push(&push.tree, &push.revision).is_none());
+    drop(tracker);
     let reopened = PushTracker::open(&path, config).unwrap();
     assert!(reopened.pushes().is_empty(), "the file forgot it too");
+}
+
+#[test]
+fn a_state_file_in_use_is_refused_with_a_clear_error() {
+    let dir = pulse_test_support::TempDir::new("push-in-use");
+    let path = dir.path().join("state.sqlite");
+    let (_, messages) = generated("autoland", 43, 50);
+    let mut owner = PushTracker::open(&path, quiet()).unwrap();
+    feed(&mut owner, &records(&messages), at(0));
+    owner.flush().unwrap();
+
+    // Two monitors on one file would each count the same tasks.
+    let error = PushTracker::open(&path, quiet()).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("state.sqlite"), "{text}");
+    assert!(text.contains("another monitor"), "{text}");
+
+    // Closed, the owner lets go of the file and still answers.
+    owner.close().unwrap();
+    let next = PushTracker::open(&path, quiet()).expect("free once its owner closed it");
+    assert_eq!(next.pushes(), owner.pushes());
+    assert_eq!(next.pushes().len(), 1);
+    drop(next);
+
+    // Dropped, too.
+    let second = PushTracker::open(&path, quiet()).unwrap();
+    drop(second);
+    PushTracker::open(&path, quiet()).expect("free once its owner is gone");
 }
 
 #[test]

@@ -73,11 +73,13 @@ impl Intake {
                 redelivered: delivery.redelivered,
             };
             unwritten.extend(self.jobs_for(message, Some(delivery.acker), &mut jobs));
-            // Each message's calls go at once: the pool starts on them
-            // while the rest of the batch is translated.
-            self.hand_over(std::mem::take(&mut jobs));
         }
         deliveries.for_each(|delivery| delivery.acker.release());
+        // The batch's calls go together: a worker woken for the first
+        // finds the rest queued, where a hand-over per message woke an idle
+        // worker for each (most of the pool's cost at saturation). A batch
+        // is what was ready at once, at most 16 messages.
+        self.hand_over(jobs);
         if let Some(writer) = &self.state_writer {
             writer.hold(unwritten);
         }

@@ -134,11 +134,32 @@ impl Board {
         match self.pushes.get(&key) {
             Some(old) if recency(old) > recency(push) => return false,
             Some(old) if !always && old == push => return false,
-            _ => {}
+            Some(_) => {}
+            // The follower hands in every push tracked, a week of them:
+            // one older than all a full tree shows would only be pruned.
+            None if self.older_than_shown(push) => return false,
+            None => {}
         }
         self.pushes.insert(key.clone(), push.clone());
         self.prune(&push.tree);
         self.pushes.contains_key(&key)
+    }
+
+    /// Whether `push` (not on the board) would be pruned at once: its tree
+    /// shows as many pushes as it may, all newer (by [`Board::prune`]'s
+    /// order).
+    fn older_than_shown(&self, push: &PushSummary) -> bool {
+        let rank = |at: DateTime<Utc>, revision: &str| (Reverse(at), revision.to_string());
+        let shown: Vec<_> = self
+            .pushes
+            .range((push.tree.clone(), String::new())..)
+            .take_while(|((t, _), _)| *t == push.tree)
+            .map(|((_, revision), shown)| rank(pushed(shown), revision))
+            .collect();
+        shown.len() >= self.pushes_per_tree
+            && shown
+                .iter()
+                .all(|shown| *shown < rank(pushed(push), &push.revision))
     }
 
     /// Keeps the tree's newest pushes only.
@@ -264,5 +285,64 @@ impl Board {
 
     pub(crate) fn builds(&self) -> &Builds {
         &self.builds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(revision: &str, pushed_minute: u32) -> PushSummary {
+        let at = DateTime::from_timestamp(1_800_000_000 + i64::from(pushed_minute) * 60, 0)
+            .expect("a valid time");
+        PushSummary {
+            tree: "autoland".into(),
+            revision: revision.into(),
+            push_id: None,
+            author: None,
+            pushed_at: Some(at),
+            task_groups: Vec::new(),
+            state: PushState::Running,
+            result: None,
+            counts: Default::default(),
+            failed: Vec::new(),
+            first_failure_at: None,
+            groups_resolved: 0,
+            first_seen: at,
+            last_activity: at,
+        }
+    }
+
+    fn shown(board: &Board) -> Vec<String> {
+        board
+            .sorted(None)
+            .into_iter()
+            .map(|p| p.revision.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_full_tree_shows_its_newest_pushes_whatever_the_order() {
+        // Two at the same minute: the revision breaks the tie, as in prune.
+        let pushes = [push("a", 1), push("b", 2), push("c", 3), push("d", 3)];
+        let orders: [[usize; 4]; 6] = [
+            [0, 1, 2, 3],
+            [3, 2, 1, 0],
+            [1, 3, 0, 2],
+            [2, 0, 3, 1],
+            [0, 3, 1, 2],
+            [3, 0, 2, 1],
+        ];
+        for order in orders {
+            let mut board = Board::new(2);
+            for &i in &order {
+                board.update(&pushes[i]);
+            }
+            assert_eq!(shown(&board), ["c", "d"], "order {order:?}");
+            // An older push handed in again is no change, and no frame.
+            assert!(board.update(&pushes[0]).is_none());
+            assert!(board.update(&pushes[1]).is_none());
+            assert_eq!(shown(&board), ["c", "d"], "order {order:?}");
+        }
     }
 }

@@ -72,6 +72,28 @@ fn listening(builder: MonitorBuilder, heard: &Arc<Mutex<Heard>>) -> MonitorBuild
         .on_push(move |e| pushes.lock().unwrap().pushes.push(e))
 }
 
+/// Replays `push` in process through a monitor of its tree (talos too)
+/// fetching details so; what the callbacks heard, once every call ended.
+fn replay_with_details(push: &Push, details: DetailsSettings) -> Arc<Mutex<Heard>> {
+    let heard: Arc<Mutex<Heard>> = Arc::default();
+    let monitor = listening(Monitor::builder(), &heard)
+        .source(Source::Taskcluster { progress: false })
+        .filter(
+            Filter::builder()
+                .trees([push.tree.as_str()])
+                .talos(true)
+                .build()
+                .unwrap(),
+        )
+        .details(details)
+        .messages(push.messages().into_iter().map(|m| m.message))
+        .start()
+        .unwrap();
+    let report = monitor.join();
+    assert!(report.is_complete(), "{report:?}");
+    heard
+}
+
 /// The finished builds and tests of `push` (their last runs) by task id.
 fn finished_jobs(push: &Push) -> BTreeMap<String, (JobKind, Outcome, u32)> {
     push.tasks
@@ -258,27 +280,8 @@ fn failed_test_details_with(reply: Reply, timeout: Duration) -> Vec<Option<Strin
         .collect();
     assert!(!overrides.is_empty());
     let server = QueueServer::serving_push(&push, overrides);
-    let heard: Arc<Mutex<Heard>> = Arc::default();
-    let monitor = listening(Monitor::builder(), &heard)
-        .source(Source::Taskcluster { progress: false })
-        .filter(
-            Filter::builder()
-                .trees([push.tree.as_str()])
-                .talos(true)
-                .build()
-                .unwrap(),
-        )
-        .details(
-            DetailsSettings::new(
-                queue(&server, Duration::from_secs(1)).max_artifact_bytes(64 * 1024),
-            )
-            .with_timeout(timeout),
-        )
-        .messages(push.messages().into_iter().map(|m| m.message))
-        .start()
-        .unwrap();
-    let report = monitor.join();
-    assert!(report.is_complete(), "{report:?}");
+    let queue = queue(&server, Duration::from_secs(1)).max_artifact_bytes(64 * 1024);
+    let heard = replay_with_details(&push, DetailsSettings::new(queue).with_timeout(timeout));
     let heard = heard.lock().unwrap();
     let expected = finished_jobs(&push);
     let received: Vec<&Record> = heard
@@ -382,24 +385,9 @@ fn failed_runs_serving_treeherders_samples_get_treeherders_failure_lines() {
         })
         .collect();
     let server = QueueServer::serving_push(&push, overrides);
-    let heard: Arc<Mutex<Heard>> = Arc::default();
-    let monitor = listening(Monitor::builder(), &heard)
-        .source(Source::Taskcluster { progress: false })
-        .filter(
-            Filter::builder()
-                .trees([push.tree.as_str()])
-                .talos(true)
-                .build()
-                .unwrap(),
-        )
-        .details(
-            DetailsSettings::new(queue(&server, Duration::from_secs(5)))
-                .with_timeout(Duration::from_secs(20)),
-        )
-        .messages(push.messages().into_iter().map(|m| m.message))
-        .start()
-        .unwrap();
-    assert!(monitor.join().is_complete());
+    let details = DetailsSettings::new(queue(&server, Duration::from_secs(5)))
+        .with_timeout(Duration::from_secs(20));
+    let heard = replay_with_details(&push, details);
     let heard = heard.lock().unwrap();
     let job = |(task_id, run_id): &(String, u32)| {
         heard

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::broker::{self, BoxError};
+use crate::broker::BoxError;
 use crate::processes::{args, Children};
 use crate::report::{thousands, Row, Target};
 use crate::tc_messages::{self, TcStream};
@@ -69,13 +69,7 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64, pushes: bool) -> Result<Vec<R
     }
     let mut children = Children::spawn(ctx, &child_args)?;
     children.wait_ready(Duration::from_secs(60))?;
-    let (took, worst_lag) = broker::publish_paced(
-        &ctx.broker,
-        count,
-        rate,
-        &|i| stream.messages[i as usize].clone(),
-        &|_| {},
-    )?;
+    let (took, worst_lag) = stream.publish_paced(&ctx.broker, rate)?;
     let reports = children.finish(None, Duration::from_secs(60))?;
     ctx.ledger.delete_queue(&monitor_queue);
     ctx.ledger.delete_queue(&pushes_queue);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use pulse_test_support::{QueueServer, Reply};
 
-use crate::broker::{self, BoxError};
+use crate::broker::BoxError;
 use crate::processes::{args, ChildReport, Children};
 use crate::report::{thousands, Row, Target};
 use crate::tc_messages::{self, TcStream};
@@ -74,13 +74,7 @@ pub fn cpu(ctx: &Context, seconds: u64, rate: u64, clients: usize) -> Result<Vec
         let page = children.page(0).ok_or("the watched child serves no page")?;
         let live = LiveClients::open(page, clients)?;
         live.wait_until_live(page, Duration::from_secs(30))?;
-        let (took, worst_lag) = broker::publish_paced(
-            &ctx.broker,
-            count,
-            rate,
-            &|i| stream.messages[i as usize].clone(),
-            &|_| {},
-        )?;
+        let (took, worst_lag) = stream.publish_paced(&ctx.broker, rate)?;
         let reports = children.finish(None, Duration::from_secs(120))?;
         let saw = live.close();
         Ok::<_, BoxError>((reports, saw, took, worst_lag))

@@ -74,6 +74,22 @@ impl TcStream {
         format!("route.tc-treeherder.v2.{TREE}.{}.#", self.revision)
     }
 
+    /// Publishes the stream at `rate` messages a second; how long it took
+    /// and how far the publisher fell behind its schedule at worst.
+    pub fn publish_paced(
+        &self,
+        settings: &pulse_wire::ConnectionSettings,
+        rate: u64,
+    ) -> Result<(std::time::Duration, std::time::Duration), BoxError> {
+        crate::broker::publish_paced(
+            settings,
+            self.messages.len() as u64,
+            rate,
+            &|i| self.messages[i as usize].clone(),
+            &|_| {},
+        )
+    }
+
     /// Body bytes in all.
     pub fn bytes(&self) -> u64 {
         self.messages.iter().map(|m| m.body.len() as u64).sum()

@@ -25,12 +25,14 @@
 //! its effect is written, so a crash loses nothing and counts nothing
 //! twice. Pushes unchanged for [`TrackerConfig::retention`] are removed.
 //! A finished push is paged out ([`TrackerConfig::page_out`]): its row,
-//! counts and failed tasks stay in memory, its other tasks only in SQLite
-//! (the state file, or in memory a private temporary database), read back
-//! one at a time by the records that touch them. Memory follows the
+//! counts and failed tasks stay in memory (the failed tasks held
+//! compact), its other tasks only in SQLite (the state file, or in memory
+//! a private temporary database), read back one at a time by the records
+//! that touch them. Memory follows the
 //! pushes in flight, not the days of pushes kept.
 //!
-//! Modules: `task` (one task and the merge rule), `tracker`, `summary`
+//! Modules: `task` (one task and the merge rule), `kept` (a paged-out
+//! push's failed tasks held compact), `tracker`, `summary`
 //! (what callbacks receive), `store` (the SQLite file, and the temporary
 //! database of the same schema), `error`.
 //! Neighbours: `pulse-translator` makes the records; the monitor
@@ -67,6 +69,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod kept;
 mod store;
 mod summary;
 mod task;

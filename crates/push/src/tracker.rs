@@ -5,8 +5,11 @@
 //! stay in memory, the rest of its tasks live in SQLite (the state file,
 //! or a private temporary database), so memory follows the pushes in
 //! flight, not the pushes kept for the retention. A later record reads
-//! back the one task it touches; nothing else needs the others.
+//! back the one task it touches; nothing else needs the others. The
+//! failed tasks it keeps are held compact (`kept`), and unpacked for a
+//! record or details to change them.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pulse_translator::{FailureLine, PushRecord, Record, TaskGroupRecord};
 
+use crate::kept::{KeptTask, Words};
 use crate::store::{PushRow, Store};
 use crate::summary::{
     worst_result, Counts, FailedTask, PushEvent, PushEventKind, PushState, PushSummary,
@@ -95,12 +99,34 @@ struct Push {
     tasks: HashMap<String, TaskEntry>,
     counts: Counts,
     /// Failed tasks in the order they failed.
-    failed: Vec<String>,
-    /// Its tasks missing from `tasks` are in the store: set when it
-    /// finished and its tasks but the failed ones left memory. A record
-    /// of such a task reads it back; a changed one stays in memory until
-    /// the push finishes again.
+    failed: Vec<Failed>,
+    /// What its kept tasks share.
+    words: Words,
+    /// Its tasks missing from `tasks` are in the store, or kept in
+    /// `failed`: set when it finished and its tasks but the failed ones
+    /// left memory. A record of such a task reads it back (or unpacks
+    /// it); a changed one stays in memory until the push finishes again.
     paged_out: bool,
+}
+
+/// One of a push's failed tasks.
+#[derive(Debug)]
+enum Failed {
+    /// In the push's `tasks`.
+    Id(String),
+    /// Held here, compact: a paged-out push's failed task that no record
+    /// or details are changing. The slot keeps its place in the order
+    /// the tasks failed, so the id is not held twice.
+    Kept(KeptTask),
+}
+
+impl Failed {
+    fn task_id(&self) -> &str {
+        match self {
+            Failed::Id(id) => id,
+            Failed::Kept(kept) => kept.task_id(),
+        }
+    }
 }
 
 impl Push {
@@ -110,17 +136,85 @@ impl Push {
             tasks: HashMap::new(),
             counts: Counts::default(),
             failed: Vec::new(),
+            words: Words::default(),
             paged_out: false,
         }
     }
 
-    /// Drops the tasks the store holds, keeping the failed ones (the
-    /// summary lists them, details attach to them) and those `keep`
-    /// says are not written yet.
+    /// A task it holds in memory, kept or not.
+    fn task(&self, task_id: &str) -> Option<Cow<'_, TaskEntry>> {
+        if let Some(task) = self.tasks.get(task_id) {
+            return Some(Cow::Borrowed(task));
+        }
+        self.failed.iter().find_map(|slot| match slot {
+            Failed::Kept(kept) if kept.task_id() == task_id => {
+                Some(Cow::Owned(kept.unpack(&self.words)))
+            }
+            _ => None,
+        })
+    }
+
+    /// Unpacks a kept task into `tasks`, for a record or details to
+    /// change it; false when it is not kept.
+    fn unpack(&mut self, task_id: &str) -> bool {
+        let Some(slot) = self
+            .failed
+            .iter_mut()
+            .find(|slot| matches!(slot, Failed::Kept(kept) if kept.task_id() == task_id))
+        else {
+            return false;
+        };
+        let Failed::Kept(kept) = slot else {
+            unreachable!("found kept");
+        };
+        let task = kept.unpack(&self.words);
+        *slot = Failed::Id(task.task_id.clone());
+        self.tasks.insert(task.task_id.clone(), task);
+        true
+    }
+
+    /// Packs a failed task of `tasks` into its slot in `failed`; other
+    /// tasks stay.
+    fn pack(&mut self, task_id: &str) {
+        let slot = self
+            .failed
+            .iter_mut()
+            .find(|slot| matches!(slot, Failed::Id(id) if id == task_id));
+        if let (Some(slot), Some(task)) = (slot, self.tasks.remove(task_id)) {
+            *slot = Failed::Kept(KeptTask::pack(task, &mut self.words));
+        }
+    }
+
+    /// A task read back (or unpacked) for a record that changed no count
+    /// goes back: a failed one packed, another out of memory unless the
+    /// record filled in its label or group (`unwritten`): that one stays
+    /// until it is written.
+    fn put_back(&mut self, task_id: &str, unwritten: bool) {
+        match self.tasks.get(task_id) {
+            Some(task) if task.failed() => self.pack(task_id),
+            Some(_) if !unwritten => {
+                self.tasks.remove(task_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops the tasks the store holds, keeping those `keep` says are not
+    /// written yet, and packs the failed ones (the summary lists them,
+    /// details attach to them; written or not, a kept task is read for
+    /// writing like any).
     fn drop_paged(&mut self, keep: impl Fn(&TaskEntry) -> bool) {
-        self.tasks.retain(|_, task| task.failed() || keep(task));
+        for slot in &mut self.failed {
+            if let Failed::Id(id) = slot {
+                if let Some(task) = self.tasks.remove(id.as_str()) {
+                    *slot = Failed::Kept(KeptTask::pack(task, &mut self.words));
+                }
+            }
+        }
+        self.tasks.retain(|_, task| keep(task));
         // A 3000-task map keeps its buckets when emptied.
         self.tasks.shrink_to_fit();
+        self.failed.shrink_to_fit();
         self.paged_out = true;
     }
 }
@@ -242,8 +336,12 @@ impl PushTracker {
         failed_at.sort();
         for (key, _, task_id) in failed_at {
             if let Some(push) = tracker.pushes.get_mut(&key) {
-                push.failed.push(task_id);
+                push.failed.push(Failed::Id(task_id));
             }
+        }
+        for push in tracker.pushes.values_mut().filter(|push| push.paged_out) {
+            // Only its failed tasks were read into memory: packed now.
+            push.drop_paged(|_| false);
         }
         tracker.storage = Storage::File(store);
         Ok(tracker)
@@ -360,13 +458,17 @@ impl PushTracker {
             .iter()
             .filter_map(|key| self.pushes.get(key).map(|push| &push.row))
             .collect();
-        let tasks: Vec<(&PushKey, &TaskEntry)> = self
+        let held: Vec<(&PushKey, Cow<'_, TaskEntry>)> = self
             .dirty_tasks
             .iter()
             .filter_map(|(key, task_id)| {
                 let push = self.pushes.get(key)?;
-                Some((key, push.tasks.get(task_id)?))
+                Some((key, push.task(task_id)?))
             })
+            .collect();
+        let tasks: Vec<(&PushKey, &TaskEntry)> = held
+            .iter()
+            .map(|(key, task)| (*key, task.as_ref()))
             .collect();
         store.save(&pushes, &tasks, &self.removed)?;
         // What a paged-out push kept in memory only until it was written
@@ -404,23 +506,27 @@ impl PushTracker {
         unavailable: Option<&str>,
     ) {
         let key = (tree.to_string(), revision.to_string());
-        let Some(task) = self
-            .pushes
-            .get_mut(&key)
-            .and_then(|push| push.tasks.get_mut(task_id))
-        else {
+        let Some(push) = self.pushes.get_mut(&key) else {
             return;
         };
-        if task.run_id != Some(run_id) {
-            return;
-        }
+        // A kept task is changed unpacked, and packed again.
+        let unpacked = push.unpack(task_id);
         let kept = &failures[..failures.len().min(FAILURE_LINES_PER_TASK)];
-        if task.failures == kept && task.details_unavailable.as_deref() == unavailable {
-            return;
+        let attached = push.tasks.get_mut(task_id).is_some_and(|task| {
+            let new = task.failures != kept || task.details_unavailable.as_deref() != unavailable;
+            if task.run_id == Some(run_id) && new {
+                task.failures = kept.to_vec();
+                task.details_unavailable = unavailable.map(str::to_string);
+                return true;
+            }
+            false
+        });
+        if unpacked {
+            push.pack(task_id);
         }
-        task.failures = kept.to_vec();
-        task.details_unavailable = unavailable.map(str::to_string);
-        self.dirty_tasks.insert((key, task_id.to_string()));
+        if attached {
+            self.dirty_tasks.insert((key, task_id.to_string()));
+        }
     }
 
     /// The pushes not finished yet, with their task groups: what a
@@ -453,15 +559,11 @@ impl PushTracker {
         let Some(push) = self.pushes.get(&key) else {
             return false;
         };
-        let stored;
-        let task = match push.tasks.get(task_id) {
+        let task = match push.task(task_id) {
             Some(task) => task,
             None if push.paged_out => {
                 match self.storage.pages().map(|store| store.task(&key, task_id)) {
-                    Some(Ok(Some(task))) => {
-                        stored = task;
-                        &stored
-                    }
+                    Some(Ok(Some(task))) => Cow::Owned(task),
                     Some(Err(error)) => {
                         // Not known: the record is applied again, which
                         // changes nothing when it was.
@@ -477,7 +579,7 @@ impl PushTracker {
             return task.defined;
         };
         let observation = crate::task::Observation::probe(task_id, run_id, state);
-        !task.clone().merge(&observation)
+        !task.into_owned().merge(&observation)
     }
 
     /// Whether [`flush`](Self::flush) has anything to write.
@@ -577,7 +679,10 @@ impl PushTracker {
         }
         let push = self.pushes.get_mut(&key).expect("entry made it");
         let mut read_back = false;
-        if push.paged_out && !push.tasks.contains_key(&observation.task_id) {
+        let paged = push.paged_out && !push.tasks.contains_key(&observation.task_id);
+        if paged && push.unpack(&observation.task_id) {
+            read_back = true;
+        } else if paged {
             let pages = self.storage.pages().expect("a paged-out push has a store");
             match pages.task(&key, &observation.task_id) {
                 Ok(Some(task)) => {
@@ -606,10 +711,10 @@ impl PushTracker {
                     count(&mut push.counts, &before, -1);
                     count(&mut push.counts, task, 1);
                     if before.failed() && !task.failed() {
-                        push.failed.retain(|id| *id != task.task_id);
+                        push.failed.retain(|slot| slot.task_id() != task.task_id);
                     }
                     if !before.failed() && task.failed() {
-                        push.failed.push(task.task_id.clone());
+                        push.failed.push(Failed::Id(task.task_id.clone()));
                     }
                 }
                 changed
@@ -618,7 +723,7 @@ impl PushTracker {
                 let task = TaskEntry::new(observation);
                 count(&mut push.counts, &task, 1);
                 if task.failed() {
-                    push.failed.push(task.task_id.clone());
+                    push.failed.push(Failed::Id(task.task_id.clone()));
                 }
                 push.tasks.insert(task.task_id.clone(), task);
                 true
@@ -629,11 +734,11 @@ impl PushTracker {
             events.push(event(PushEventKind::Started, push));
         }
         if !changed {
+            if read_back {
+                push.put_back(&observation.task_id, touched);
+            }
             if touched {
                 self.dirty_tasks.insert((key, observation.task_id.clone()));
-            } else if read_back {
-                // As it was in the store: no need to keep it.
-                push.tasks.remove(&observation.task_id);
             }
             return;
         }
@@ -763,17 +868,24 @@ fn summary(push: &Push) -> PushSummary {
     let failed = push
         .failed
         .iter()
-        .filter_map(|id| push.tasks.get(id))
-        .map(|task| FailedTask {
-            task_id: task.task_id.clone(),
-            run_id: task.run_id.unwrap_or(0),
-            label: task.label.clone(),
-            kind: task.kind.clone(),
-            result: task.result,
-            at: task.at.unwrap_or(row.last_activity),
-            logurl: task.logurl.clone(),
-            failures: task.failures.clone(),
-            details_unavailable: task.details_unavailable.clone(),
+        .filter_map(|slot| match slot {
+            Failed::Id(id) => push.tasks.get(id).map(Cow::Borrowed),
+            Failed::Kept(kept) => Some(Cow::Owned(kept.unpack(&push.words))),
+        })
+        .map(|task| {
+            // An unpacked kept task is moved, not copied again.
+            let task = task.into_owned();
+            FailedTask {
+                task_id: task.task_id,
+                run_id: task.run_id.unwrap_or(0),
+                label: task.label,
+                kind: task.kind,
+                result: task.result,
+                at: task.at.unwrap_or(row.last_activity),
+                logurl: task.logurl,
+                failures: task.failures,
+                details_unavailable: task.details_unavailable,
+            }
         })
         .collect();
     PushSummary {
@@ -865,9 +977,16 @@ mod tests {
         })
     }
 
-    /// How many of the push's tasks are in memory.
+    /// How many of the push's tasks are in memory, kept or not.
     fn in_memory(tracker: &PushTracker, key: &PushKey) -> usize {
-        tracker.pushes[key].tasks.len()
+        let push = &tracker.pushes[key];
+        push.tasks.len() + kept(push)
+    }
+
+    /// How many of the push's failed tasks are kept compact.
+    fn kept(push: &Push) -> usize {
+        let kept = |slot: &&Failed| matches!(slot, Failed::Kept(_));
+        push.failed.iter().filter(kept).count()
     }
 
     /// A push of 300 tasks, finished; a tracker that never pages out got
@@ -908,12 +1027,8 @@ mod tests {
             }
             let push = &tracker.pushes[&key];
             assert!(push.paged_out);
-            assert_eq!(
-                push.tasks.len(),
-                counts.failed() as usize,
-                "on file: {on_file}"
-            );
-            assert!(push.tasks.values().all(TaskEntry::failed));
+            assert!(push.tasks.is_empty(), "on file: {on_file}");
+            assert_eq!(kept(push), counts.failed() as usize, "on file: {on_file}");
             assert_eq!(
                 tracker.push(&key.0, &key.1),
                 reference.push(&key.0, &key.1),
@@ -925,8 +1040,64 @@ mod tests {
         let (key, _) = generated(61, 300);
         let push = &reopened.pushes[&key];
         assert!(push.paged_out);
-        assert_eq!(push.tasks.len(), push.counts.failed() as usize);
-        assert_eq!(push.failed.len(), push.tasks.len());
+        assert!(push.tasks.is_empty());
+        assert_eq!(kept(push), push.counts.failed() as usize);
+    }
+
+    #[test]
+    fn a_finished_push_holds_its_failed_tasks_compact() {
+        let (key, records) = generated(7, 3000);
+        let mut tracker = PushTracker::in_memory(quiet());
+        let mut reference = PushTracker::in_memory(quiet().with_page_out(false));
+        feed(&mut tracker, &records, at(0));
+        feed(&mut reference, &records, at(0));
+        assert_eq!(tracker.tick(at(100)), reference.tick(at(100)));
+        let push = &tracker.pushes[&key];
+        let n = push.counts.failed() as usize;
+        assert!(push.paged_out && n > 50, "{:?}", push.counts);
+        assert!(push.tasks.is_empty(), "no failed task unpacked");
+        assert_eq!(kept(push), n, "every failed task kept compact");
+        assert_eq!(tracker.push(&key.0, &key.1), reference.push(&key.0, &key.1));
+
+        // What a failed task costs, its share of the containers included.
+        use crate::kept::chunk;
+        use std::mem::size_of;
+        let heap: usize = push
+            .failed
+            .iter()
+            .map(|slot| match slot {
+                Failed::Kept(kept) => kept.heap_bytes(),
+                Failed::Id(_) => unreachable!("all kept"),
+            })
+            .sum();
+        let compact =
+            (push.failed.capacity() * size_of::<Failed>() + heap + push.words.heap_bytes()) / n;
+        // As they were held before, in a map (of the buckets hashbrown
+        // takes for `n` after shrink_to_fit, a control byte each) by a
+        // copy of their id, and by id again in the failed list.
+        let full: Vec<&TaskEntry> = reference.pushes[&key]
+            .tasks
+            .values()
+            .filter(|task| task.failed())
+            .collect();
+        let buckets = (n * 8 / 7).next_power_of_two();
+        let strings: usize = full
+            .iter()
+            .map(|task| {
+                let text = |s: &Option<String>| s.as_ref().map_or(0, |s| chunk(s.len()));
+                3 * chunk(task.task_id.len())
+                    + chunk(task.kind.len())
+                    + text(&task.label)
+                    + text(&task.task_group_id)
+                    + text(&task.logurl)
+            })
+            .sum();
+        let before =
+            (buckets * (size_of::<(String, TaskEntry)>() + 1) + n * size_of::<String>() + strings)
+                / n;
+        eprintln!("bytes per kept failed task: {before} in a map, {compact} compact");
+        assert!(compact <= 300, "{compact} bytes per failed task");
+        assert!(compact * 2 < before, "{compact} vs {before}");
     }
 
     #[test]

@@ -6,16 +6,17 @@
 //! counts, applying them again changes nothing, and a push is announced
 //! finished once per change. And paging out changes nothing: ticks that
 //! finish pushes, and so page their tasks out, interleaved with late
-//! records, give after every step the events, summaries and answers of a
-//! tracker that never pages out, in memory and on a state file opened
-//! again now and then.
+//! records and failure details (which touch the failed tasks a paged-out
+//! push holds compact), give after every step the events, summaries and
+//! answers of a tracker that never pages out, in memory and on a state
+//! file opened again now and then.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pulse_push::{Counts, PushEvent, PushEventKind, PushSummary, PushTracker, TrackerConfig};
-use pulse_translator::{JobKind, JobResult, Record, TaskRecord, TaskState};
+use pulse_translator::{FailureLine, JobKind, JobResult, Record, TaskRecord, TaskState};
 
 /// xorshift64*: repeatable inputs without a random-number crate.
 struct Rng(u64);
@@ -237,6 +238,7 @@ fn paging_out_changes_nothing_whatever_the_sequence() {
     let dir = pulse_test_support::TempDir::new("push-sequences");
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut paged_out_and_touched = 0;
+    let mut details_of_kept = 0;
     for round in 0..150 {
         let path = dir.path().join(format!("state-{round}.sqlite"));
         let mut reference = PushTracker::in_memory(config().with_page_out(false));
@@ -274,6 +276,34 @@ fn paging_out_changes_nothing_whatever_the_sequence() {
                     by_failure_time_events(expected)
                 );
             }
+            if rng.below(3) == 0 {
+                let pushes = reference.pushes();
+                let (tree, revision, task_id, run_id, failures, unavailable) =
+                    details(&mut rng, &pushes, &finished);
+                // A push that finished was paged out: its failed tasks are
+                // held compact until a record or details touch them.
+                let kept = finished.contains(&revision)
+                    && pushes.iter().any(|push| {
+                        push.revision == revision
+                            && push
+                                .failed
+                                .iter()
+                                .any(|t| t.task_id == task_id && t.run_id == run_id)
+                    });
+                if kept {
+                    details_of_kept += 1;
+                }
+                for tracker in [&mut reference, &mut paged, &mut file] {
+                    tracker.attach_details(
+                        &tree,
+                        &revision,
+                        &task_id,
+                        run_id,
+                        &failures,
+                        unavailable.as_deref(),
+                    );
+                }
+            }
             file.flush().unwrap();
             if rng.below(25) == 0 {
                 drop(file);
@@ -308,6 +338,64 @@ fn paging_out_changes_nothing_whatever_the_sequence() {
         paged_out_and_touched > 500,
         "too few late records of finished pushes: {paged_out_and_touched}"
     );
+    assert!(
+        details_of_kept > 300,
+        "too few details of paged-out pushes' failed runs: {details_of_kept}"
+    );
+}
+
+/// Details a monitor may attach: push, task, run (mostly of a task that
+/// failed, in a push that finished when there is one, of its failed run
+/// or not; else of any task), failure lines
+/// (some the same as before, some more than are kept) or why there are
+/// none.
+fn details(
+    rng: &mut Rng,
+    pushes: &[PushSummary],
+    finished: &BTreeSet<String>,
+) -> (
+    String,
+    String,
+    String,
+    u32,
+    Vec<FailureLine>,
+    Option<String>,
+) {
+    let paged = |push: &PushSummary| finished.contains(&push.revision);
+    let any_paged = pushes
+        .iter()
+        .any(|push| paged(push) && !push.failed.is_empty());
+    let failed: Vec<(&PushSummary, &pulse_push::FailedTask)> = pushes
+        .iter()
+        .filter(|push| !any_paged || paged(push))
+        .flat_map(|push| push.failed.iter().map(move |task| (push, task)))
+        .collect();
+    let (tree, revision, task_id, run_id) = if !failed.is_empty() && rng.below(4) != 0 {
+        let (push, task) = failed[rng.below(failed.len() as u64) as usize];
+        let run_id = task.run_id + u32::from(rng.below(4) == 0);
+        (
+            push.tree.clone(),
+            push.revision.clone(),
+            task.task_id.clone(),
+            run_id,
+        )
+    } else {
+        let Record::Task(task) = record(rng) else {
+            unreachable!()
+        };
+        let run_id = rng.below(3) as u32;
+        (task.tree, task.revision.unwrap(), task.task_id, run_id)
+    };
+    let lines = rng.below(8);
+    let failures = (0..lines)
+        .map(|line| FailureLine {
+            test: Some(format!("test_{line}.js")),
+            status: Some("FAIL".into()),
+            ..FailureLine::default()
+        })
+        .collect();
+    let unavailable = (lines == 0 && rng.below(2) == 0).then(|| "no log".to_string());
+    (tree, revision, task_id, run_id, failures, unavailable)
 }
 
 /// A question `knows` may be asked: push, task, and a run in a state or

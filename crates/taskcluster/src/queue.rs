@@ -169,7 +169,7 @@ impl Queue {
         })?;
         let tls = Arc::new(tls);
         Ok(Queue {
-            agent: agent(&tls, DEFAULT_TIMEOUT),
+            agent: agent(&tls, DEFAULT_TIMEOUT, DEFAULT_CONCURRENCY),
             tls,
             root_url,
             timeout: DEFAULT_TIMEOUT,
@@ -192,7 +192,7 @@ impl Queue {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Queue {
         self.timeout = timeout;
-        self.agent = agent(&self.tls, timeout);
+        self.agent = agent(&self.tls, timeout, self.permits.count);
         self
     }
 
@@ -208,6 +208,7 @@ impl Queue {
     #[must_use]
     pub fn concurrency(mut self, requests: usize) -> Queue {
         self.permits = Permits::new(requests.max(1));
+        self.agent = agent(&self.tls, self.timeout, self.permits.count);
         self
     }
 
@@ -688,8 +689,16 @@ fn check_artifact_name(name: &str) -> Result<(), Error> {
     }
 }
 
-fn agent(tls: &Arc<ureq::native_tls::TlsConnector>, timeout: Duration) -> ureq::Agent {
+/// The HTTP agent: it keeps a connection for each request that may be in
+/// flight (ureq keeps one a host by default, so the others made a new
+/// connection, and a TLS handshake, per request).
+fn agent(
+    tls: &Arc<ureq::native_tls::TlsConnector>,
+    timeout: Duration,
+    connections: usize,
+) -> ureq::Agent {
     ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(connections)
         .tls_connector(Arc::clone(tls))
         .timeout_connect(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)

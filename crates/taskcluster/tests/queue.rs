@@ -535,3 +535,70 @@ fn the_failure_summary_of_a_run_reads_each_errorsummary() {
         .unwrap()
         .ends_with("/runs/2/artifacts/public/test_info/xpcshell-1_errorsummary.log"));
 }
+
+/// A queue answering every request with two bytes on a connection it
+/// keeps open (HTTP/1.1 keep-alive), after a short pause so requests
+/// overlap; counts the connections it accepted.
+fn keep_alive_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                loop {
+                    // A request: lines up to the empty one (GETs have no body).
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                    let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+                    if writer.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (root, accepted)
+}
+
+#[test]
+fn requests_in_flight_at_once_reuse_their_connections() {
+    let (root, accepted) = keep_alive_server();
+    let queue = std::sync::Arc::new(Queue::new(&root).unwrap().concurrency(4));
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            let queue = queue.clone();
+            std::thread::spawn(move || {
+                for n in 0..25 {
+                    let name = format!("public/{worker}-{n}.txt");
+                    assert_eq!(queue.artifact(TASK, 0, &name).unwrap(), b"ok");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    // One connection for each place at most: a new connection per request
+    // (a TLS handshake each, against the real queue) is what this prevents.
+    let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        connections <= 4,
+        "{connections} connections for 100 requests, 4 at a time"
+    );
+}

@@ -108,6 +108,29 @@ impl Monitor {
             .unwrap_or_default()
     }
 
+    /// The pushes changed since `version` (0: every push), as
+    /// [`pushes`](Self::pushes) lists them, and the version to ask with
+    /// next time: for a program that shows pushes and asks often, without
+    /// a summary of every push of the retention each time. A push may
+    /// come twice for one change.
+    ///
+    /// ```
+    /// # use pulse_build_monitor::Monitor;
+    /// # let none = Vec::<pulse_build_monitor::Message>::new();
+    /// # let monitor = Monitor::builder().on_push(|_| {}).messages(none).start()?;
+    /// let (all, version) = monitor.pushes_changed_since(0);
+    /// // … later: only what changed meanwhile.
+    /// let (changed, version) = monitor.pushes_changed_since(version);
+    /// # let _ = (all, changed, version);
+    /// # Ok::<(), pulse_build_monitor::Error>(())
+    /// ```
+    pub fn pushes_changed_since(&self, version: u64) -> (Vec<pulse_push::PushSummary>, u64) {
+        self.pushes
+            .as_ref()
+            .map(|desk| desk.pushes_changed_since(version))
+            .unwrap_or((Vec::new(), version))
+    }
+
     /// Where [`MonitorBuilder::metrics`](crate::MonitorBuilder::metrics) serves `/metrics` (`None` when not
     /// asked); the port actually bound when port 0 was asked for. It
     /// answers until the monitor is dropped, so a final scrape after

@@ -237,6 +237,14 @@ impl PushDesk {
         pushes
     }
 
+    /// The pushes changed since `version` that the result rule keeps,
+    /// and the version to ask with next.
+    pub(crate) fn pushes_changed_since(&self, version: u64) -> (Vec<PushSummary>, u64) {
+        let (mut pushes, version) = self.lock().pushes_changed_since(version);
+        pushes.retain(|push| self.keeps(push));
+        (pushes, version)
+    }
+
     fn announces(&self, event: &PushEvent) -> bool {
         self.keeps(&event.push)
     }

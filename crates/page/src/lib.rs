@@ -6,7 +6,8 @@
 //! A [`Page`] is fed by a running monitor (`pulse-build-monitor`):
 //! [`Page::attach`] gives a `MonitorBuilder` the `on_push` and `on_build`
 //! callbacks that feed it, and [`Page::follow`] starts a [`Follower`]
-//! thread that copies [`Monitor::pushes`] (the counts move between push
+//! thread that copies the pushes that changed
+//! ([`Monitor::pushes_changed_since`]: the counts move between push
 //! events) and the connection state into it. Programs that have records
 //! of their own call [`Page::push_event`], [`Page::update_pushes`],
 //! [`Page::build`] and [`Page::set_connected`] themselves.
@@ -240,9 +241,10 @@ impl Page {
             .change(|board| board.push_event(event).into_iter().collect());
     }
 
-    /// Takes in pushes as they stand now (what [`Monitor::pushes`]
-    /// answers) and tells the open pages of those that changed. A summary
-    /// older than the one shown is ignored.
+    /// Takes in pushes as they stand now (what [`Monitor::pushes`] or
+    /// [`Monitor::pushes_changed_since`] answers) and tells the open pages
+    /// of those that changed. A summary older than the one shown is
+    /// ignored.
     pub fn update_pushes<'a>(&self, pushes: impl IntoIterator<Item = &'a PushSummary>) {
         self.shared.change(|board| {
             pushes
@@ -314,8 +316,8 @@ impl Page {
             .on_build(move |build| builds.build(&build))
     }
 
-    /// Starts a thread that copies `monitor`'s pushes
-    /// ([`Monitor::pushes`]) and connection state
+    /// Starts a thread that copies `monitor`'s pushes as they change
+    /// ([`Monitor::pushes_changed_since`]) and connection state
     /// ([`Stats::connected`](pulse_build_monitor::Stats::connected)) into
     /// the page every [`PageOptions::refresh`], until the [`Follower`] is
     /// dropped.
@@ -326,8 +328,13 @@ impl Page {
         let thread = std::thread::Builder::new()
             .name("pulse-page-follow".into())
             .spawn(move || {
+                // Only what changed since the last look: a week of pushes
+                // is tracked, a page shows a few of each tree.
+                let mut version = 0;
                 while !stopped.load(Ordering::Acquire) {
-                    page.update_pushes(&monitor.pushes());
+                    let (changed, now) = monitor.pushes_changed_since(version);
+                    version = now;
+                    page.update_pushes(&changed);
                     page.set_connected(monitor.stats().connected);
                     std::thread::park_timeout(refresh);
                 }

@@ -107,6 +107,9 @@ struct Push {
     /// left memory. A record of such a task reads it back (or unpacks
     /// it); a changed one stays in memory until the push finishes again.
     paged_out: bool,
+    /// The tracker's [`PushTracker::version`] when a flush last found it
+    /// changed.
+    changed: u64,
 }
 
 /// One of a push's failed tasks.
@@ -138,6 +141,7 @@ impl Push {
             failed: Vec::new(),
             words: Words::default(),
             paged_out: false,
+            changed: 0,
         }
     }
 
@@ -267,6 +271,9 @@ pub struct PushTracker {
     dirty_pushes: HashSet<PushKey>,
     dirty_tasks: HashSet<(PushKey, String)>,
     removed: Vec<PushKey>,
+    /// Grows at each flush that finds changes; each changed push is
+    /// stamped with it ([`pushes_changed_since`](Self::pushes_changed_since)).
+    version: u64,
 }
 
 impl PushTracker {
@@ -299,6 +306,7 @@ impl PushTracker {
             dirty_pushes: HashSet::new(),
             dirty_tasks: HashSet::new(),
             removed: Vec::new(),
+            version: 0,
         }
     }
 
@@ -441,6 +449,7 @@ impl PushTracker {
     /// after a record could not be applied because the task it touches,
     /// paged out, could not be read back.
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.stamp_changes();
         if let Some(error) = self.unread.take() {
             return Err(error);
         }
@@ -593,13 +602,48 @@ impl PushTracker {
     /// Every push known, most recently active first.
     pub fn pushes(&self) -> Vec<PushSummary> {
         let mut pushes: Vec<PushSummary> = self.pushes.values().map(summary).collect();
-        pushes.sort_by(|a, b| {
-            b.last_activity
-                .cmp(&a.last_activity)
-                .then_with(|| a.tree.cmp(&b.tree))
-                .then_with(|| a.revision.cmp(&b.revision))
-        });
+        sort_by_activity(&mut pushes);
         pushes
+    }
+
+    /// The pushes changed since `version` (0: every push), most recently
+    /// active first, and the version to ask with next time: what a page
+    /// that shows pushes needs twice a second, without a summary of every
+    /// push of the week each time. A push may come twice for one change;
+    /// a push removed after its retention does not come.
+    pub fn pushes_changed_since(&self, version: u64) -> (Vec<PushSummary>, u64) {
+        // Changes not flushed yet are stamped at the next flush, so they
+        // come now and again then.
+        let dirty: HashSet<&PushKey> = self
+            .dirty_pushes
+            .iter()
+            .chain(self.dirty_tasks.iter().map(|(key, _)| key))
+            .collect();
+        let mut pushes: Vec<PushSummary> = self
+            .pushes
+            .iter()
+            .filter(|(key, push)| push.changed > version || dirty.contains(key))
+            .map(|(_, push)| summary(push))
+            .collect();
+        sort_by_activity(&mut pushes);
+        (pushes, self.version)
+    }
+
+    /// Stamps the pushes changed since the last flush with a new version.
+    fn stamp_changes(&mut self) {
+        if self.dirty_pushes.is_empty() && self.dirty_tasks.is_empty() {
+            return;
+        }
+        self.version += 1;
+        let keys = self
+            .dirty_pushes
+            .iter()
+            .chain(self.dirty_tasks.iter().map(|(key, _)| key));
+        for key in keys {
+            if let Some(push) = self.pushes.get_mut(key) {
+                push.changed = self.version;
+            }
+        }
     }
 
     /// One push, by tree and revision (the full revision, or at least 12
@@ -854,6 +898,16 @@ fn count(counts: &mut Counts, task: &TaskEntry, sign: i32) {
         // unknown on a finished run): an exception, never lost.
         Bucket::Finished(_) => add(&mut counts.exception),
     }
+}
+
+/// Most recently active first; then by tree and revision.
+fn sort_by_activity(pushes: &mut [PushSummary]) {
+    pushes.sort_by(|a, b| {
+        b.last_activity
+            .cmp(&a.last_activity)
+            .then_with(|| a.tree.cmp(&b.tree))
+            .then_with(|| a.revision.cmp(&b.revision))
+    });
 }
 
 fn event(kind: PushEventKind, push: &Push) -> PushEvent {

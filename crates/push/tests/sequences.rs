@@ -201,6 +201,25 @@ fn any_sequence_keeps_the_invariants() {
     }
 }
 
+/// What a page holds when it follows a tracker with
+/// `pushes_changed_since`: the latest summary of each push it was handed.
+#[derive(Default)]
+struct Follower {
+    pushes: BTreeMap<(String, String), PushSummary>,
+    version: u64,
+}
+
+impl Follower {
+    fn follow(&mut self, tracker: &PushTracker) {
+        let (changed, version) = tracker.pushes_changed_since(self.version);
+        for push in changed {
+            self.pushes
+                .insert((push.tree.clone(), push.revision.clone()), push);
+        }
+        self.version = version;
+    }
+}
+
 /// Events in a stable order (a tick lists pushes in no particular order).
 fn sorted(events: Vec<PushEvent>) -> Vec<String> {
     let mut lines: Vec<String> = events
@@ -248,6 +267,7 @@ fn paging_out_changes_nothing_whatever_the_sequence() {
         let records: Vec<Record> = (0..length).map(|_| record(&mut rng)).collect();
         let mut clock = 0;
         let mut finished = BTreeSet::new();
+        let mut follower = Follower::default();
         for record in &records {
             let now = at(clock);
             let expected = reference.apply(record, now);
@@ -310,6 +330,20 @@ fn paging_out_changes_nothing_whatever_the_sequence() {
                 file = PushTracker::open(&path, config()).unwrap();
             }
             assert_eq!(paged.pushes(), reference.pushes(), "after {record:?}");
+            // A page following only what changed sees what the tracker has.
+            let flushed = rng.below(2) == 0;
+            if flushed {
+                paged.flush().unwrap();
+            }
+            follower.follow(&paged);
+            if flushed {
+                let (again, _) = paged.pushes_changed_since(follower.version);
+                assert!(again.is_empty(), "nothing changed since: {again:?}");
+            }
+            for push in reference.pushes() {
+                let key = (push.tree.clone(), push.revision.clone());
+                assert_eq!(follower.pushes.get(&key), Some(&push), "after {record:?}");
+            }
             assert_eq!(
                 by_failure_time(file.pushes()),
                 by_failure_time(reference.pushes())

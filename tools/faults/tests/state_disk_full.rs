@@ -121,12 +121,14 @@ fn a_full_disk_acknowledges_nothing_it_could_not_record() {
         0,
         "finished on a full disk"
     );
+    // The state writer says what it left to the broker (the ticker's own
+    // writes, finishing pushes, may fail and say so first).
     let errors = log.matching(log::Level::Error, "pushes.sqlite");
-    assert!(!errors.is_empty(), "{:?}", log.all());
     assert!(
-        errors[0].contains("left unacknowledged for redelivery"),
-        "{}",
-        errors[0]
+        errors
+            .iter()
+            .any(|e| e.contains("left unacknowledged for redelivery")),
+        "{errors:?}"
     );
 
     disk.resize("64m");

@@ -363,10 +363,7 @@ fn run(settings: &Settings) -> Result<(), BoxError> {
         section("latency", &mut rows, &|| {
             let seconds = if quick { 5 } else { 30 };
             let mut rows = endtoend::latency(&ctx, seconds, 1_000)?;
-            let hanging = endtoend::latency_slow_details(&ctx, seconds, 1_000)?;
-            let unchanged = endtoend::details_hang_against_none(&rows, &hanging);
-            rows.extend(hanging);
-            rows.extend(unchanged);
+            rows.extend(endtoend::latency_slow_details(&ctx, seconds, 1_000)?);
             Ok(rows)
         });
         section("memory", &mut rows, &|| {

@@ -230,7 +230,9 @@ pub struct DetailsArgs {
     /// Fetch Taskcluster records' details from the queue: builds' URLs
     /// (buildurl, testsurl, test_packages_url, symbols_url), tests' build,
     /// failed tests' failure lines. On by default when watching or serving
-    /// Taskcluster messages from a broker; off for files unless given.
+    /// Taskcluster messages from a broker, and for `serve --synthetic-push`
+    /// (from a local queue serving the generated push); off for files
+    /// unless given.
     #[arg(long, conflicts_with = "no_details")]
     pub details: bool,
     /// Do not fetch details: nothing goes online but the broker.
@@ -397,7 +399,9 @@ pub struct ServeArgs {
     pub replay: Vec<PathBuf>,
     /// Show a generated push of about N tasks (see `synthetic-push`)
     /// instead of connecting to a broker: its tree is the first --tree
-    /// [default: autoland].
+    /// [default: autoland]. Its details (build URLs, failure lines) come
+    /// from a local queue on 127.0.0.1 serving the push: nothing goes
+    /// online (--no-details: no details).
     #[arg(long, value_name = "N")]
     pub synthetic_push: Option<usize>,
     /// The generated push's seed [default: 1].

@@ -325,11 +325,17 @@ pub(crate) fn details_settings(
     if args.no_details || !(args.details || live) {
         return Ok(None);
     }
-    let queue = pulse_taskcluster::Queue::new(args.taskcluster_root_url.clone())
+    details_from(args, &args.taskcluster_root_url).map(Some)
+}
+
+/// Details from the queue at `root_url`, waited for as `args` say.
+pub(crate) fn details_from(
+    args: &DetailsArgs,
+    root_url: &str,
+) -> Result<DetailsSettings, CliError> {
+    let queue = pulse_taskcluster::Queue::new(root_url)
         .map_err(|e| CliError::usage(format!("--taskcluster-root-url: {e}")))?;
-    Ok(Some(
-        DetailsSettings::new(queue).with_timeout(Duration::from_secs(args.details_timeout)),
-    ))
+    Ok(DetailsSettings::new(queue).with_timeout(Duration::from_secs(args.details_timeout)))
 }
 
 pub(crate) fn monitor_error(e: pulse_build_monitor::Error) -> CliError {

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pulse_build_monitor::{replay, Monitor, PushSettings};
+use pulse_local_queue::LocalQueue;
 use pulse_page::{Page, PageOptions, PageServer};
 
 use crate::args::{ServeArgs, SourceArg};
 use crate::broker;
 use crate::error::CliError;
 use crate::pipeline::{
-    check_queue_args, details_settings, filter_from_spec, filter_spec, install_stop_handler,
-    monitor_error, queue_options, source, stats_line,
+    check_queue_args, details_from, details_settings, filter_from_spec, filter_spec,
+    install_stop_handler, monitor_error, queue_options, source, stats_line,
 };
 use crate::synthetic;
 
@@ -51,8 +52,13 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     if let Some(path) = &args.log_file {
         builder = builder.log_file(path.clone());
     }
-    if let Some(details) = details_settings(&args.details, !offline)? {
-        builder = builder.details(details);
+    // A generated push's details come from a local queue serving it (the
+    // real queue does not know its tasks): held until the page stops.
+    let mut local_queue = None;
+    if args.synthetic_push.is_none() {
+        if let Some(details) = details_settings(&args.details, !offline)? {
+            builder = builder.details(details);
+        }
     }
     let progress = args.queue.progress;
     let what = if let Some(tasks) = args.synthetic_push {
@@ -69,6 +75,17 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             push.tasks.len(),
             push.revision
         );
+        if !args.details.no_details {
+            let local =
+                LocalQueue::serve_push(&push, SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+            builder = builder.details(details_from(&args.details, local.root_url())?);
+            eprintln!(
+                "pulse-monitor: the generated push's details (build URLs, failure lines) come from a local queue at {}",
+                local.root_url()
+            );
+            local_queue = Some(local);
+        }
         builder = builder
             .source(source(SourceArg::Taskcluster, progress)?)
             .messages(synthetic::outgoing(&push));
@@ -121,6 +138,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     drop(follower);
     let report = monitor.stop();
     drop(server);
+    drop(local_queue);
     eprintln!("pulse-monitor: stopped: {}", stats_line(&report.stats));
     Ok(ExitCode::SUCCESS)
 }

@@ -98,6 +98,92 @@ fn serve_synthetic_push_shows_the_generators_truth_offline() {
 }
 
 #[test]
+fn serve_synthetic_push_shows_build_urls_and_failure_lines_from_a_local_queue() {
+    use pulse_synthetic::{JobKind, Outcome};
+    let push = Push::builder().tree("autoland").tasks(400).seed(3).build();
+    let (running, url) = serve(&["--synthetic-push", "400", "--seed", "3"]);
+    let root = running
+        .stderr_seen
+        .iter()
+        .find_map(|l| l.split(" come from a local queue at ").nth(1))
+        .unwrap_or_else(|| panic!("no local queue named: {:#?}", running.stderr_seen))
+        .to_string();
+    assert!(root.starts_with("http://127.0.0.1:"), "{root}");
+
+    // The truth, from the generator: each failed test's failure lines.
+    let failed_tests: Vec<_> = push
+        .tasks
+        .iter()
+        .filter(|t| {
+            t.job_kind == JobKind::Test && t.kind != "source-test" && t.outcome() == Outcome::Failed
+        })
+        .collect();
+    assert!(!failed_tests.is_empty());
+    let path = format!("/api/pushes/autoland/{}", push.revision);
+    let mut summary = Value::Null;
+    wait_until(TIMEOUT, "the push, finished, on the page", || {
+        summary = get_json(&url, &path).unwrap_or(Value::Null);
+        summary["state"] == "finished"
+    });
+    let failed = summary["failed"].as_array().expect("failed tasks");
+    for task in &failed_tests {
+        let shown = failed
+            .iter()
+            .find(|f| f["task_id"] == task.task_id.as_str())
+            .unwrap_or_else(|| panic!("{} not among the failed: {summary}", task.label));
+        let lines: Vec<(String, String)> = shown["failures"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no failure lines for {}: {shown}", task.label))
+            .iter()
+            .map(|l| (l["test"].to_string(), l["status"].to_string()))
+            .collect();
+        let expected: Vec<(String, String)> = push
+            .failures(task)
+            .into_iter()
+            .take(5)
+            .map(|f| {
+                (
+                    Value::from(f.test).to_string(),
+                    Value::from(f.status).to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(lines, expected, "{}", task.label);
+    }
+
+    // Each latest build that is a build task has its installer's URL on
+    // the local queue; the generator names the package by platform.
+    let builds = get_json(&url, "/api/builds").unwrap();
+    let mut checked = 0;
+    for (platform, types) in builds["autoland"].as_object().expect("autoland builds") {
+        for (build_type, build) in types.as_object().unwrap() {
+            let task_id = build["task_id"].as_str().unwrap();
+            let task = push.tasks.iter().find(|t| t.task_id == task_id).unwrap();
+            if task.kind != "build" {
+                continue;
+            }
+            let package = match task.platform.as_deref().unwrap_or_default() {
+                p if p.starts_with("android") => "target.apk",
+                p if p.starts_with("macosx") => "target.dmg",
+                p if p.starts_with("win") => "target.zip",
+                _ => "target.tar.xz",
+            };
+            let run = task.runs.len() - 1;
+            assert_eq!(
+                build["buildurl"],
+                format!("{root}/api/queue/v1/task/{task_id}/runs/{run}/artifacts/public/build/{package}"),
+                "{platform} {build_type}: {build}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "no build task among the latest builds: {builds}"
+    );
+}
+
+#[test]
 fn serve_replay_shows_a_recording_offline() {
     let push = Push::builder()
         .tree("mozilla-central")

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use pulse_push::{PushEvent, PushState, PushSummary};
-use pulse_translator::{BuildRecord, JobResult, Record};
+use pulse_translator::{BuildRecord, JobInfo, JobResult, Record};
 use serde::Serialize;
 
-/// The latest build of one tree, platform and build type: the record as
-/// the monitor's `on_build` received it, and its result.
+/// The latest build of one tree, platform and build type (the newest with
+/// an installer URL, else the newest): the record as the monitor's
+/// `on_build` received it, and its result.
 ///
 /// It serializes as the record's own JSON (the fields of
 /// [`BuildRecord`]: `buildurl`, `testsurl`, `logurl`, `task_id`,
@@ -180,7 +181,12 @@ impl Board {
     }
 
     /// Takes in a build: kept when it is at least as recent (by build
-    /// date) as the one the board has for its tree, platform and type.
+    /// date) as the one the board has for its tree, platform and type,
+    /// except that a build with an installer URL is never replaced by one
+    /// without. Many tasks of a platform report as builds (signing,
+    /// repackaging, symbol uploads, static analysis), and the newest of
+    /// them is often not one to download: the board answers "where is the
+    /// new build".
     pub(crate) fn build(&mut self, build: &BuildRecord) -> Option<Frame> {
         let job = &build.job;
         let buildtype = job.buildtype.to_string();
@@ -190,8 +196,9 @@ impl Board {
             .or_default()
             .entry(job.platform.clone())
             .or_default();
+        let rank = |job: &JobInfo| (job.buildurl.is_some(), job.builddate);
         if let Some(old) = slot.get(&buildtype) {
-            if old.build.job.builddate > job.builddate {
+            if rank(&old.build.job) > rank(job) {
                 return None;
             }
         }
@@ -344,5 +351,52 @@ mod tests {
             assert!(board.update(&pushes[1]).is_none());
             assert_eq!(shown(&board), ["c", "d"], "order {order:?}");
         }
+    }
+
+    /// A build record of a generated push, at `minute`, with an installer
+    /// URL or without.
+    fn build_at(minute: i64, installer: bool) -> BuildRecord {
+        let push = pulse_synthetic::Push::builder().tasks(300).seed(2).build();
+        let mut build = push
+            .messages()
+            .iter()
+            .flat_map(|m| pulse_translator::translate(&m.message, &Default::default()).unwrap())
+            .find_map(|record| match record {
+                Record::Build(build) => Some(build),
+                _ => None,
+            })
+            .expect("a generated push has builds");
+        build.job.builddate = Some(1_800_000_000 + minute * 60);
+        build.job.buildurl =
+            installer.then(|| format!("https://example.test/{minute}/target.tar.xz"));
+        build
+    }
+
+    #[test]
+    fn the_latest_build_is_the_newest_one_to_download_whatever_the_order() {
+        let builds = [
+            build_at(1, true),
+            build_at(2, true),
+            build_at(3, false),
+            build_at(4, false),
+        ];
+        let orders: [[usize; 4]; 4] = [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]];
+        for order in orders {
+            let mut board = Board::new(2);
+            for &i in &order {
+                board.build(&builds[i]);
+            }
+            let job = &builds[0].job;
+            let shown = &board.builds()[&job.tree][&job.platform][&job.buildtype.to_string()];
+            assert_eq!(shown.build, builds[1], "order {order:?}");
+        }
+        // With no installer URL anywhere, the newest.
+        let mut board = Board::new(2);
+        for i in [3, 2] {
+            board.build(&builds[i]);
+        }
+        let job = &builds[3].job;
+        let shown = &board.builds()[&job.tree][&job.platform][&job.buildtype.to_string()];
+        assert_eq!(shown.build, builds[3]);
     }
 }

@@ -8,7 +8,8 @@
 //! any [`Reply`], faults included (a status, failures then success, a
 //! request never answered), which is how the workspace's tests stand up a
 //! misbehaving queue. Paths not given are 404, as the queue answers an
-//! unknown task. It serves on its own thread until dropped.
+//! unknown task. It serves on its own thread until dropped (its port
+//! closes just after).
 //!
 //! Its neighbours: `pulse-taskcluster`'s `Queue` is the client to point at
 //! [`LocalQueue::root_url`]; `pulse-monitor serve --synthetic-push` shows a

@@ -98,6 +98,9 @@ fn queue_depth(settings: &ConnectionSettings, queue: &str) -> u32 {
 
 #[test]
 fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
+    // On failure, the wire's and the monitor's log say what happened
+    // (RUST_LOG=pulse_wire=debug).
+    let _ = env_logger::builder().is_test(true).try_init();
     let Some(settings) = broker_or_skip() else {
         return;
     };
@@ -172,7 +175,12 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
     assert_eq!(first_revisions, ["msg-0", "msg-1", "msg-3", "msg-4"]);
     assert_eq!(report.stats.received, 2, "{:?}", report.stats);
     assert_eq!(report.stats.acknowledged, 2, "{:?}", report.stats);
-    assert_eq!(queue_depth(&settings, guard.queue_name()), 0);
+    assert_eq!(
+        queue_depth(&settings, guard.queue_name()),
+        0,
+        "{:?}",
+        report.stats
+    );
 }
 
 /// With every callback thread busy and no room to queue, the monitor's

@@ -121,9 +121,10 @@ impl Printer {
 }
 
 /// One push as a line: what happened, which push, who pushed, where it
-/// stands, its counts, and what broke first.
+/// stands, its counts, and what broke first (with its first failure line,
+/// when details gave one).
 ///
-/// `finished  autoland  fb6b61e49217  alice@example.org  finished  312 tasks: 300 success, 5 testfailed; first failure test-linux1804-64-qr/debug-mochitest-5`
+/// `finished  autoland  fb6b61e49217  alice@example.org  finished  312 tasks: 300 success, 5 testfailed; first failure test-linux1804-64-qr/debug-mochitest-5 (testfailed): TEST-UNEXPECTED-FAIL | dom/base/test/test_x.html | got 3`
 pub fn push_line(what: &str, push: &PushSummary) -> String {
     let counts = &push.counts;
     let by_result: Vec<String> = [
@@ -158,8 +159,25 @@ pub fn push_line(what: &str, push: &PushSummary) -> String {
     if let Some(first) = push.failed.first() {
         let name = first.label.as_deref().unwrap_or(&first.task_id);
         line.push_str(&format!("; first failure {name} ({})", first.result));
+        if let Some(failure) = first.failures.first() {
+            line.push_str(": ");
+            line.push_str(&shortened(&failure.line, FAILURE_LINE_CHARS));
+        }
     }
     line
+}
+
+/// How much of a failure line a push line shows: the test and the start
+/// of the message; the whole line is in `--json`.
+const FAILURE_LINE_CHARS: usize = 160;
+
+/// `text` on one line, cut to `max` characters with an ellipsis.
+fn shortened(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
 }
 
 fn row(cells: [String; 8]) -> String {
@@ -295,5 +313,74 @@ fn run_command(command: &str, json: &str, key: &str) {
         Ok(status) if status.success() => {}
         Ok(status) => log::error!("--exec {command:?} failed for {key}: {status}"),
         Err(e) => log::error!("--exec {command:?}: waiting for it failed for {key}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulse_build_monitor::{Counts, FailedTask, PushState, PushSummary};
+    use pulse_translator::FailureLine;
+
+    fn push_with_first_failure(failures: Vec<FailureLine>) -> PushSummary {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        PushSummary {
+            tree: "autoland".into(),
+            revision: "fb6b61e49217aaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            push_id: None,
+            author: Some("alice@example.org".into()),
+            pushed_at: Some(at),
+            task_groups: Vec::new(),
+            state: PushState::Running,
+            result: Some(JobResult::Testfailed),
+            counts: Counts::default(),
+            failed: vec![FailedTask {
+                task_id: "Kz3U1-bnSbmOFom8vKMrfQ".into(),
+                run_id: 0,
+                label: Some("test-linux1804-64-qr/debug-mochitest-5".into()),
+                kind: "test".into(),
+                result: JobResult::Testfailed,
+                at,
+                logurl: None,
+                failures,
+                details_unavailable: None,
+            }],
+            first_failure_at: Some(at),
+            groups_resolved: 0,
+            first_seen: at,
+            last_activity: at,
+        }
+    }
+
+    #[test]
+    fn a_push_line_says_what_broke_first_down_to_its_first_failure_line() {
+        let line = |text: &str| FailureLine {
+            line: text.into(),
+            ..FailureLine::default()
+        };
+        let without = push_line("first-failure", &push_with_first_failure(Vec::new()));
+        assert!(
+            without
+                .ends_with("; first failure test-linux1804-64-qr/debug-mochitest-5 (testfailed)"),
+            "{without}"
+        );
+        let with = push_line(
+            "first-failure",
+            &push_with_first_failure(vec![
+                line("TEST-UNEXPECTED-FAIL | dom/base/test/test_x.html | got 3\nexpected 0"),
+                line("TEST-UNEXPECTED-TIMEOUT | dom/base/test/test_y.html"),
+            ]),
+        );
+        assert!(
+            with.ends_with(
+                "(testfailed): TEST-UNEXPECTED-FAIL | dom/base/test/test_x.html | got 3 expected 0"
+            ),
+            "{with}"
+        );
+        let long = "TEST-UNEXPECTED-FAIL | ".to_string() + &"é".repeat(400);
+        let cut = push_line("first-failure", &push_with_first_failure(vec![line(&long)]));
+        let shown = cut.split("(testfailed): ").nth(1).unwrap();
+        assert_eq!(shown.chars().count(), FAILURE_LINE_CHARS + 1, "{cut}");
+        assert!(shown.ends_with('…') && !cut.contains('\n'));
     }
 }

@@ -356,6 +356,12 @@ pub struct PublishArgs {
     /// Create the messages' exchanges if missing (a local broker).
     #[arg(long)]
     pub declare_exchanges: bool,
+    /// Serve the generated push's Taskcluster queue API (artifact lists,
+    /// definitions, errorsummaries) at this address from before the first
+    /// message until Ctrl-C, for a monitor's details: `watch
+    /// --taskcluster-root-url http://ADDR`.
+    #[arg(long, value_name = "ADDR", requires = "synthetic_push")]
+    pub serve_queue: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use pulse_build_monitor::{replay, ConnectionSettings};
+use pulse_local_queue::LocalQueue;
 use pulse_wire::{ErrorKind, Publisher};
 
 use crate::args::{ConnectArgs, PublishArgs};
@@ -109,10 +110,23 @@ pub fn wire_error(e: &pulse_wire::Error) -> CliError {
 
 /// `pulse-monitor publish`.
 pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
+    let mut local_queue = None;
     let messages = match args.synthetic_push {
         Some(tasks) => {
             let tree = args.tree.as_deref().unwrap_or("autoland");
-            synthetic::outgoing(&synthetic::generate(tasks, tree, args.seed.unwrap_or(1))?)
+            let push = synthetic::generate(tasks, tree, args.seed.unwrap_or(1))?;
+            // Up before the first message: a monitor asks as records arrive.
+            if let Some(address) = args.serve_queue {
+                let local = LocalQueue::serve_push(&push, address)
+                    .map_err(|e| CliError::failure(format!("--serve-queue: {e}")))?;
+                eprintln!(
+                    "pulse-monitor: serving the generated push's queue API at {} (watch --taskcluster-root-url {})",
+                    local.root_url(),
+                    local.root_url()
+                );
+                local_queue = Some(local);
+            }
+            synthetic::outgoing(&push)
         }
         None => replay::load_paths(&args.paths).map_err(|e| CliError::failure(format!("{e}")))?,
     };
@@ -140,5 +154,13 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
         log::warn!("closing the connection: {e}");
     }
     println!("published {published} messages to {settings}");
+    if local_queue.is_some() {
+        // Nothing to finish: Ctrl-C's default ends the process, and the
+        // queue with it.
+        eprintln!("pulse-monitor: still serving the queue API; Ctrl-C stops");
+        loop {
+            std::thread::park();
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

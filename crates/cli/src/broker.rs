@@ -119,7 +119,7 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             if let Some(address) = args.serve_queue {
                 let local = LocalQueue::serve_push(&push, address)
                     .map_err(|e| CliError::failure(format!("--serve-queue: {e}")))?;
-                eprintln!(
+                status!(
                     "pulse-monitor: serving the generated push's queue API at {} (watch --taskcluster-root-url {})",
                     local.root_url(),
                     local.root_url()
@@ -157,7 +157,7 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
     if local_queue.is_some() {
         // Nothing to finish: Ctrl-C's default ends the process, and the
         // queue with it.
-        eprintln!("pulse-monitor: still serving the queue API; Ctrl-C stops");
+        status!("pulse-monitor: still serving the queue API; Ctrl-C stops");
         loop {
             std::thread::park();
         }

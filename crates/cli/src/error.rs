@@ -33,7 +33,7 @@ impl CliError {
 
     /// Prints the error and returns its exit code.
     pub fn exit(self) -> ExitCode {
-        eprintln!("error: {}", one_line(&self.message));
+        status!("error: {}", one_line(&self.message));
         ExitCode::from(self.code)
     }
 }

@@ -17,6 +17,16 @@
 
 #![deny(missing_docs)]
 
+/// A line on stderr for the person at the terminal. A stderr nobody reads
+/// any more (a pipe whose reader left) must not stop a command, least of
+/// all its Ctrl-C or SIGTERM handler: `eprintln!` panics there.
+macro_rules! status {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod broker;
 mod error;

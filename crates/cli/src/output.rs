@@ -278,7 +278,7 @@ pub fn kind(record: &Record) -> &str {
 
 /// `--explain`: one stderr line per dropped record.
 pub fn explain(record: &Record, rejection: &Rejection) {
-    eprintln!(
+    status!(
         "dropped {} {} {} {} {} ({}): {rejection}",
         kind(record),
         record.tree(),

@@ -60,14 +60,14 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode, CliError> {
     }
     let monitor = builder.start().map_err(monitor_error)?;
     if let Some(address) = monitor.metrics_address() {
-        eprintln!("pulse-monitor: metrics at http://{address}/metrics");
+        status!("pulse-monitor: metrics at http://{address}/metrics");
     }
-    eprintln!(
+    status!(
         "pulse-monitor: consuming {} on {settings}; Ctrl-C stops",
         monitor.queue_name().unwrap_or("the queue")
     );
     let (report, _) = run_until_done(&monitor, &stop, None);
-    eprintln!("pulse-monitor: stopped: {}", stats_line(&report.stats));
+    status!("pulse-monitor: stopped: {}", stats_line(&report.stats));
     warn_if_incomplete(&report);
     Ok(ExitCode::SUCCESS)
 }
@@ -105,7 +105,7 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         }
     }
     let stats = &report.stats;
-    eprintln!(
+    status!(
         "{}: received {}, translated {}, matched {}, errors {}{}",
         if interrupted {
             "replay interrupted"
@@ -167,14 +167,14 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, CliError> {
         .broker(settings.clone());
     let builder = queue_options(builder, &args.queue)?;
     let monitor = builder.start().map_err(monitor_error)?;
-    eprintln!(
+    status!(
         "pulse-monitor: recording {} on {settings} to {}; Ctrl-C stops",
         monitor.queue_name().unwrap_or("the queue"),
         args.out.display()
     );
     let (report, _) = run_until_done(&monitor, &stop, None);
     let recorder = recorder.lock().unwrap_or_else(PoisonError::into_inner);
-    eprintln!(
+    status!(
         "pulse-monitor: recorded {} messages to {}: {}",
         recorder.written,
         args.out.display(),
@@ -353,10 +353,10 @@ pub(crate) fn install_stop_handler() -> Result<Arc<StopFlag>, CliError> {
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || {
         if flag.is_requested() {
-            eprintln!("pulse-monitor: stopping at once");
+            status!("pulse-monitor: stopping at once");
             std::process::exit(130);
         }
-        eprintln!("pulse-monitor: stopping; waiting for callbacks in flight (Ctrl-C again quits)");
+        status!("pulse-monitor: stopping; waiting for callbacks in flight (Ctrl-C again quits)");
         flag.request();
     })
     .map_err(|e| CliError::failure(format!("cannot install the Ctrl-C handler: {e}")))?;

@@ -80,7 +80,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
                 LocalQueue::serve_push(&push, SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))
                     .map_err(|e| CliError::failure(e.to_string()))?;
             builder = builder.details(details_from(&args.details, local.root_url())?);
-            eprintln!(
+            status!(
                 "pulse-monitor: the generated push's details (build URLs, failure lines) come from a local queue at {}",
                 local.root_url()
             );
@@ -117,7 +117,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let follower = page
         .follow(Arc::clone(&monitor))
         .map_err(|e| CliError::failure(e.to_string()))?;
-    eprintln!(
+    status!(
         "pulse-monitor: serving the page of {what} at {}; Ctrl-C stops",
         server.url()
     );
@@ -129,7 +129,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             std::thread::sleep(Duration::from_millis(100));
         } else if let Some(report) = monitor.join_timeout(Duration::from_millis(100)) {
             ended = true;
-            eprintln!(
+            status!(
                 "pulse-monitor: read everything ({}); still serving",
                 stats_line(&report.stats)
             );
@@ -139,7 +139,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let report = monitor.stop();
     drop(server);
     drop(local_queue);
-    eprintln!("pulse-monitor: stopped: {}", stats_line(&report.stats));
+    status!("pulse-monitor: stopped: {}", stats_line(&report.stats));
     Ok(ExitCode::SUCCESS)
 }
 

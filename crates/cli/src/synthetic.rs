@@ -41,7 +41,7 @@ pub fn synthetic_push(args: SyntheticPushArgs) -> Result<ExitCode, CliError> {
     if let Err(e) = out.flush() {
         return written(e);
     }
-    eprintln!(
+    status!(
         "synthetic-push: {} tasks, {} messages: {} revision {} (push {}, task group {})",
         push.tasks.len(),
         messages.len(),

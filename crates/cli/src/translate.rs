@@ -30,7 +30,7 @@ pub fn translate(args: TranslateArgs) -> Result<ExitCode, CliError> {
             let document = match document {
                 Ok(document) => document,
                 Err(reason) => {
-                    eprintln!("error: {place}: not JSON: {reason}");
+                    status!("error: {place}: not JSON: {reason}");
                     failures += 1;
                     continue;
                 }
@@ -63,7 +63,7 @@ pub fn translate(args: TranslateArgs) -> Result<ExitCode, CliError> {
                         .or_else(|| key.clone())
                         .or_else(|| meta_routing_key(&document))
                         .unwrap_or_else(|| "(no routing key)".to_string());
-                    eprintln!(
+                    status!(
                         "error: {place}: routing key {key:?}: {}: {}",
                         kind_name(&e),
                         e.kind()

@@ -181,6 +181,44 @@ fn serve_synthetic_push_shows_build_urls_and_failure_lines_from_a_local_queue() 
         checked > 0,
         "no build task among the latest builds: {builds}"
     );
+    running.interrupt();
+}
+
+#[test]
+fn serve_stops_on_sigterm_even_when_nobody_reads_its_stderr() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--synthetic-push", "10"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read until the page is up, then close the pipe, as a log reader
+    // that went away does.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert!(
+        stderr.any(|l| l.is_ok_and(|l| l.contains("serving the page of"))),
+        "serve never served"
+    );
+    drop(stderr);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let mut exit = None;
+    let stopped = pulse_test_support::wait_for(TIMEOUT, || {
+        exit = child.try_wait().unwrap();
+        exit.is_some()
+    });
+    if !stopped {
+        let _ = child.kill();
+        panic!("serve still running {TIMEOUT:?} after SIGTERM");
+    }
+    assert!(exit.unwrap().success(), "{exit:?}");
 }
 
 #[test]

@@ -101,8 +101,7 @@ fn a_message_whose_callback_outlives_stop_stays_queued_and_comes_back() {
     // On failure, the wire's and the monitor's log say what happened: it
     // failed in 2 of 7 full-suite runs and never alone.
     let _ = env_logger::Builder::from_env(
-        env_logger::Env::default()
-            .default_filter_or("pulse_wire=debug,pulse_build_monitor=debug"),
+        env_logger::Env::default().default_filter_or("pulse_wire=debug,pulse_build_monitor=debug"),
     )
     .is_test(true)
     .try_init();

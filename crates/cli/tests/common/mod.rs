@@ -127,7 +127,19 @@ impl Running {
         assert!(status.success());
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "{exit:?}: {:#?}", self.stderr_seen);
-        self.stderr_seen.extend(self.stderr.iter());
-        self.stderr_seen
+        let rest: Vec<String> = self.stderr.iter().collect();
+        self.stderr_seen.extend(rest);
+        std::mem::take(&mut self.stderr_seen)
+    }
+}
+
+/// A test that ends (or fails) with the command still running does not
+/// leave it behind.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }

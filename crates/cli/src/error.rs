@@ -40,7 +40,7 @@ impl CliError {
 
 /// Error texts from below (amiquip, serde, the OS) may span lines; the
 /// command's contract is one line.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -173,7 +173,7 @@ const FAILURE_LINE_CHARS: usize = 160;
 
 /// `text` on one line, cut to `max` characters with an ellipsis.
 fn shortened(text: &str, max: usize) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = crate::error::one_line(text);
     match one_line.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &one_line[..cut]),
         None => one_line,

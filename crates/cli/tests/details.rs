@@ -186,8 +186,16 @@ fn watch_pushes_gets_failure_lines_through_the_broker_from_publish_serve_queue()
             break event["push"].clone();
         }
     };
-    let _ = publish.child.kill();
-    let _ = publish.child.wait();
+    // "Ctrl-C stops" the queue publish serves.
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &publish.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(
+        pulse_test_support::wait_for(WAIT, || publish.child.try_wait().unwrap().is_some()),
+        "publish --serve-queue still running after Ctrl-C"
+    );
     watch.interrupt();
 
     let failed = finished["failed"].as_array().expect("failed tasks");

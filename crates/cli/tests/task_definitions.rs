@@ -13,11 +13,11 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_pulse-monitor");
 const TASK_ID: &str = "B3EheQ-IQ5aPzw34KS_a6g";
 
-/// Serves `definition` for its task, 404 for anything else, until the
-/// process ends.
-fn serve_definition(definition: Value) -> String {
+/// Serves `definition` for its task, 404 for anything else, while the
+/// test holds the server.
+fn serve_definition(definition: Value) -> DefinitionServer {
     let definitions = HashMap::from([(TASK_ID.to_string(), definition.to_string().into_bytes())]);
-    DefinitionServer::start(definitions).root_url
+    DefinitionServer::start(definitions)
 }
 
 fn replay(recording: &PathBuf, extra: &[&str]) -> (Vec<Value>, String) {
@@ -59,7 +59,8 @@ fn a_message_without_tags_is_placed_from_its_fetched_definition() {
     );
     assert!(stderr.contains("errors 1"), "{stderr}");
 
-    let root = serve_definition(definition);
+    let server = serve_definition(definition);
+    let root = server.root_url.clone();
     let (records, stderr) = replay(&recording, &["--task-definitions", &root]);
     std::fs::remove_file(&recording).unwrap();
     assert_eq!(records.len(), 1, "{stderr}");

@@ -196,20 +196,30 @@ fn monitor_builder(trees: Option<&[&str]>, received: &Arc<Mutex<Received>>) -> M
         .on_test(move |t| on_test.lock().unwrap().records.push(Record::Test(t)))
 }
 
-#[cfg(feature = "fetch")]
-fn with_definitions(builder: MonitorBuilder, tasks: &[Task]) -> MonitorBuilder {
-    use taskcluster_support::DefinitionServer;
+/// The tasks' definitions, served for monitors that fetch them (feature
+/// `fetch`), as long as the test holds the server.
+fn definitions_server(tasks: &[Task]) -> taskcluster_support::DefinitionServer {
     let definitions: HashMap<String, Vec<u8>> = tasks
         .iter()
         .map(|t| (t.task_id.clone(), t.definition_bytes.clone()))
         .collect();
-    let server = DefinitionServer::start(definitions);
+    taskcluster_support::DefinitionServer::start(definitions)
+}
+
+#[cfg(feature = "fetch")]
+fn with_definitions(
+    builder: MonitorBuilder,
+    server: &taskcluster_support::DefinitionServer,
+) -> MonitorBuilder {
     let fetcher = pulse_build_monitor::TaskDefinitionFetcher::new(&server.root_url).unwrap();
     builder.task_definitions(fetcher)
 }
 
 #[cfg(not(feature = "fetch"))]
-fn with_definitions(builder: MonitorBuilder, _tasks: &[Task]) -> MonitorBuilder {
+fn with_definitions(
+    builder: MonitorBuilder,
+    _server: &taskcluster_support::DefinitionServer,
+) -> MonitorBuilder {
     builder
 }
 
@@ -330,10 +340,11 @@ fn tagged_2020_messages_reach_the_callbacks_their_definitions_describe() {
     let autoland = Arc::new(Mutex::new(Received::default()));
     let all_dead = temp_file(&format!("{marker}-all.jsonl"));
     let autoland_dead = temp_file(&format!("{marker}-autoland.jsonl"));
+    let definitions = definitions_server(&tasks);
     let start = |trees: Option<&[&str]>, received: &Arc<Mutex<Received>>, dead: &Path, n: u8| {
         let mut settings = settings.clone();
         settings.connection_name.push_str(&format!("-{n}"));
-        with_definitions(monitor_builder(trees, received), &tasks)
+        with_definitions(monitor_builder(trees, received), &definitions)
             .broker(settings)
             .label(format!("{marker}-{n}"))
             .declare_exchanges(true)
@@ -432,7 +443,8 @@ fn tagged_2020_messages_in_process_count_every_rejection() {
     ));
     // The replay loader builds the same messages from the folder: state's
     // exchange, primary routing key, routes from task_<taskId>.json.
-    let monitor = with_definitions(monitor_builder(None, &received), &tasks)
+    let definitions = definitions_server(&tasks);
+    let monitor = with_definitions(monitor_builder(None, &received), &definitions)
         .replay(&[&dir])
         .unwrap()
         .dead_letter_file(&dead)

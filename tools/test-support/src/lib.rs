@@ -18,7 +18,9 @@
 //! - [`DefinitionServer`]: a Taskcluster queue on 127.0.0.1 serving task
 //!   definitions, for the `fetch` tests; [`QueueServer`]: one serving any
 //!   path with a [`Reply`] (pages, gzip, redirects, errors, 500-then-200,
-//!   a hang), for the `pulse-taskcluster` client's tests.
+//!   a hang), for the `pulse-taskcluster` client's tests. Both are
+//!   `pulse-local-queue`'s `LocalQueue`, serving while the test holds
+//!   them.
 //! - Treeherder's own errorsummary samples, unchanged
 //!   ([`TREEHERDER_SAMPLES`], [`treeherder_sample`]): real files for the
 //!   errorsummary reader and for [`QueueServer`] to serve.

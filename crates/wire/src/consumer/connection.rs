@@ -169,7 +169,17 @@ impl ConnectionThread {
     ) -> ControlFlow<()> {
         match end {
             SessionEnd::Stopped => {
-                drop(channel);
+                // Closed, not dropped: the close waits for the broker's
+                // answer, after the last acknowledgements on the channel,
+                // and a failure here (dropping swallowed it) means they
+                // may not have reached the broker.
+                if let Err(e) = channel.close() {
+                    warn!(
+                        "closing the channel of {} after the last acknowledgements: {e}; \
+                         the broker requeues what it did not get",
+                        self.topology.queue.name
+                    );
+                }
                 if let Err(e) = connection.close() {
                     debug!("closing connection to {}: {e}", self.settings);
                 }
